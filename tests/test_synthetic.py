@@ -1,0 +1,137 @@
+"""Tests for transconv.data.synthetic: VOC layout, torchvision reads it, labels, determinism."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from torchvision.datasets import VOCSegmentation
+
+from transconv.data.synthetic import SYNTHETIC_CLASSES, _add_boundary, make_synthetic_voc
+
+SIZE = (48, 64)
+
+
+@pytest.fixture(scope="module")
+def voc_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_synthetic_voc(tmp_path_factory.mktemp("syn"), 4, 2, size=SIZE, seed=1)
+
+
+def _labels(voc_dir: Path) -> list[np.ndarray]:
+    pngs = sorted((voc_dir / "SegmentationClass").glob("*.png"))
+    return [np.asarray(Image.open(p)) for p in pngs]
+
+
+def test_layout_and_names(voc_dir: Path) -> None:
+    assert voc_dir.parts[-2:] == ("VOCdevkit", "VOC2012")
+    splits = voc_dir / "ImageSets" / "Segmentation"
+    train = (splits / "train.txt").read_text().split()
+    val = (splits / "val.txt").read_text().split()
+    assert train == ["2007_000001", "2007_000002", "2007_000003", "2007_000004"]
+    assert val == ["2007_000005", "2007_000006"]
+    assert (splits / "trainval.txt").read_text().split() == train + val
+    for name in train + val:
+        assert (voc_dir / "JPEGImages" / f"{name}.jpg").is_file()
+        assert (voc_dir / "SegmentationClass" / f"{name}.png").is_file()
+
+
+@pytest.mark.parametrize(("image_set", "count"), [("train", 4), ("val", 2), ("trainval", 6)])
+def test_torchvision_reads_the_tree(voc_dir: Path, image_set: str, count: int) -> None:
+    dataset = VOCSegmentation(voc_dir.parent.parent, year="2012", image_set=image_set)
+    assert len(dataset) == count
+    image, target = dataset[count - 1]
+    assert image.mode == "RGB" and target.mode == "P"
+    assert image.size == target.size == (SIZE[1], SIZE[0])
+    assert set(np.unique(np.asarray(target)).tolist()) <= {0, *SYNTHETIC_CLASSES, 255}
+
+
+def test_images_are_jpeg_and_labels_carry_the_voc_palette(voc_dir: Path) -> None:
+    with Image.open(voc_dir / "JPEGImages" / "2007_000001.jpg") as image:
+        assert image.format == "JPEG"
+    with Image.open(voc_dir / "SegmentationClass" / "2007_000001.png") as label:
+        palette = label.getpalette()
+    assert palette[3:6] == [128, 0, 0] and palette[15 * 3 : 16 * 3] == [192, 128, 128]
+    assert palette[255 * 3 : 256 * 3] == [224, 224, 192]
+
+
+def test_every_class_change_passes_through_the_boundary(voc_dir: Path) -> None:
+    for label in _labels(voc_dir):
+        for a, b in ((label[1:], label[:-1]), (label[:, 1:], label[:, :-1])):
+            differ = (a != b) & (a != 255) & (b != 255)
+            assert not differ.any()  # two classes never touch: a 255 band lies between them
+        assert (label == 255).any() and (label == 0).any()
+
+
+def test_boundary_band_width() -> None:
+    step = np.array([[0] * 6 + [3] * 6], dtype=np.uint8)
+    band = [255] * 4
+    assert _add_boundary(step, 2).tolist() == [[0] * 4 + band + [3] * 4]
+    assert _add_boundary(step, 1).tolist() == [[0] * 5 + [255] * 2 + [3] * 5]
+    assert _add_boundary(step, 0).tolist() == step.tolist()
+
+
+def test_no_boundary_when_asked(tmp_path: Path) -> None:
+    labels = _labels(make_synthetic_voc(tmp_path, 3, 0, size=SIZE, boundary=0))
+    assert not any((label == 255).any() for label in labels)
+    assert any(((label > 0) & (label < 255)).any() for label in labels)
+
+
+@pytest.mark.parametrize("cls", sorted(SYNTHETIC_CLASSES))
+def test_classes_option(tmp_path: Path, cls: int) -> None:
+    labels = _labels(make_synthetic_voc(tmp_path, 2, 0, size=SIZE, classes=[cls]))
+    values = set(np.unique(np.stack(labels)).tolist())
+    assert cls in values and values <= {0, cls, 255}
+
+
+def test_colours_vary_within_a_class(tmp_path: Path) -> None:
+    voc_dir = make_synthetic_voc(tmp_path, 6, 0, size=(96, 128), classes=[15], max_objects=1)
+    means = []
+    for name in (voc_dir / "ImageSets/Segmentation/train.txt").read_text().split():
+        image = np.asarray(Image.open(voc_dir / "JPEGImages" / f"{name}.jpg"), dtype=float)
+        label = np.asarray(Image.open(voc_dir / "SegmentationClass" / f"{name}.png"))
+        if (label == 15).sum() > 20:
+            means.append(image[label == 15].mean(axis=0))
+    assert len(means) >= 3
+    spread = np.ptp(np.stack(means), axis=0)
+    assert spread.max() > 60  # colour alone does not identify class 15
+
+
+def test_deterministic_given_seed(tmp_path: Path) -> None:
+    def files(seed: int, sub: str) -> list[bytes]:
+        voc_dir = make_synthetic_voc(tmp_path / sub, 2, 1, size=SIZE, seed=seed)
+        paths = sorted(voc_dir.rglob("*.*"))
+        return [p.read_bytes() for p in paths]
+
+    assert files(7, "a") == files(7, "b")
+    assert files(7, "a") != files(8, "c")
+
+
+def test_sizes_cycle_per_split(tmp_path: Path) -> None:
+    voc_dir = make_synthetic_voc(tmp_path, 3, 2, sizes=[(40, 60), (20, 30)])
+    found = []
+    for n in range(1, 6):
+        with Image.open(voc_dir / "JPEGImages" / f"2007_{n:06d}.jpg") as image:
+            found.append(image.size[::-1])
+    assert found == [(40, 60), (20, 30), (40, 60), (40, 60), (20, 30)]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"num_train": -1}, r"num_train must be a non-negative int, got -1"),
+        ({"num_val": 1.5}, r"num_val must be a non-negative int, got 1.5"),
+        ({"size": (0, 10)}, r"size must be \(height, width\), two ints >= 4, got \(0, 10\)"),
+        ({"sizes": [(8, 8), (8,)]}, r"each of sizes must be .* got \(8,\)"),
+        ({"sizes": []}, r"sizes must list at least one"),
+        ({"classes": [1, 8]}, r"synthetic classes 3 \(bird\), 7 \(car\).*got \[1, 8\]"),
+        ({"classes": []}, r"non-empty subset"),
+        ({"max_objects": 0}, r"max_objects must be a positive int, got 0"),
+        ({"boundary": -1}, r"boundary must be a non-negative int, got -1"),
+    ],
+)
+def test_errors(tmp_path: Path, kwargs: dict, message: str) -> None:
+    args = {"num_train": 1, "num_val": 1, "size": (8, 8)} | kwargs
+    with pytest.raises(ValueError, match=message):
+        make_synthetic_voc(tmp_path, **args)

@@ -1,0 +1,239 @@
+"""A small synthetic dataset in Pascal VOC 2012's exact layout, for running everything offline.
+
+Each image shows a few objects on a noisy, wavy background. An object's class decides its
+*shape* and its *texture*; its two colours are random, so colour alone says nothing and a
+network has to learn shape and texture, as on real photographs. Labels are palette PNGs with
+VOC's palette and a 255 band along every outline, as in VOC's ``SegmentationClass``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from transconv.data.voc import IGNORE_INDEX, VOC_CLASSES, voc_palette
+
+__all__ = ["SYNTHETIC_CLASSES", "make_synthetic_voc"]
+
+Array = np.ndarray
+
+SYNTHETIC_CLASSES: dict[int, tuple[str, str]] = {
+    3: ("triangle", "dots"),  # bird
+    7: ("square", "checker"),  # car
+    8: ("disc", "stripes"),  # cat
+    12: ("ring", "grid"),  # dog
+    15: ("cross", "solid"),  # person
+}
+"""VOC class index -> (shape, texture) of its synthetic objects."""
+
+
+def _triangle(u: Array, v: Array) -> Array:
+    angles = np.deg2rad([90.0, 210.0, 330.0])  # edge normals; the apex points up
+    return np.all([u * np.cos(a) + v * np.sin(a) <= 0.5 for a in angles], axis=0)
+
+
+_SHAPES: dict[str, Callable[[Array, Array], Array]] = {
+    "disc": lambda u, v: u**2 + v**2 <= 1.0,
+    "square": lambda u, v: np.maximum(abs(u), abs(v)) <= 0.8,
+    "triangle": _triangle,
+    "ring": lambda u, v: (u**2 + v**2 <= 1.0) & (u**2 + v**2 >= 0.3),
+    "cross": lambda u, v: (np.minimum(abs(u), abs(v)) <= 0.3) & (np.maximum(abs(u), abs(v)) <= 1),
+}
+"""Shape masks in object coordinates (u, v): the object's radius is 1."""
+
+_TEXTURES: dict[str, Callable[[Array, Array, float], Array]] = {
+    "stripes": lambda x, y, a: (x * np.cos(a) + y * np.sin(a)) % 10 < 5,
+    "checker": lambda x, y, a: (x // 8 + y // 8) % 2 == 1,
+    "dots": lambda x, y, a: (x % 10 - 5) ** 2 + (y % 10 - 5) ** 2 < 9,
+    "grid": lambda x, y, a: (x % 12 < 3) | (y % 12 < 3),
+    "solid": lambda x, y, a: np.zeros(np.broadcast(x, y).shape, dtype=bool),
+}
+"""Texture masks in pixel coordinates (x, y) given a random angle a: True -> first colour."""
+
+
+def _background(rng: np.random.Generator, height: int, width: int) -> Array:
+    """A float32 HxWx3 background: a random colour modulated by three slow plane waves."""
+    y = np.arange(height, dtype=np.float32)[:, None]
+    x = np.arange(width, dtype=np.float32)[None, :]
+    image = np.empty((height, width, 3), dtype=np.float32)
+    image[:] = rng.uniform(50, 205, 3)
+    for _ in range(3):
+        fx, fy = 2 * np.pi * rng.uniform(-1, 1, 2) / rng.uniform(80, 300)
+        phase = rng.uniform(0, 2 * np.pi)
+        # sin(a + b) = sin a cos b + cos a sin b: two outer products instead of H*W sines
+        wave = np.sin(fy * y + phase) * np.cos(fx * x) + np.cos(fy * y + phase) * np.sin(fx * x)
+        image += wave[..., None] * rng.uniform(-25, 25, 3).astype(np.float32)
+    return image
+
+
+def _paint_object(rng: np.random.Generator, image: Array, label: Array, cls: int) -> None:
+    """Draw one object of class ``cls`` at a random place, size and angle, in place."""
+    height, width = label.shape
+    radius = rng.uniform(0.12, 0.3) * min(height, width)
+    cy, cx = rng.uniform(0.5 * radius, (height - 0.5 * radius, width - 0.5 * radius))
+    angle = rng.uniform(0, 2 * np.pi)
+    top, left = max(0, int(cy - 1.5 * radius)), max(0, int(cx - 1.5 * radius))
+    y, x = np.mgrid[top : int(cy + 1.5 * radius) + 1, left : int(cx + 1.5 * radius) + 1]
+    y, x = y[: height - top, : width - left], x[: height - top, : width - left]
+    du, dv = (x - cx) / radius, (y - cy) / radius
+    u = du * np.cos(angle) + dv * np.sin(angle)
+    v = -du * np.sin(angle) + dv * np.cos(angle)
+    shape, texture = SYNTHETIC_CLASSES[cls]
+    mask = _SHAPES[shape](u, v)
+    first = rng.uniform(0, 255, 3)
+    second = (first + 128 + rng.uniform(-40, 40, 3)) % 256  # always far from the first
+    pattern = _TEXTURES[texture](x, y, rng.uniform(0, np.pi))
+    box = (slice(top, top + mask.shape[0]), slice(left, left + mask.shape[1]))
+    image[box][mask] = np.where(pattern[mask][:, None], first, second)
+    label[box][mask] = cls
+
+
+def _add_boundary(label: Array, boundary: int) -> Array:
+    """Set to 255 every pixel within ``boundary`` pixels (a square's radius) of a label change."""
+    if boundary == 0:
+        return label
+    change = np.zeros(label.shape, dtype=np.float32)
+    change[1:] += label[1:] != label[:-1]
+    change[:, 1:] += label[:, 1:] != label[:, :-1]
+    size = 2 * boundary  # the change sits between two pixels: grow it boundary-1 more each way
+    grown = torch.from_numpy(change)[None, None]
+    grown = F.max_pool2d(F.pad(grown, (boundary - 1, boundary, boundary - 1, boundary)), size, 1)
+    return np.where(grown[0, 0].numpy() > 0, IGNORE_INDEX, label).astype(np.uint8)
+
+
+def _render(
+    rng: np.random.Generator,
+    size: tuple[int, int],
+    classes: Sequence[int],
+    max_objects: int,
+    boundary: int,
+) -> tuple[Array, Array]:
+    """One example: (uint8 HxWx3 image, uint8 HxW label with a 255 band on the outlines)."""
+    image = _background(rng, *size)
+    label = np.zeros(size, dtype=np.uint8)
+    for _ in range(rng.integers(1, max_objects + 1)):
+        _paint_object(rng, image, label, int(rng.choice(classes)))
+    image += 10 * rng.standard_normal(image.shape, dtype=np.float32)
+    return np.clip(image, 0, 255).astype(np.uint8), _add_boundary(label, boundary)
+
+
+def _check_size(size: object, name: str) -> tuple[int, int]:
+    ok = isinstance(size, Sequence) and len(size) == 2
+    if not ok or not all(isinstance(s, int) and s >= 4 for s in size):
+        raise ValueError(f"{name} must be (height, width), two ints >= 4, got {size!r}")
+    return int(size[0]), int(size[1])
+
+
+def _check_options(num_train: int, num_val: int, classes: Sequence[int], max_objects: int) -> None:
+    for name, value in (("num_train", num_train), ("num_val", num_val)):
+        if not isinstance(value, int) or value < 0:
+            raise ValueError(f"{name} must be a non-negative int, got {value!r}")
+    unknown = sorted(set(classes) - set(SYNTHETIC_CLASSES))
+    if unknown or not classes:
+        known = ", ".join(f"{c} ({VOC_CLASSES[c]})" for c in SYNTHETIC_CLASSES)
+        raise ValueError(
+            f"classes must be a non-empty subset of the synthetic classes {known}; "
+            f"got {list(classes)!r}"
+        )
+    if not isinstance(max_objects, int) or max_objects < 1:
+        raise ValueError(f"max_objects must be a positive int, got {max_objects!r}")
+
+
+def _write_example(voc_dir: Path, name: str, image: Array, label: Array) -> None:
+    Image.fromarray(image).save(voc_dir / "JPEGImages" / f"{name}.jpg", quality=95)
+    png = Image.fromarray(label)
+    png.putpalette(voc_palette().flatten().tolist())  # "L" + palette -> "P"
+    png.save(voc_dir / "SegmentationClass" / f"{name}.png")
+
+
+def make_synthetic_voc(
+    root: str | os.PathLike,
+    num_train: int,
+    num_val: int,
+    size: Sequence[int] = (352, 512),
+    seed: int = 0,
+    *,
+    sizes: Sequence[Sequence[int]] | None = None,
+    classes: Sequence[int] = tuple(SYNTHETIC_CLASSES),
+    max_objects: int = 3,
+    boundary: int = 2,
+) -> Path:
+    """Write a synthetic dataset laid out as Pascal VOC 2012; return its ``VOC2012`` path.
+
+    Writes ``root/VOCdevkit/VOC2012`` with ``JPEGImages/*.jpg``, ``SegmentationClass/*.png``
+    (palette PNGs, VOC palette) and ``ImageSets/Segmentation/{train,val,trainval}.txt``;
+    files are named ``2007_000001`` onwards, training examples first. Each image holds 1 to
+    ``max_objects`` objects; the class fixes shape and texture (:data:`SYNTHETIC_CLASSES`),
+    colours, place, size and angle are random. The same seed writes the same files.
+
+    Parameters
+    ----------
+    root : str or os.PathLike
+        Directory to write into (created if needed).
+    num_train, num_val : int
+        Number of examples in the ``train`` and ``val`` splits.
+    size : (int, int), default (352, 512)
+        (height, width) of every image: a little larger than d2l's 320x480 crop.
+    seed : int, default 0
+        Seed of the :class:`numpy.random.Generator` that draws everything.
+    sizes : sequence of (int, int), optional
+        Varying sizes instead of ``size``: example ``i`` of each split is ``sizes[i %
+        len(sizes)]``. Put in sizes smaller than the crop to exercise filtering.
+    classes : sequence of int, default all of :data:`SYNTHETIC_CLASSES`
+        VOC class indices to draw objects from.
+    max_objects : int, default 3
+        Most objects per image (later ones may hide earlier ones).
+    boundary : int, default 2
+        Pixels within this distance of an outline are labelled 255, a band about
+        ``2 * boundary`` wide, like VOC's; 0 for none.
+
+    Returns
+    -------
+    Path
+        ``root/VOCdevkit/VOC2012``.
+
+    Raises
+    ------
+    ValueError
+        If a count, a size, ``classes`` or ``max_objects`` is invalid; the message says which.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     voc_dir = make_synthetic_voc(tmp, num_train=2, num_val=1, size=(64, 96))
+    ...     print(voc_dir.relative_to(tmp), sorted(p.name for p in voc_dir.iterdir()))
+    ...     print((voc_dir / "ImageSets/Segmentation/val.txt").read_text().split())
+    VOCdevkit/VOC2012 ['ImageSets', 'JPEGImages', 'SegmentationClass']
+    ['2007_000003']
+    """
+    _check_options(num_train, num_val, classes, max_objects)
+    if sizes is None:
+        cycle = [_check_size(size, "size")]
+    else:
+        cycle = [_check_size(s, "each of sizes") for s in sizes]
+    if not cycle:
+        raise ValueError("sizes must list at least one (height, width), got an empty sequence")
+    if not isinstance(boundary, int) or boundary < 0:
+        raise ValueError(f"boundary must be a non-negative int, got {boundary!r}")
+    voc_dir = Path(root) / "VOCdevkit" / "VOC2012"
+    for sub in ("JPEGImages", "SegmentationClass", "ImageSets/Segmentation"):
+        (voc_dir / sub).mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    names = [f"2007_{n:06d}" for n in range(1, num_train + num_val + 1)]
+    splits = {"train": names[:num_train], "val": names[num_train:]}
+    for split_names in splits.values():
+        for i, name in enumerate(split_names):
+            shape = cycle[i % len(cycle)]
+            _write_example(voc_dir, name, *_render(rng, shape, classes, max_objects, boundary))
+    splits["trainval"] = names
+    for split, split_names in splits.items():
+        text = "".join(f"{n}\n" for n in split_names)
+        (voc_dir / "ImageSets" / "Segmentation" / f"{split}.txt").write_text(text)
+    return voc_dir
