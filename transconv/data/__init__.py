@@ -1,6 +1,8 @@
-"""Pascal VOC 2012 segmentation data (:mod:`transconv.data.voc`) and an offline synthetic
-stand-in in the same layout (:mod:`transconv.data.synthetic`)."""
+"""Pascal VOC 2012 segmentation data (:mod:`transconv.data.voc`), an offline synthetic
+stand-in in the same layout (:mod:`transconv.data.synthetic`), and a loader that keeps the
+decoded data on the GPU (:mod:`transconv.data.gpu`)."""
 
+from transconv.data.gpu import DeviceSegLoader
 from transconv.data.synthetic import SYNTHETIC_CLASSES, make_synthetic_voc
 from transconv.data.voc import (
     IGNORE_INDEX,
@@ -24,6 +26,7 @@ from transconv.data.voc import (
 )
 
 __all__ = [
+    "DeviceSegLoader",
     "IGNORE_INDEX",
     "IMAGENET_MEAN",
     "IMAGENET_STD",
