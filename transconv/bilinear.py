@@ -1,0 +1,128 @@
+"""Bilinear initialisation of transposed convolutions (FCN's upsampling layers).
+
+A transposed convolution with stride ``f`` whose kernel is the separable "tent"
+``(1 - |i - c| / f) * (1 - |j - c| / f)`` performs bilinear interpolation by a factor ``f``.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from transconv.shapes import upsampling_params
+
+__all__ = ["bilinear_kernel", "bilinear_upsampler"]
+
+
+def _check_positive(**values: int) -> None:
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} ({value!r}) must be a positive integer, e.g. {name}=1 or larger")
+
+
+def bilinear_kernel(in_channels: int, out_channels: int, kernel_size: int) -> Tensor:
+    """Bilinear upsampling weight in ``nn.ConvTranspose2d`` layout ``(in, out, k, k)``.
+
+    The d2l / FCN formula: with ``factor = (k + 1) // 2`` and centre ``c = factor - 1`` for odd
+    ``k`` or ``factor - 0.5`` for even ``k``,
+
+    .. math::
+
+        w[i, i, a, b] = \\left(1 - \\frac{|a - c|}{\\text{factor}}\\right)
+                        \\left(1 - \\frac{|b - c|}{\\text{factor}}\\right),
+
+    and every off-diagonal channel pair ``(i, j != i)`` is zero, so channel ``i`` is upsampled
+    into channel ``i`` only. If ``in_channels != out_channels`` the first
+    ``min(in_channels, out_channels)`` channels are paired and the rest stay zero.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+        Channel counts of the transposed convolution (positive).
+    kernel_size : int
+        Side of the square kernel (positive); use :func:`transconv.shapes.upsampling_params`.
+
+    Returns
+    -------
+    Tensor
+        float32 tensor of shape ``(in_channels, out_channels, kernel_size, kernel_size)``.
+
+    Raises
+    ------
+    ValueError
+        If a channel count or the kernel size is not a positive integer.
+
+    Examples
+    --------
+    >>> bilinear_kernel(1, 1, 4)[0, 0]
+    tensor([[0.0625, 0.1875, 0.1875, 0.0625],
+            [0.1875, 0.5625, 0.5625, 0.1875],
+            [0.1875, 0.5625, 0.5625, 0.1875],
+            [0.0625, 0.1875, 0.1875, 0.0625]])
+    >>> w = bilinear_kernel(3, 3, 4)
+    >>> w.shape, w[0, 1].abs().sum().item()
+    (torch.Size([3, 3, 4, 4]), 0.0)
+    """
+    _check_positive(in_channels=in_channels, out_channels=out_channels, kernel_size=kernel_size)
+    factor = (kernel_size + 1) // 2
+    center = factor - 1 if kernel_size % 2 == 1 else factor - 0.5
+    taps = torch.arange(kernel_size, dtype=torch.float64)
+    tent = 1 - (taps - center).abs() / factor
+    filt = (tent[:, None] * tent[None, :]).to(torch.float32)
+    weight = torch.zeros(in_channels, out_channels, kernel_size, kernel_size)
+    diag = torch.arange(min(in_channels, out_channels))
+    weight[diag, diag] = filt
+    return weight
+
+
+def bilinear_upsampler(channels: int, factor: int) -> nn.ConvTranspose2d:
+    """A bias-free ``nn.ConvTranspose2d`` initialised to upsample bilinearly by ``factor``.
+
+    Kernel size, stride and padding come from :func:`transconv.shapes.upsampling_params`, so an
+    ``H x W`` input gives exactly ``factor*H x factor*W``; the weight is :func:`bilinear_kernel`.
+
+    Away from a border of ``factor`` output pixels the result equals
+    ``F.interpolate(x, scale_factor=factor, mode="bilinear", align_corners=False)``. At the border
+    it differs: the transposed convolution implicitly treats pixels outside the input as zeros,
+    so border values are attenuated (a constant image of ones comes out below 1 along the
+    edges, e.g. 0.75 next to an edge and 0.5625 in a corner for ``factor=2``), whereas
+    ``interpolate`` clamps coordinates to the edge pixel and keeps a constant image constant.
+    Precisely, the layer equals ``interpolate`` applied to the input padded with one ring of
+    zeros, cropped by ``factor`` pixels on each side:
+    ``F.interpolate(F.pad(x, (1, 1, 1, 1)), scale_factor=factor, mode="bilinear")[..., f:-f, f:-f]``.
+
+    Parameters
+    ----------
+    channels : int
+        Number of channels (in = out; each channel is upsampled on its own).
+    factor : int
+        Upsampling factor, ``>= 1``.
+
+    Returns
+    -------
+    nn.ConvTranspose2d
+        The initialised layer (weight trainable, float32).
+
+    Raises
+    ------
+    ValueError
+        If ``channels`` or ``factor`` is not a positive integer.
+
+    Examples
+    --------
+    >>> up = bilinear_upsampler(3, 2)
+    >>> up
+    ConvTranspose2d(3, 3, kernel_size=(4, 4), stride=(2, 2), padding=(1, 1), bias=False)
+    >>> up(torch.ones(1, 3, 5, 7)).shape
+    torch.Size([1, 3, 10, 14])
+    >>> up(torch.ones(1, 3, 3, 3))[0, 0, :3, :3].detach()  # ones in, attenuated border out
+    tensor([[0.5625, 0.7500, 0.7500],
+            [0.7500, 1.0000, 1.0000],
+            [0.7500, 1.0000, 1.0000]])
+    """
+    _check_positive(channels=channels, factor=factor)
+    kernel_size, stride, padding = upsampling_params(factor)
+    layer = nn.ConvTranspose2d(channels, channels, kernel_size, stride=stride, padding=padding, bias=False)
+    with torch.no_grad():
+        layer.weight.copy_(bilinear_kernel(channels, channels, kernel_size))
+    return layer

@@ -1,0 +1,126 @@
+"""Convolution as a matrix, and transposed convolution as its transpose.
+
+A convolution is linear in its input, so it is a matrix ``W``:
+``conv2d(x).flatten() == W @ x.flatten()``. The transposed convolution is multiplication by
+``W.T`` -- hence the name.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from transconv.shapes import IntOrTuple, _pair, conv_output_size
+
+__all__ = ["conv_matrix"]
+
+
+def _as_4d(kernel: Tensor) -> Tensor:
+    if kernel.dim() == 2:
+        return kernel[None, None]
+    if kernel.dim() == 4:
+        return kernel
+    raise ValueError(
+        f"kernel must be 2-D (kh, kw) or 4-D (C_out, C_in, kh, kw), got shape {tuple(kernel.shape)}"
+    )
+
+
+def _entries(
+    size: tuple[int, int],
+    out: tuple[int, int],
+    kernel: Tensor,
+    stride: IntOrTuple,
+    padding: IntOrTuple,
+    dilation: IntOrTuple,
+) -> tuple[Tensor, Tensor]:
+    """Row/column indices (2, nnz) and values (nnz,) of every non-zero entry of ``W``.
+
+    Entry ``(o, y, x) <- (c, y * s - p + a * d, x * s - p + b * d)`` holds ``kernel[o, c, a, b]``
+    whenever that input position lies inside the image (padding contributes nothing).
+    """
+    c_out, c_in, kh, kw = kernel.shape
+    (h, w), (h_out, w_out) = size, out
+    (sh, sw), (ph, pw), (dh, dw) = _pair(stride), _pair(padding), _pair(dilation)
+    o, y, x, c, a, b = torch.meshgrid(
+        *(torch.arange(n) for n in (c_out, h_out, w_out, c_in, kh, kw)), indexing="ij"
+    )
+    rows_in, cols_in = y * sh - ph + a * dh, x * sw - pw + b * dw
+    inside = (rows_in >= 0) & (rows_in < h) & (cols_in >= 0) & (cols_in < w)
+    row = ((o * h_out + y) * w_out + x)[inside]
+    col = ((c * h + rows_in) * w + cols_in)[inside]
+    return torch.stack([row, col]), kernel[o[inside], c[inside], a[inside], b[inside]]
+
+
+def conv_matrix(
+    input_size: IntOrTuple,
+    kernel: Tensor,
+    stride: IntOrTuple = 1,
+    padding: IntOrTuple = 0,
+    dilation: IntOrTuple = 1,
+    sparse: bool = False,
+) -> Tensor:
+    """The matrix ``W`` of a convolution: ``conv2d(x).flatten() == W @ x.flatten()``.
+
+    Rows index output elements ``(o, y, x)`` and columns input elements ``(c, i, j)``, both
+    flattened in C order, so ``W`` is ``(C_out * H_out * W_out, C_in * H * W)``. The transposed
+    convolution of ``y`` with the same weight is ``W.T @ y.flatten()``, i.e.
+    ``conv_transpose2d(y, kernel, stride, padding, output_padding, dilation=dilation)`` with the
+    ``output_padding`` that restores ``H, W`` (see :func:`transconv.shapes.output_padding_for`).
+
+    Memory: the dense matrix has ``(C_out * H_out * W_out) * (C_in * H * W)`` entries, which
+    grows as ``N**2`` in the pixel count ``N = H * W`` (a 64x64 single-channel input with a 3x3
+    kernel and padding 1 already needs ``4096**2`` floats, 64 MiB). Almost all entries are zero:
+    the sparse COO tensor stores only ``nnz <= C_out * C_in * kh * kw * H_out * W_out`` values
+    (plus two int64 indices each), which grows linearly in ``N``.
+
+    Parameters
+    ----------
+    input_size : int or tuple of (int, int)
+        Input height and width ``(H, W)``; an int means a square input.
+    kernel : Tensor
+        ``(kh, kw)`` (one channel in and out) or ``(C_out, C_in, kh, kw)`` (the Conv2d layout).
+    stride, padding, dilation : int or tuple of (int, int)
+        As in ``torch.nn.functional.conv2d``.
+    sparse : bool
+        Return a coalesced ``torch.sparse_coo_tensor`` built directly from the non-zero
+        entries (no dense matrix is ever materialised).
+
+    Returns
+    -------
+    Tensor
+        ``(C_out * H_out * W_out, C_in * H * W)``, dtype of ``kernel``; dense or sparse COO.
+
+    Raises
+    ------
+    ValueError
+        If ``kernel`` is not 2-D or 4-D, or the sizes are illegal or give an empty output
+        (validated by :func:`transconv.shapes.conv_output_size`).
+
+    Examples
+    --------
+    >>> K = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
+    >>> W = conv_matrix(3, K)
+    >>> W
+    tensor([[1., 2., 0., 3., 4., 0., 0., 0., 0.],
+            [0., 1., 2., 0., 3., 4., 0., 0., 0.],
+            [0., 0., 0., 1., 2., 0., 3., 4., 0.],
+            [0., 0., 0., 0., 1., 2., 0., 3., 4.]])
+    >>> X = torch.arange(9.0).reshape(3, 3)
+    >>> (W @ X.flatten()).reshape(2, 2)  # = corr2d(X, K)
+    tensor([[27., 37.],
+            [57., 67.]])
+    >>> S = conv_matrix((64, 64), torch.ones(3, 3), padding=1, sparse=True)
+    >>> S.shape, S.is_sparse, S._nnz()
+    (torch.Size([4096, 4096]), True, 36100)
+    """
+    kernel4 = _as_4d(kernel)
+    c_out, c_in, kh, kw = kernel4.shape
+    size = _pair(input_size)
+    out = conv_output_size(size, (kh, kw), stride, padding, dilation)
+    indices, values = _entries(size, out, kernel4, stride, padding, dilation)
+    shape = (c_out * out[0] * out[1], c_in * size[0] * size[1])
+    if sparse:
+        return torch.sparse_coo_tensor(indices, values, shape, check_invariants=True).coalesce()
+    W = torch.zeros(shape, dtype=kernel4.dtype)
+    W[indices[0], indices[1]] = values
+    return W
