@@ -1,0 +1,502 @@
+"""Fully convolutional networks (FCN) for semantic segmentation.
+
+Three builders, each a plain function returning an ``nn.Module`` that maps a float ``Bx3xHxW``
+batch to class logits ``BxCxHxW`` of the *same* height and width:
+
+* :func:`fcn_resnet18` -- d2l's FCN-32s: ResNet-18 without its pooling and fc, a 1x1 conv and
+  one bilinear-initialised x32 transposed convolution.
+* :func:`fcn_vgg16` -- the FCN paper's skip architecture (Long, Shelhamer & Darrell, 2015) on
+  VGG-16: FCN-32s, FCN-16s (+ pool4) and FCN-8s (+ pool4 + pool3).
+* :func:`fcn_vgg16_deconv` -- a learned decoder: five stride-2 transposed convolutions with
+  BatchNorm and additive skips from pool4 ... pool1.
+
+Every backbone divides the image by 32, so ``H`` and ``W`` not divisible by 32 need care; each
+model uses the cleanest exact method its layers allow (see each builder's *Notes*):
+
+====================  ===============================================  =============
+model                 odd sizes handled by                             smallest input
+====================  ===============================================  =============
+``fcn_resnet18``      backbone rounds up (``ceil(H/32)`` cells); crop  1 px
+                      the surplus bottom/right rows of the x32 output
+``fcn_vgg16``         ``output_size=`` in each transposed conv (an     32 px
+                      ``output_padding`` < stride), no crop at all
+``fcn_vgg16_deconv``  zero-pad bottom/right to a multiple of 32, crop  1 px
+====================  ===============================================  =============
+
+All crops keep the *top-left* corner: the stride-2 layers anchor their grids at pixel
+``(0, 0)``, so a kept output pixel sits exactly where it would in an image of divisible size.
+
+``weights`` goes to torchvision's backbone builder: ``None`` (random initialisation, the
+default), a name such as ``"DEFAULT"`` or ``"IMAGENET1K_V1"``, or a ``WeightsEnum`` member.
+Names are checked before anything is downloaded.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from itertools import pairwise
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+from torchvision.models import ResNet18_Weights, VGG16_Weights, WeightsEnum, resnet18, vgg16
+from torchvision.models.vgg import cfgs, make_layers
+
+from transconv.bilinear import _check_positive, bilinear_upsampler
+
+__all__ = [
+    "DeconvBlock",
+    "FCNDeconv",
+    "FCNResNet",
+    "FCNVGG",
+    "VGGHead",
+    "fcn_resnet18",
+    "fcn_vgg16",
+    "fcn_vgg16_deconv",
+]
+
+Weights = str | WeightsEnum | None
+
+_VGG_SKIPS = {"32s": (), "16s": ("pool4",), "8s": ("pool4", "pool3")}
+_VGG_CHANNELS = {"pool1": 64, "pool2": 128, "pool3": 256, "pool4": 512, "pool5": 512}
+_DECONV_CHANNELS = (512, 512, 256, 128, 64, 32)
+_DECONV_SKIPS = ("pool4", "pool3", "pool2", "pool1", None)
+
+
+def _resolve_weights(weights: Weights, enum: type[WeightsEnum]) -> WeightsEnum | None:
+    """Turn ``weights`` into a member of ``enum`` (or ``None``) without downloading anything."""
+    choices = ", ".join(repr(name) for name in enum.__members__)
+    if weights is None or isinstance(weights, enum):
+        return weights
+    if isinstance(weights, str):
+        key = weights.removeprefix(f"{enum.__name__}.")
+        if key in enum.__members__:
+            return enum[key]
+        raise ValueError(
+            f"unknown weights {weights!r} for this backbone ({enum.__name__}); "
+            f"use one of {choices}, or None for random initialisation"
+        )
+    if isinstance(weights, WeightsEnum):
+        raise ValueError(
+            f"weights {weights} belong to another network, this backbone needs {enum.__name__}; "
+            f"use one of {choices}, or None for random initialisation"
+        )
+    raise TypeError(
+        f"weights must be None, a string or a {enum.__name__}, got {type(weights).__name__} "
+        f"({weights!r}); use one of {choices}"
+    )
+
+
+def _check_input(x: Tensor, model: str, min_size: int = 1) -> None:
+    """Raise an error that names the problem if ``x`` is not a float ``Bx3xHxW`` batch."""
+    if x.ndim != 4 or x.shape[1] != 3:
+        raise ValueError(
+            f"{model} expects a float batch of shape Bx3xHxW, got shape {tuple(x.shape)}; "
+            "add a batch dimension with x.unsqueeze(0) and give RGB images"
+        )
+    if not x.is_floating_point():
+        raise TypeError(
+            f"{model} expects a float batch, got dtype {x.dtype}; "
+            "convert uint8 images with transconv.data.voc.normalize_image"
+        )
+    height, width = x.shape[-2:]
+    if min(height, width) < min_size:
+        raise ValueError(
+            f"{model} needs H and W of at least {min_size} (five 2x2 poolings), got "
+            f"{height}x{width}; pad or resize the image to at least {min_size}x{min_size}"
+        )
+
+
+def _stage_outputs(backbone: nn.Sequential, x: Tensor) -> dict[str, Tensor]:
+    """Run ``backbone`` stage by stage and keep every stage's output under the stage's name."""
+    outputs = {}
+    for name, stage in backbone.named_children():
+        x = outputs[name] = stage(x)
+    return outputs
+
+
+class FCNResNet(nn.Module):
+    """FCN-32s on a ResNet trunk: ``backbone`` -> ``final_conv`` (1x1) -> ``transpose_conv`` (x32).
+
+    Shape: ``(B, 3, H, W)`` -> ``(B, num_classes, H, W)`` for any ``H, W >= 1``.
+
+    Parameters
+    ----------
+    backbone : nn.Module
+        Maps ``Bx3xHxW`` to ``Bx512x ceil(H/32) x ceil(W/32)``.
+    num_classes : int
+        Number of output channels.
+    """
+
+    def __init__(self, backbone: nn.Module, num_classes: int) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.final_conv = nn.Conv2d(512, num_classes, kernel_size=1)
+        self.transpose_conv = bilinear_upsampler(num_classes, 32)
+
+    def forward(self, x: Tensor) -> Tensor:
+        _check_input(x, "fcn_resnet18")
+        scores = self.transpose_conv(self.final_conv(self.backbone(x)))
+        return scores[..., : x.shape[-2], : x.shape[-1]]
+
+
+class VGGHead(nn.Sequential):
+    """VGG-16's fc6 and fc7 as convolutions: ``conv6`` (7x7, padding 3) and ``conv7`` (1x1).
+
+    Each is followed by ReLU and Dropout(0.5), as in the FCN paper. ``conv6`` is padded "same"
+    so that a pool5 cell keeps its position (the paper pads the image by 100 px instead).
+
+    Parameters
+    ----------
+    in_channels : int
+        Channels of pool5 (512 for VGG-16).
+    channels : int
+        Width of conv6 and conv7 (4096 in the paper).
+    """
+
+    def __init__(self, in_channels: int = 512, channels: int = 4096) -> None:
+        super().__init__(
+            OrderedDict(
+                conv6=nn.Conv2d(in_channels, channels, kernel_size=7, padding=3),
+                relu6=nn.ReLU(inplace=True),
+                drop6=nn.Dropout(0.5),
+                conv7=nn.Conv2d(channels, channels, kernel_size=1),
+                relu7=nn.ReLU(inplace=True),
+                drop7=nn.Dropout(0.5),
+            )
+        )
+
+
+def _zero_conv(in_channels: int, out_channels: int) -> nn.Conv2d:
+    """A 1x1 scoring convolution with zero weight and bias (the paper's initialisation)."""
+    conv = nn.Conv2d(in_channels, out_channels, kernel_size=1)
+    nn.init.zeros_(conv.weight)
+    nn.init.zeros_(conv.bias)
+    return conv
+
+
+class FCNVGG(nn.Module):
+    """FCN-32s / 16s / 8s on VGG-16 (Long et al., 2015), "same" padding instead of the 100 px pad.
+
+    Submodules: ``backbone`` (stages ``pool1`` ... ``pool5``), ``head`` (:class:`VGGHead`),
+    ``score_fr`` on conv7; for 16s and 8s ``score_pool4`` and ``upscore2_pool4`` (the learned x2
+    upsampler that lands on the pool4 grid); for 8s also ``score_pool3`` and
+    ``upscore2_pool3``; and ``upscore``, the final x32 / x16 / x8 bilinear upsampler, which is
+    frozen (``requires_grad=False``) as in the paper.
+
+    Shape: ``(B, 3, H, W)`` -> ``(B, num_classes, H, W)`` for any ``H, W >= 32``.
+
+    Parameters
+    ----------
+    backbone : nn.Sequential
+        Stages named ``pool1`` ... ``pool5``; stage ``k`` ends in a 2x2 max-pool.
+    head : VGGHead
+        conv6 / conv7.
+    num_classes : int
+        Number of output channels.
+    variant : {"8s", "16s", "32s"}
+        Stride of the coarsest prediction that is upsampled in one step.
+    """
+
+    def __init__(self, backbone: nn.Sequential, head: VGGHead, num_classes: int, variant: str) -> None:
+        super().__init__()
+        self.variant = variant
+        self.skips = _VGG_SKIPS[variant]
+        self.backbone = backbone
+        self.head = head
+        self.score_fr = _zero_conv(head.conv7.out_channels, num_classes)
+        for pool in self.skips:
+            setattr(self, f"score_{pool}", _zero_conv(_VGG_CHANNELS[pool], num_classes))
+            setattr(self, f"upscore2_{pool}", bilinear_upsampler(num_classes, 2))
+        self.upscore = bilinear_upsampler(num_classes, 2 ** (5 - len(self.skips))).requires_grad_(False)
+
+    def forward(self, x: Tensor) -> Tensor:
+        _check_input(x, f"fcn_vgg16 (variant {self.variant!r})", min_size=32)
+        pools = _stage_outputs(self.backbone, x)
+        score = self.score_fr(self.head(pools["pool5"]))
+        for pool in self.skips:
+            skip = pools[pool]
+            score = getattr(self, f"upscore2_{pool}")(score, output_size=skip.shape[-2:])
+            score = score + getattr(self, f"score_{pool}")(skip)
+        return self.upscore(score, output_size=x.shape[-2:])
+
+
+class DeconvBlock(nn.Sequential):
+    """``ConvTranspose2d(k=3, s=2, p=1, output_padding=1)`` -> ReLU -> BatchNorm: exactly x2.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+        Channels before and after the block.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__(
+            OrderedDict(
+                deconv=nn.ConvTranspose2d(
+                    in_channels, out_channels, kernel_size=3, stride=2, padding=1, output_padding=1
+                ),
+                relu=nn.ReLU(inplace=True),
+                bn=nn.BatchNorm2d(out_channels),
+            )
+        )
+
+
+class FCNDeconv(nn.Module):
+    """VGG-16 encoder, a decoder of five :class:`DeconvBlock` with additive skips, 1x1 classifier.
+
+    ``score = deconv1(pool5) + pool4``, ``score = deconv2(score) + pool3``, ... ,
+    ``score = deconv5(score)``, ``logits = classifier(score)`` (channels 512, 512, 256, 128, 64,
+    32). Inputs are zero-padded at the bottom/right to a multiple of 32 and the logits cropped
+    back to the top-left ``H x W``.
+
+    Shape: ``(B, 3, H, W)`` -> ``(B, num_classes, H, W)`` for any ``H, W >= 1``.
+
+    Parameters
+    ----------
+    backbone : nn.Sequential
+        Stages named ``pool1`` ... ``pool5`` (VGG-16 widths).
+    num_classes : int
+        Number of output channels.
+    """
+
+    def __init__(self, backbone: nn.Sequential, num_classes: int) -> None:
+        super().__init__()
+        self.backbone = backbone
+        blocks = [DeconvBlock(c_in, c_out) for c_in, c_out in pairwise(_DECONV_CHANNELS)]
+        self.decoder = nn.Sequential(OrderedDict((f"deconv{i}", b) for i, b in enumerate(blocks, 1)))
+        self.classifier = nn.Conv2d(_DECONV_CHANNELS[-1], num_classes, kernel_size=1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        _check_input(x, "fcn_vgg16_deconv")
+        height, width = x.shape[-2:]
+        pools = _stage_outputs(self.backbone, F.pad(x, (0, -width % 32, 0, -height % 32)))
+        score = pools["pool5"]
+        for block, skip in zip(self.decoder, _DECONV_SKIPS, strict=True):
+            score = block(score)
+            if skip is not None:
+                score = score + pools[skip]
+        return self.classifier(score)[..., :height, :width]
+
+
+def _init_like_vgg(features: nn.Sequential) -> nn.Sequential:
+    """torchvision's VGG initialisation of the convolutions (He normal, fan-out; zero bias)."""
+    for module in features.modules():
+        if isinstance(module, nn.Conv2d):
+            nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+            nn.init.zeros_(module.bias)
+    return features
+
+
+def _vgg16_stages(weights: VGG16_Weights | None) -> tuple[nn.Sequential, nn.Sequential | None]:
+    """VGG-16's features split into stages ``pool1`` ... ``pool5``, and its classifier.
+
+    Without weights only the features are built (and initialised as torchvision does): the
+    120-million-parameter classifier would be thrown away. The classifier is returned only
+    when ``weights`` were loaded, so that fc6/fc7 can be convolutionalised.
+    """
+    if weights is None:
+        features, classifier = _init_like_vgg(make_layers(cfgs["D"])), None
+    else:
+        net = vgg16(weights=weights)
+        features, classifier = net.features, net.classifier
+    stages: OrderedDict[str, nn.Module] = OrderedDict()
+    start = 0
+    for i, layer in enumerate(features):
+        if isinstance(layer, nn.MaxPool2d):
+            stages[f"pool{len(stages) + 1}"] = features[start : i + 1]
+            start = i + 1
+    return nn.Sequential(stages), classifier
+
+
+def _convolutionalize(classifier: nn.Sequential, head: VGGHead) -> bool:
+    """Copy VGG's fc6/fc7 into ``head.conv6``/``conv7`` (the paper's "convolutionalization").
+
+    fc6 reads a flattened 512x7x7 pool5 map, so its weight is exactly a 7x7 convolution kernel.
+    Skipped (returns ``False``) when the widths differ or the classifier holds non-finite values
+    (``VGG16_Weights.IMAGENET1K_FEATURES`` ships a NaN classifier).
+    """
+    fc6, fc7 = classifier[0], classifier[3]
+    conv6, conv7 = head.conv6, head.conv7
+    fits = all(fc.weight.shape == conv.weight.flatten(1).shape for fc, conv in ((fc6, conv6), (fc7, conv7)))
+    if not fits or not all(p.isfinite().all() for p in classifier.parameters()):
+        return False
+    with torch.no_grad():
+        for fc, conv in ((fc6, conv6), (fc7, conv7)):
+            conv.weight.copy_(fc.weight.view_as(conv.weight))
+            conv.bias.copy_(fc.bias)
+    return True
+
+
+def fcn_resnet18(*, num_classes: int = 21, weights: Weights = None) -> FCNResNet:
+    """FCN-32s on ResNet-18, as in d2l's FCN chapter.
+
+    ``backbone``: ResNet-18's children without ``avgpool`` and ``fc`` (``Bx512xH/32xW/32``);
+    ``final_conv``: ``Conv2d(512, num_classes, 1)``; ``transpose_conv``:
+    ``ConvTranspose2d(num_classes, num_classes, kernel_size=64, stride=32, padding=16,
+    bias=False)`` initialised with :func:`transconv.bilinear.bilinear_kernel` and trainable.
+
+    Parameters
+    ----------
+    num_classes : int, optional
+        Number of classes (21 for Pascal VOC: 20 objects + background).
+    weights : str, ResNet18_Weights or None, optional
+        Backbone weights passed to ``torchvision.models.resnet18`` (``"DEFAULT"`` downloads the
+        ImageNet weights); ``None`` (default) initialises randomly.
+
+    Returns
+    -------
+    FCNResNet
+        Maps float ``Bx3xHxW`` to logits ``Bxnum_classesxHxW``; 12,993,621 parameters for
+        ``num_classes=21`` (11,176,512 in the backbone).
+
+    Raises
+    ------
+    ValueError
+        If ``num_classes`` is not a positive integer or ``weights`` is an unknown name.
+    TypeError
+        If ``weights`` is neither ``None``, a string nor a ``ResNet18_Weights``.
+
+    Notes
+    -----
+    Every stride-2 layer of ResNet-18 (7x7 conv, max-pool, three 3x3 convs, all "same" padded)
+    rounds up, so the backbone gives ``ceil(H/32)`` rows and ``transpose_conv`` gives
+    ``32 * ceil(H/32) >= H`` (``(n-1)*32 - 2*16 + 64 = 32n``). The surplus 0-31 bottom rows and
+    right columns are cropped. Feature cell ``j`` lies at the same image position whatever
+    ``H`` is, so the kept pixels are aligned exactly as for a size divisible by 32; a centre
+    crop would shift the map by up to 15 px. No pixel is invented and no compute is spent on
+    padding. Unlike d2l, ``transpose_conv`` has no bias: ``final_conv`` already has one, and
+    without it the layer starts as bilinear interpolation.
+
+    Examples
+    --------
+    >>> net = fcn_resnet18(num_classes=21).eval()
+    >>> sum(p.numel() for p in net.parameters())
+    12993621
+    >>> with torch.no_grad():
+    ...     net.backbone(torch.zeros(1, 3, 320, 480)).shape, net(torch.zeros(1, 3, 33, 65)).shape
+    (torch.Size([1, 512, 10, 15]), torch.Size([1, 21, 33, 65]))
+    """
+    _check_positive(num_classes=num_classes)
+    resnet = resnet18(weights=_resolve_weights(weights, ResNet18_Weights))
+    backbone = nn.Sequential(OrderedDict(list(resnet.named_children())[:-2]))
+    return FCNResNet(backbone, num_classes)
+
+
+def fcn_vgg16(
+    *, num_classes: int = 21, variant: str = "8s", weights: Weights = None, fc_channels: int = 4096
+) -> FCNVGG:
+    """FCN-32s, FCN-16s or FCN-8s on VGG-16 (Long, Shelhamer & Darrell, CVPR 2015).
+
+    conv7 is scored by ``score_fr``; 16s and 8s upsample that score x2 (``upscore2_pool4``,
+    bilinear initialised, learned) and add ``score_pool4``; 8s repeats this with pool3; a final
+    frozen bilinear upsampler (``upscore``: x32, x16 or x8) returns to the image size. The
+    scoring layers are zero-initialised, so a skip starts by leaving the prediction unchanged.
+
+    Parameters
+    ----------
+    num_classes : int, optional
+        Number of classes (21 for Pascal VOC).
+    variant : {"8s", "16s", "32s"}, optional
+        Which skips to use: none (32s), pool4 (16s), pool4 and pool3 (8s, default).
+    weights : str, VGG16_Weights or None, optional
+        Passed to ``torchvision.models.vgg16``. With ``"IMAGENET1K_V1"``/``"DEFAULT"`` the
+        ImageNet fc6/fc7 are copied into conv6/conv7 (needs ``fc_channels=4096``);
+        ``"IMAGENET1K_FEATURES"`` has no usable classifier, so conv6/conv7 stay random.
+    fc_channels : int, optional
+        Width of conv6 and conv7: the paper's 4096 (default) puts 119.5M of the 134M
+        parameters there; a smaller width gives a light model for experiments and tests.
+
+    Returns
+    -------
+    FCNVGG
+        Maps float ``Bx3xHxW`` (``H, W >= 32``) to logits ``Bxnum_classesxHxW``. For
+        ``num_classes=21``: 134,489,759 (8s), 134,815,994 (16s) and 136,152,917 (32s)
+        parameters, of which the frozen ``upscore`` holds 112,896, 451,584 and 1,806,336;
+        14,714,688 are VGG-16's convolutions and 119,545,856 conv6/conv7.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``variant``, a non-positive ``num_classes``/``fc_channels`` or an
+        unknown ``weights`` name.
+    TypeError
+        If ``weights`` is neither ``None``, a string nor a ``VGG16_Weights``.
+
+    Notes
+    -----
+    The paper pads the image by 100 px and crops each score map (offsets 19, 9 and 31 in its
+    Caffe nets). Here every convolution is "same" padded (conv6: 7x7, padding 3), so pool-k
+    cell ``j`` covers image pixels ``[2^k j, 2^k (j+1))``. A bilinear upsampler with kernel
+    ``2f``, stride ``f`` and padding ``f/2`` puts each coarse cell's centre exactly on the
+    centre of its block in the finer grid, so no crop is needed. Max-pooling floors, so pool4
+    has ``2n`` or ``2n+1`` rows for ``n`` in pool5, and the image ``8m`` to ``8m+7`` rows for
+    ``m`` in pool3: each transposed convolution is called with ``output_size=`` the finer map's
+    size, which sets ``output_padding`` (always below the stride) and extends the last row.
+
+    Examples
+    --------
+    >>> net = fcn_vgg16(num_classes=21, variant="8s").eval()
+    >>> sum(p.numel() for p in net.parameters())
+    134489759
+    >>> with torch.no_grad():
+    ...     net(torch.zeros(1, 3, 56, 88)).shape
+    torch.Size([1, 21, 56, 88])
+    >>> fcn_vgg16(num_classes=3, variant="16s", fc_channels=64).upscore.stride
+    (16, 16)
+    """
+    if variant not in _VGG_SKIPS:
+        raise ValueError(f"unknown variant {variant!r}; use one of {', '.join(map(repr, _VGG_SKIPS))}")
+    _check_positive(num_classes=num_classes, fc_channels=fc_channels)
+    backbone, classifier = _vgg16_stages(_resolve_weights(weights, VGG16_Weights))
+    head = VGGHead(_VGG_CHANNELS["pool5"], fc_channels)
+    if classifier is not None:
+        _convolutionalize(classifier, head)
+    return FCNVGG(backbone, head, num_classes, variant)
+
+
+def fcn_vgg16_deconv(*, num_classes: int = 21, weights: Weights = None) -> FCNDeconv:
+    """VGG-16 encoder with a learned deconvolution decoder ("FCN-deconv", seed 002).
+
+    Parameters
+    ----------
+    num_classes : int, optional
+        Number of classes (21 for Pascal VOC).
+    weights : str, VGG16_Weights or None, optional
+        Encoder weights passed to ``torchvision.models.vgg16``; ``None`` (default) initialises
+        randomly.
+
+    Returns
+    -------
+    FCNDeconv
+        Maps float ``Bx3xHxW`` to logits ``Bxnum_classesxHxW``; 18,644,373 parameters for
+        ``num_classes=21`` (14,714,688 in the encoder). The decoder keeps PyTorch's default
+        initialisation: its blocks change the channel count, so no bilinear kernel applies.
+
+    Raises
+    ------
+    ValueError
+        If ``num_classes`` is not a positive integer or ``weights`` is an unknown name.
+    TypeError
+        If ``weights`` is neither ``None``, a string nor a ``VGG16_Weights``.
+
+    Notes
+    -----
+    Each block doubles the size exactly (``(n-1)*2 - 2 + 3 + 1 = 2n``), but a floored pool4 of
+    ``2n+1`` rows cannot be reached from ``n`` (``output_padding`` < 2 gives at most ``2n``).
+    So the input is zero-padded at the bottom/right to the next multiple of 32 (zero is the
+    ImageNet mean colour after normalisation) and the logits are cropped to the top-left
+    ``H x W``: image pixels keep their positions, and sizes divisible by 32 are untouched.
+
+    Examples
+    --------
+    >>> net = fcn_vgg16_deconv(num_classes=21).eval()
+    >>> sum(p.numel() for p in net.parameters())
+    18644373
+    >>> with torch.no_grad():
+    ...     net(torch.zeros(1, 3, 64, 64)).shape, net(torch.zeros(1, 3, 33, 65)).shape
+    (torch.Size([1, 21, 64, 64]), torch.Size([1, 21, 33, 65]))
+    """
+    _check_positive(num_classes=num_classes)
+    backbone, _ = _vgg16_stages(_resolve_weights(weights, VGG16_Weights))
+    return FCNDeconv(backbone, num_classes)
