@@ -1,0 +1,151 @@
+# %% [markdown]
+# # Upsampling methods
+#
+# A segmentation network shrinks its input (pooling, strided convolutions) and must grow the
+# result back to one prediction per pixel. There are five common ways to grow a feature map by
+# an integer factor $f$. Four are fixed rules; the last, the **transposed convolution**, is a
+# layer with weights that can be learnt (and initialised to behave like the bilinear rule).
+#
+# This page runs all five on the same photo — Grace Hopper's portrait, which ships with
+# matplotlib, so nothing is downloaded — and prints every shape.
+
+# %%
+import matplotlib.cbook as cbook
+import numpy as np
+import torch
+from PIL import Image
+from torch.nn import functional as F
+
+from transconv.bilinear import bilinear_upsampler
+from transconv.viz import show_images
+
+torch.set_printoptions(precision=4, sci_mode=False)
+
+# %% [markdown]
+# ## The photo and its downsampled version
+#
+# We crop the face to a $224 \times 224$ RGB tensor with values in $[0, 1]$, then shrink it by
+# $f = 4$ with $4 \times 4$ max pooling. `return_indices=True` also remembers *where* each
+# maximum was — max-unpooling needs that.
+
+# %%
+with cbook.get_sample_data("grace_hopper.jpg") as file:
+    photo = np.asarray(Image.open(file).convert("RGB"))
+print("photo (H, W, C):", photo.shape)
+
+image = torch.from_numpy(photo[120:344, 150:374].copy()).permute(2, 0, 1).float() / 255
+x = image.unsqueeze(0)  # a batch of one: (1, 3, 224, 224)
+f = 4
+small, indices = F.max_pool2d(x, kernel_size=f, return_indices=True)
+print("x:", tuple(x.shape), "-> small:", tuple(small.shape), "indices:", tuple(indices.shape))
+
+# %% [markdown]
+# Every method below turns `small` back into a $224 \times 224$ image.
+#
+# ## Nearest neighbour and bilinear interpolation
+#
+# Nearest neighbour copies each pixel into an $f \times f$ block. Bilinear interpolation
+# blends the four nearest input pixels, weighted by distance (with `align_corners=False`,
+# pixel centres sit at half-integer positions, as in the rest of PyTorch).
+
+# %%
+nearest = F.interpolate(small, scale_factor=f, mode="nearest")
+bilinear = F.interpolate(small, scale_factor=f, mode="bilinear", align_corners=False)
+print("nearest:", tuple(nearest.shape), " bilinear:", tuple(bilinear.shape))
+
+# %% [markdown]
+# ## Bed of nails
+#
+# Put each input pixel in the top-left corner of its $f \times f$ block and fill the rest
+# with zeros:
+
+# %%
+nails = torch.zeros_like(x)
+nails[..., ::f, ::f] = small
+print("bed of nails:", tuple(nails.shape),
+      f"non-zero fraction: {(nails != 0).float().mean().item():.4f} (1/f² = {1 / f**2:.4f})")
+
+# %% [markdown]
+# Bed of nails *is* a transposed convolution: stride $f$ and an $f \times f$ kernel that is 1
+# in its top-left tap and 0 elsewhere (one kernel per channel, so `groups=3`). Each input
+# pixel stamps the kernel, scaled by its value, into its own block:
+
+# %%
+one_hot = torch.zeros(3, 1, f, f)
+one_hot[:, :, 0, 0] = 1
+as_transposed = F.conv_transpose2d(small, one_hot, stride=f, groups=3)
+print("equal to the transposed convolution:", torch.equal(as_transposed, nails))
+
+# %% [markdown]
+# ## Max-unpooling
+#
+# Max-unpooling (SegNet, Badrinarayanan et al. 2015) is bed of nails with the nail placed where
+# the maximum came from: `F.max_unpool2d` writes each value back at the position recorded by
+# `max_pool2d` and zeros everywhere else.
+
+# %%
+unpooled = F.max_unpool2d(small, indices, kernel_size=f)
+print("max-unpooled:", tuple(unpooled.shape),
+      f"non-zero fraction: {(unpooled != 0).float().mean().item():.4f}")
+print("every value back where it came from:",
+      torch.equal(unpooled.flatten(2).gather(2, indices.flatten(2)), small.flatten(2)))
+
+# %% [markdown]
+# ## Transposed convolution, initialised bilinearly
+#
+# `transconv.bilinear.bilinear_upsampler` builds an `nn.ConvTranspose2d` whose kernel size,
+# stride and padding give exactly $f\times$ the input size and whose weights are the bilinear
+# kernel. It is an ordinary layer: training can change the weights.
+
+# %%
+upsampler = bilinear_upsampler(3, f)
+with torch.no_grad():
+    transposed = upsampler(small)
+print(upsampler)
+print("transposed convolution:", tuple(transposed.shape),
+      " learnable parameters:", sum(p.numel() for p in upsampler.parameters()))
+
+# %% [markdown]
+# Away from the border it computes bilinear interpolation exactly; at the border it sees
+# implicit zeros outside the image, so the outermost pixels come out darker:
+
+# %%
+inner = (..., slice(f, -f), slice(f, -f))
+print(f"max |transposed - bilinear| inside a {f}-pixel border:",
+      f"{(transposed - bilinear)[inner].abs().max().item():.2e}")
+print(f"mean brightness of the first row: transposed {transposed[..., 0, :].mean().item():.3f},"
+      f" bilinear {bilinear[..., 0, :].mean().item():.3f}")
+
+# %% [markdown]
+# ## Side by side
+#
+# All five outputs are $224 \times 224$; `small` is drawn at the same size so its blocks show.
+
+# %%
+results = {
+    "original 224×224": x, "max-pooled 56×56": small, "nearest": nearest,
+    "bilinear": bilinear, "bed of nails": nails, "max-unpooling": unpooled,
+    "transposed conv (bilinear init)": transposed,
+}
+for name, tensor in results.items():
+    print(f"{name:>32}: {tuple(tensor.shape)}")
+show_images([t[0].clamp(0, 1) for t in results.values()], list(results), ncols=4, scale=2.6)
+
+# %% [markdown]
+# Bed of nails and max-unpooling look dark because only $1/f^2$ of their pixels are non-zero
+# (the fractions printed above). Zooming in on a $32 \times 32$ patch at the glasses shows
+# the structure of each method: blocks (nearest), smooth ramps (bilinear and the transposed
+# convolution), a regular grid of nails, and nails that follow the brightest pixel of each
+# block (max-unpooling). Pooling works per channel, so the red, green and blue maxima of a
+# block usually sit at different positions: the unpooled nails come out coloured.
+
+# %%
+patch = (0, slice(None), slice(64, 96), slice(64, 96))
+show_images([t[patch].clamp(0, 1) for t in results.values()][2:], list(results)[2:], ncols=5,
+            scale=2.2)
+
+# %% [markdown]
+# Nearest, bilinear, bed of nails and max-unpooling have no parameters. The transposed
+# convolution starts as bilinear interpolation and can learn something better — that is why
+# FCN uses it for its final $32\times$ upsampling (see the FCN page), and why its kernel size
+# and stride need care (see *Checkerboard artifacts*).
