@@ -1,0 +1,6 @@
+"""``python -m transconv``: the command line of :mod:`transconv.cli`."""
+
+from transconv.cli import main
+
+if __name__ == "__main__":
+    raise SystemExit(main())
