@@ -182,13 +182,18 @@ def _voc(path: Path) -> tuple[Path, dict[str, Any]]:
 
 
 def _git_commit() -> str | None:
-    """The source tree's commit, or None outside a git checkout or without git."""
+    """The source tree's commit (``+dirty`` when the package differs from it), or None outside
+    a git checkout or without git."""
+    here = Path(__file__).resolve().parent
     try:
-        run = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parent,
+        run = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here,
                              capture_output=True, text=True, timeout=10, check=False)
+        dirty = subprocess.run(["git", "diff", "--quiet", "HEAD", "--", "."], cwd=here,
+                               capture_output=True, timeout=10, check=False).returncode == 1
     except (OSError, subprocess.SubprocessError):
         return None
-    return (run.stdout.strip() or None) if run.returncode == 0 else None
+    commit = run.stdout.strip() if run.returncode == 0 else ""
+    return (commit + ("+dirty" if dirty else "")) or None
 
 
 def _provenance(device: torch.device, data: dict[str, Any], world_size: int) -> dict[str, Any]:
