@@ -41,7 +41,7 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 from torch import Tensor, nn
-from tqdm.auto import tqdm
+from tqdm import tqdm  # text bars: tqdm.auto would need ipywidgets inside notebooks
 
 from transconv.data.voc import IGNORE_INDEX, normalize_image
 from transconv.metrics import confusion_matrix, segmentation_scores
