@@ -286,3 +286,17 @@ def test_plot_fcn_skips_draws_one_output_box_per_variant() -> None:
 def test_plot_fcn_skips_rejects_unknown_variants(variants) -> None:
     with pytest.raises(ValueError, match=r"variants must be a non-empty list of \['16s', '32s', '8s'\]"):
         viz.plot_fcn_skips(variants)
+
+
+def test_markdown_table_aligns_numeric_columns_right() -> None:
+    table = viz.markdown_table(["name", "count", "score"],
+                               [["a", 1234567, 0.12345], ["b", 2, None]])
+    lines = table.splitlines()
+    assert lines[1] == "|---|---:|---:|"
+    assert lines[2] == "| a | 1,234,567 | 0.123 |"
+    assert lines[3] == "| b | 2 | - |"
+
+
+def test_markdown_table_rejects_ragged_rows() -> None:
+    with pytest.raises(ValueError, match=r"every row needs 2 cells \(one per header\), row 1 has 3"):
+        viz.markdown_table(["a", "b"], [[1, 2], [1, 2, 3]])

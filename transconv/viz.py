@@ -38,6 +38,7 @@ from transconv.shapes import conv_output_size, conv_transpose_output_size
 
 __all__ = [
     "animate_convolution",
+    "markdown_table",
     "plot_fcn_skips",
     "overlap_counts",
     "plot_history",
@@ -118,6 +119,66 @@ def _hide_unused(axes: np.ndarray, used: int) -> None:
     """Remove the grid cells beyond the first ``used`` axes."""
     for ax in axes.flat[used:]:
         ax.remove()
+
+
+# ----------------------------------------------------------------------------- tables
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]],
+                   *, numbers: str = "{:,}") -> str:
+    """A Markdown table: text columns left-aligned, numeric columns right-aligned.
+
+    The pages display it with ``IPython.display.Markdown``. A column is numeric when every
+    cell in it is an int or float (ints are formatted with ``numbers``, floats with 3
+    decimals; None shows as a dash).
+
+    Parameters
+    ----------
+    header : sequence of str
+        Column titles.
+    rows : sequence of sequences
+        One sequence of cells per row, as long as ``header``.
+    numbers : str, default "{:,}"
+        Format of int cells.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ValueError
+        If a row is not as long as ``header``.
+
+    Examples
+    --------
+    >>> print(markdown_table(["model", "parameters", "mIoU"], [["a", 1200, 0.5], ["b", 7, None]]))
+    | model | parameters | mIoU |
+    |---|---:|---:|
+    | a | 1,200 | 0.500 |
+    | b | 7 | - |
+    """
+    bad = [index for index, row in enumerate(rows) if len(row) != len(header)]
+    if bad:
+        raise ValueError(f"every row needs {len(header)} cells (one per header), "
+                         f"row {bad[0]} has {len(rows[bad[0]])}")
+
+    def is_number(cell: Any) -> bool:
+        return cell is None or (isinstance(cell, (int, float, np.number))
+                                and not isinstance(cell, bool))
+
+    def show(cell: Any) -> str:
+        if cell is None:
+            return "-"
+        if isinstance(cell, (float, np.floating)):
+            return f"{cell:.3f}"
+        if isinstance(cell, (int, np.integer)) and not isinstance(cell, bool):
+            return numbers.format(cell)
+        return str(cell)
+
+    numeric = [bool(rows) and all(is_number(row[i]) for row in rows) for i in range(len(header))]
+    lines = ["| " + " | ".join(header) + " |",
+             "|" + "|".join("---:" if n else "---" for n in numeric) + "|"]
+    lines += ["| " + " | ".join(show(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
 
 
 # ----------------------------------------------------------------------------- figures
@@ -596,7 +657,9 @@ def plot_predictions(
             f"need as many images, labels and predictions (at least one), got "
             f"{len(images)}, {len(labels)} and {len(preds)}"
         )
-    fig, axes = _subplots(len(images), 3, (7.5, 2.5 * len(images)))
+    height, width = np.shape(preds[0])[-2:]
+    row_height = 2.5 * min(max(height / max(width, 1), 0.25), 2.0) + 0.3
+    fig, axes = _subplots(len(images), 3, (7.5, row_height * len(images)))
     for row, sample in enumerate(zip(images, labels, preds)):
         pictures = [_to_numpy_image(sample[0])] + [
             np.asarray(label2image(torch.as_tensor(m).detach().cpu())) for m in sample[1:]
