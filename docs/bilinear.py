@@ -1,0 +1,159 @@
+# %% [markdown]
+# # Bilinear initialisation
+#
+# FCN initialises its upsampling layers so that, before any training, they perform bilinear
+# interpolation. A transposed convolution with stride $f$ stamps one kernel per input pixel,
+# $f$ pixels apart; if that kernel is a "tent" falling linearly from the centre to zero two
+# input pixels away, overlapping stamps blend neighbouring pixels linearly. This page builds
+# the kernel, upsamples a photo with it and compares the result with `F.interpolate`.
+
+# %%
+import matplotlib.cbook
+import numpy as np
+import torch
+from PIL import Image
+from torch.nn import functional as F
+
+from transconv.bilinear import bilinear_kernel, bilinear_upsampler
+from transconv.shapes import upsampling_params
+from transconv.viz import plot_series, show_images, show_matrix
+
+torch.set_printoptions(precision=4, sci_mode=False)
+
+# %% [markdown]
+# ## The kernel
+#
+# For kernel size $k$, factor $f = \lceil k / 2 \rceil$ and centre $c$ ($f - 1$ for odd $k$,
+# $f - \tfrac12$ for even $k$), tap $(a, b)$ of the kernel is
+#
+# $$w_{ab} = \Bigl(1 - \frac{|a - c|}{f}\Bigr)\Bigl(1 - \frac{|b - c|}{f}\Bigr).$$
+#
+# For $\times 2$, `upsampling_params(2)` asks for $k = 4$:
+
+# %%
+k, s, p = upsampling_params(2)
+print("kernel_size, stride, padding =", (k, s, p))
+bilinear_kernel(1, 1, k)[0, 0]
+
+# %% [markdown]
+# Larger factors give wider tents; as images:
+
+# %%
+sizes = [upsampling_params(f)[0] for f in (2, 3, 4, 8)]
+kernels = [bilinear_kernel(1, 1, k)[0, 0] for k in sizes]
+show_images(kernels, [f"k = {k}" for k in sizes], cmap="viridis")
+
+# %% [markdown]
+# The weight has the `ConvTranspose2d` layout $(C_\text{in}, C_\text{out}, k, k)$ and is
+# diagonal in the channels: channel $i$ is upsampled into channel $i$ only, so colours do
+# not mix. Here are the (input, output) channel pairs that hold any weight:
+
+# %%
+w = bilinear_kernel(3, 3, 4)
+pairs = w.abs().sum(dim=(2, 3)).nonzero().tolist()
+print(tuple(w.shape), [tuple(pair) for pair in pairs])
+
+# %% [markdown]
+# ## Upsampling a photo
+#
+# Matplotlib ships a portrait of Grace Hopper with its sample data (nothing is downloaded).
+# We shrink it to a thumbnail so the $\times 2$ and $\times 4$ results are easy to compare.
+
+# %%
+with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as file:
+    photo = Image.open(file).convert("RGB")
+thumb = photo.resize((photo.width // 8, photo.height // 8), Image.BICUBIC)
+x = torch.from_numpy(np.array(thumb)).permute(2, 0, 1)[None].double() / 255
+print("photo", photo.size, "-> thumbnail tensor", tuple(x.shape))
+
+# %%
+up2 = bilinear_upsampler(3, 2).double()
+up4 = bilinear_upsampler(3, 4).double()
+with torch.no_grad():
+    y2, y4 = up2(x), up4(x)
+print(up4)
+print("x2:", tuple(y2.shape), " x4:", tuple(y4.shape))
+
+# %%
+show_images([x[0], y2[0].clamp(0, 1), y4[0].clamp(0, 1)],
+            ["input", "x2 transposed conv", "x4 transposed conv"])
+
+# %% [markdown]
+# ## Equal to F.interpolate, except at the border
+#
+# `F.interpolate(mode="bilinear", align_corners=False)` computes the same weighted averages.
+# Away from the border the two agree to rounding error (the float32 kernel taps, converted
+# to float64 here):
+
+# %%
+ref4 = F.interpolate(x, scale_factor=4, mode="bilinear", align_corners=False)
+diff4 = (y4 - ref4).abs()
+band = 2
+inner = (..., slice(band, -band), slice(band, -band))
+torch.testing.assert_close(y4[inner], ref4[inner])
+print(f"inside a {band}-pixel border: max |difference| {diff4[inner].max():.2e}")
+print(f"overall:                  max |difference| {diff4.max():.4f}")
+
+# %% [markdown]
+# At the border they differ. The transposed convolution treats pixels outside the image as
+# **zero**, so border pixels lose the weight that would have come from outside and come out
+# darker; `interpolate` **clamps** coordinates to the edge pixel instead. An image of ones
+# shows the attenuation directly (top-left corner of a $\times 2$ upsampling):
+
+# %%
+with torch.no_grad():
+    print(bilinear_upsampler(1, 2)(torch.ones(1, 1, 4, 4))[0, 0, :3, :3])
+
+# %% [markdown]
+# How far in does the difference reach? The largest difference at each distance from the
+# nearest border, for several factors, on the photo:
+
+# %%
+def border_profile(factor, depth=6):
+    """Max |transposed conv - interpolate| at each distance from the border."""
+    with torch.no_grad():
+        ours = bilinear_upsampler(3, factor).double()(x)
+    ref = F.interpolate(x, scale_factor=factor, mode="bilinear")
+    diff = (ours - ref).abs()
+    h, w = diff.shape[-2:]
+    rows, cols = torch.arange(h), torch.arange(w)
+    row_dist = torch.minimum(rows, h - 1 - rows)
+    col_dist = torch.minimum(cols, w - 1 - cols)
+    dist = torch.minimum(row_dist[:, None], col_dist[None, :])
+    return [diff[..., dist == d].max().item() for d in range(depth)]
+
+
+profiles = {f"x{f}": border_profile(f) for f in (2, 3, 4, 8)}
+for name, values in profiles.items():
+    print(name, " ".join(f"{v:.1e}" for v in values))
+
+# %%
+plot_series(list(range(6)), profiles, xlabel="distance from the border (pixels)",
+            ylabel="max |difference|", title="transposed conv vs F.interpolate")
+
+# %% [markdown]
+# So the difference is confined to a band of $\lfloor f/2 \rfloor$ output pixels: the
+# stamps of the missing outside pixels would have reached that far. The top-left corner of
+# the $\times 4$ difference map shows the frame:
+
+# %%
+show_matrix(diff4[0].mean(0)[:12, :12], title="|x4 transposed conv - interpolate|, corner")
+
+# %% [markdown]
+# ## Making them equal everywhere
+#
+# Replace the zeros outside by copies of the edge pixels, i.e. pad the input by one pixel in
+# `replicate` mode, upsample, and crop the $f$ extra output pixels on each side. That is
+# exactly what clamping does:
+
+# %%
+f = 4
+with torch.no_grad():
+    padded = up4(F.pad(x, (1, 1, 1, 1), mode="replicate"))[..., f:-f, f:-f]
+torch.testing.assert_close(padded, ref4)
+print(tuple(padded.shape), f"max |difference| {(padded - ref4).abs().max():.2e}")
+
+# %% [markdown]
+# In FCN the upsampling layer is trainable and the border is a few pixels of a large image,
+# so FCN simply starts from the bilinear kernel and lets training adjust it; the
+# [FCN](../fcn/) page puts it to work.
