@@ -1,0 +1,166 @@
+# %% [markdown]
+# # VOC data
+#
+# Pascal VOC 2012 is the dataset the FCN paper and d2l.ai train on: 1,464 training and 1,449
+# validation images, each with a label PNG that colours every pixel by one of 21 classes, and
+# draws object **outlines** in a 22nd colour that means "don't know". This page reads the data
+# with `transconv.data`, shows why those outlines must be *ignored* rather than called
+# background, and makes the random crops an FCN trains on.
+
+# %%
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from IPython.display import Markdown
+
+from transconv.data import (
+    IGNORE_INDEX,
+    VOC_CLASSES,
+    VOC_COLORMAP,
+    VOCSegDataset,
+    label2image,
+    load_data_voc,
+    make_synthetic_voc,
+    normalize_image,
+    read_voc_images,
+    read_voc_label,
+    voc_colormap2label,
+    voc_label_indices,
+)
+from transconv.viz import markdown_table, plot_palette, show_images
+
+# %% [markdown]
+# ## The 21 classes
+#
+# Class $i$ is drawn in `VOC_COLORMAP[i]`; index 0 is background.
+
+# %%
+plot_palette(VOC_COLORMAP, VOC_CLASSES)
+
+# %% [markdown]
+# ## Where the data comes from
+#
+# The real dataset is 2 GB, downloaded by `download_voc(root)` (md5-checked, with mirrors for
+# when the Oxford host is down). When the site is built without it, the page makes a synthetic
+# dataset in exactly the VOC layout with `make_synthetic_voc`: textured objects of five classes
+# whose shape and texture identify the class, outlined by a 255 boundary band as in VOC. The
+# cell below says which one this build used.
+
+# %%
+real_voc = Path("data/VOCdevkit/VOC2012")
+if (real_voc / "ImageSets" / "Segmentation" / "train.txt").is_file():
+    voc_dir, source = real_voc, f"Pascal VOC 2012 found at {real_voc}"
+else:
+    voc_dir = make_synthetic_voc(tempfile.mkdtemp(), num_train=24, num_val=8, seed=0,
+                                 sizes=[(352, 512), (300, 400), (360, 480)])
+    source = ("SYNTHETIC VOC-format data made by make_synthetic_voc "
+              "(no Pascal VOC on this machine)")
+print("This page uses:", source)
+
+# %% [markdown]
+# `read_voc_images` returns the images and the *RGB* label images, as d2l's function does:
+
+# %%
+images, label_images = read_voc_images(voc_dir, is_train=True)
+print(len(images), "training images; first:", tuple(images[0].shape), images[0].dtype)
+show_images(images[:3] + label_images[:3], ncols=3)
+
+# %% [markdown]
+# ## From colours to class indices — and the boundary
+#
+# `voc_colormap2label()` is a lookup table over all $256^3$ colours; `voc_label_indices` turns
+# each pixel's colour into its class. Every colour that is not one of the 21 — above all the
+# cream outline (224, 224, 192) — becomes `IGNORE_INDEX` = 255:
+
+# %%
+colormap2label = voc_colormap2label()
+labels = voc_label_indices(label_images[0], colormap2label)
+values, counts = labels.unique(return_counts=True)
+names = [VOC_CLASSES[v] if v < len(VOC_CLASSES) else "ignored (boundary)" for v in values]
+Markdown(markdown_table(["label", "class", "pixels"],
+                        list(zip(values.tolist(), names, counts.tolist()))))
+
+# %% [markdown]
+# **d2l's pitfall.** d2l builds its table with `torch.zeros`, so every colour it does not list
+# maps to 0, *background*. The outline pixels of every object are then trained as background
+# (teaching the network that object edges are background, exactly where segmentation is
+# hardest) and counted as background in the metrics. Over the whole training split:
+
+# %%
+d2l_table = torch.zeros(256**3, dtype=torch.long)
+d2l_table[(colormap2label != IGNORE_INDEX).nonzero().squeeze(1)] = colormap2label[
+    colormap2label != IGNORE_INDEX]
+boundary = total = mislabelled = 0
+for label_image in label_images:
+    ours = voc_label_indices(label_image, colormap2label)
+    theirs = voc_label_indices(label_image, d2l_table)
+    boundary += int((ours == IGNORE_INDEX).sum())
+    mislabelled += int(((ours == IGNORE_INDEX) & (theirs == 0)).sum())
+    total += ours.numel()
+print(f"boundary pixels: {boundary:,} of {total:,} ({100 * boundary / total:.1f}%)")
+share = 100 * mislabelled / boundary
+print(f"d2l would call {mislabelled:,} of them background ({share:.0f}%)")
+
+# %% [markdown]
+# In transconv the loss uses `ignore_index=255` and `confusion_matrix` drops those pixels, so
+# they neither teach nor score.
+#
+# ## The palette fast path
+#
+# VOC's label PNGs are *palette* images: each pixel stores an index into a 256-colour palette,
+# and VOC's palette puts class $i$'s colour at index $i$ and the outline at 255. So the stored
+# indices **are** the labels. `read_voc_label` reads them directly (checking the palette) and
+# agrees exactly with the RGB route:
+
+# %%
+label_dir = voc_dir / "SegmentationClass"
+names = (voc_dir / "ImageSets" / "Segmentation" / "train.txt").read_text().split()
+paths = [label_dir / f"{name}.png" for name in names]
+
+start = time.perf_counter()
+fast = [read_voc_label(path) for path in paths]
+fast_s = time.perf_counter() - start
+start = time.perf_counter()
+slow = [voc_label_indices(img, colormap2label) for img in label_images]
+slow_s = time.perf_counter() - start
+assert all(torch.equal(a, b) for a, b in zip(fast, slow))
+print(f"{len(paths)} labels equal")
+print(f"palette path:     {1000 * fast_s / len(paths):.2f} ms/label (decode + index)")
+print(f"RGB lookup alone: {1000 * slow_s / len(paths):.2f} ms/label (decode not counted)")
+
+# %% [markdown]
+# ## Random crops
+#
+# FCN trains on fixed-size crops (d2l: 320 x 480). `VOCSegDataset` drops images smaller than
+# the crop, says how many, and cuts the **same** window out of the image and its label:
+
+# %%
+crop = (320, 480)
+dataset = VOCSegDataset(True, crop, voc_dir, generator=torch.Generator().manual_seed(0))
+samples = [dataset[0] for _ in range(3)]
+mean = torch.tensor([0.485, 0.456, 0.406]).view(3, 1, 1)
+std = torch.tensor([0.229, 0.224, 0.225]).view(3, 1, 1)
+show_images([(x * std + mean).clamp(0, 1) for x, _ in samples]
+            + [label2image(y) for _, y in samples], ncols=3)
+
+# %% [markdown]
+# The images are normalised as the ImageNet backbone expects: divided by 255 first (d2l's
+# original code forgot this, fixed in its PR #1980), then standardised per channel:
+
+# %%
+x = normalize_image(images[0])
+print("dtype", x.dtype)
+print("per-channel mean", [round(v, 2) for v in x.mean((1, 2)).tolist()],
+      "std", [round(v, 2) for v in x.std((1, 2)).tolist()])
+
+# %% [markdown]
+# `load_data_voc` wraps both splits in data loaders (training shuffled, last partial batch
+# dropped):
+
+# %%
+train_iter, test_iter = load_data_voc(4, crop, voc_dir)
+X, Y = next(iter(train_iter))
+print("batch:", tuple(X.shape), X.dtype, tuple(Y.shape), Y.dtype,
+      "| labels present:", sorted(Y.unique().tolist()))
