@@ -18,7 +18,7 @@ window.MathJax = {
 // Re-typeset after Material's instant navigation swaps the page content.
 document$.subscribe(() => {
   if (!window.MathJax || !MathJax.typesetPromise) { return; }
-  MathJax.startup.output.clearCache();
+  if (MathJax.startup.output.clearCache) { MathJax.startup.output.clearCache(); }
   MathJax.typesetClear();
   MathJax.texReset();
   MathJax.typesetPromise();
