@@ -135,3 +135,14 @@ def test_errors(tmp_path: Path, kwargs: dict, message: str) -> None:
     args = {"num_train": 1, "num_val": 1, "size": (8, 8)} | kwargs
     with pytest.raises(ValueError, match=message):
         make_synthetic_voc(tmp_path, **args)
+
+
+def test_progress_bar_counts_every_example(tmp_path, capsys) -> None:
+    make_synthetic_voc(tmp_path, num_train=3, num_val=2, size=(32, 48), progress=True)
+    err = capsys.readouterr().err
+    assert "synthetic VOC" in err and "5/5" in err
+
+
+def test_no_progress_bar_by_default(tmp_path, capsys) -> None:
+    make_synthetic_voc(tmp_path, num_train=1, num_val=1, size=(32, 48))
+    assert "synthetic VOC" not in capsys.readouterr().err

@@ -162,7 +162,7 @@ def _synthetic(args: argparse.Namespace, rank: int) -> tuple[Path, dict[str, Any
     voc_dir = root / "VOCdevkit" / "VOC2012"
     if rank == 0 and (not marker.is_file() or json.loads(marker.read_text()) != info):
         voc_dir = make_synthetic_voc(root, args.num_train, args.num_val, size=size,
-                                     seed=args.seed)
+                                     seed=args.seed, progress=not args.quiet)
         marker.write_text(json.dumps(info))
     return voc_dir, info
 

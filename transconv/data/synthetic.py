@@ -16,6 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
+from tqdm import tqdm
 
 from transconv.data.voc import IGNORE_INDEX, VOC_CLASSES, voc_palette
 
@@ -163,6 +164,7 @@ def make_synthetic_voc(
     classes: Sequence[int] = tuple(SYNTHETIC_CLASSES),
     max_objects: int = 3,
     boundary: int = 2,
+    progress: bool = False,
 ) -> Path:
     """Write a synthetic dataset laid out as Pascal VOC 2012; return its ``VOC2012`` path.
 
@@ -192,6 +194,8 @@ def make_synthetic_voc(
     boundary : int, default 2
         Pixels within this distance of an outline are labelled 255, a band about
         ``2 * boundary`` wide, like VOC's; 0 for none.
+    progress : bool, default False
+        Show a tqdm progress bar (worth it from a few hundred images on).
 
     Returns
     -------
@@ -228,10 +232,13 @@ def make_synthetic_voc(
     rng = np.random.default_rng(seed)
     names = [f"2007_{n:06d}" for n in range(1, num_train + num_val + 1)]
     splits = {"train": names[:num_train], "val": names[num_train:]}
+    bar = tqdm(total=len(names), desc="synthetic VOC", unit="img", disable=not progress)
     for split_names in splits.values():
         for i, name in enumerate(split_names):
             shape = cycle[i % len(cycle)]
             _write_example(voc_dir, name, *_render(rng, shape, classes, max_objects, boundary))
+            bar.update()
+    bar.close()
     splits["trainval"] = names
     for split, split_names in splits.items():
         text = "".join(f"{n}\n" for n in split_names)
