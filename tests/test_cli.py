@@ -137,6 +137,7 @@ def test_unknown_model(capsys, tmp_path):
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert "argument --model: invalid choice: 'fcn_vgg16_4s'" in err and "fcn_resnet18" in err
+    assert err.count("\n") == 1 and "usage:" not in err
 
 
 def test_missing_checkpoint(capsys, tmp_path):

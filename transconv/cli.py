@@ -111,6 +111,13 @@ def _predict_parser(sub: Any) -> None:
     p.set_defaults(func=_cmd_predict)
 
 
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line (the usage block stays behind ``--help``)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``transconv`` argument parser with its ``train`` and ``predict`` subcommands.
 
@@ -120,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     >>> args.crop, args.recipe, args.model
     ([64, 96], 'd2l', 'fcn_resnet18')
     """
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="transconv",
         description="Train fully convolutional networks and label images with them.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="{train,predict}")
