@@ -4,9 +4,10 @@ In one run on one device this times
 
 (a) a d2l-style step written out below: float32, NCHW, d2l's loss
     (``F.cross_entropy(reduction="none").mean(1).mean(1)``, then ``.sum().backward()``),
-    ``SGD(lr=0.001, weight_decay=1e-3)``, on a random batch;
+    ``SGD(lr=0.001, weight_decay=1e-3)``, on a random batch, with torch's default settings
+    (cuDNN autotuning off; cuDNN convolutions may use TF32, torch's default);
 (b) transconv's step, compute only: :data:`transconv.train.RECIPES` ``["fast"]`` (bfloat16
-    autocast, channels_last, fused SGD, optionally ``torch.compile``) with
+    autocast, channels_last, fused SGD, cuDNN autotuning, optionally ``torch.compile``) with
     :func:`transconv.train.train_step` on the same random batch;
 (c) transconv end to end: one epoch of :func:`transconv.train.train` fed by the GPU-resident
     :class:`transconv.data.gpu.DeviceSegLoader` over VOC-format data (``--voc PATH``, else
@@ -22,6 +23,9 @@ GPU, as in the published figures::
 
     python benchmarks/train_throughput.py --write
 
+The figures' provenance names the commit from ``git`` or, where the tree has no ``.git`` (a
+copy on a GPU machine), from the environment variable ``TRANSCONV_COMMIT``.
+
 CPU smoke test (seconds)::
 
     python benchmarks/train_throughput.py --device cpu --batch-size 2 --size 64 96 \
@@ -33,6 +37,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -49,7 +54,16 @@ from torch.utils.flop_counter import FlopCounterMode
 from transconv.data.gpu import DeviceSegLoader
 from transconv.data.synthetic import make_synthetic_voc
 from transconv.models import build_model
-from transconv.train import RECIPES, Recipe, d2l_loss, loss_fn, make_optimizer, train, train_step
+from transconv.train import (
+    RECIPES,
+    Recipe,
+    cudnn_autotune,
+    d2l_loss,
+    loss_fn,
+    make_optimizer,
+    train,
+    train_step,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "docs" / "results" / "benchmark.json"
@@ -76,6 +90,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--write", action="store_true", help=f"write {DEFAULT_OUT}")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where --write writes")
     return parser.parse_args(argv)
+
+
+def say(message: str) -> None:
+    """Progress on stderr, at once (a remote log shows where the time went)."""
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 def sync(device: torch.device) -> None:
@@ -139,7 +158,9 @@ def bench_d2l(args: argparse.Namespace, X: Tensor, Y: Tensor, device: torch.devi
     torch.manual_seed(args.seed)
     net = build_model(args.model, num_classes=NUM_CLASSES).to(device)
     trainer = torch.optim.SGD(net.parameters(), lr=0.001, weight_decay=1e-3)
-    seconds = time_steps(lambda: d2l_step(net, X, Y, trainer), args.steps, args.warmup, device)
+    with cudnn_autotune(False):  # torch's default, as d2l runs
+        seconds = time_steps(lambda: d2l_step(net, X, Y, trainer), args.steps, args.warmup,
+                             device)
     return args.steps * X.shape[0] / seconds
 
 
@@ -171,7 +192,8 @@ def bench_fast_step(args: argparse.Namespace, X: Tensor, Y: Tensor,
         return train_step(net, X, Y, optimizer, amp_dtype=recipe.torch_amp_dtype,
                           criterion=criterion)
 
-    seconds = time_steps(step, args.steps, args.warmup, device)
+    with cudnn_autotune(recipe.cudnn_benchmark):  # as transconv.train.train runs the recipe
+        seconds = time_steps(step, args.steps, args.warmup, device)
     return args.steps * X.shape[0] / seconds
 
 
@@ -189,12 +211,17 @@ def bench_epoch(args: argparse.Namespace, device: torch.device) -> dict[str, obj
     """(c): one epoch of transconv.train.train fed by DeviceSegLoader; images per second."""
     recipe, net, optimizer = fast_model(args, device)
     with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
         voc, description = voc_for_epoch(args, tmp)
+        data_seconds = time.perf_counter() - start
+        say(f"(c) data ready in {data_seconds:.1f} s: {description}; loading onto {device}")
         start = time.perf_counter()
         loader = DeviceSegLoader.from_voc(voc, True, crop_size=tuple(args.size),
                                           batch_size=args.batch_size, device=device,
                                           channels_last=recipe.channels_last, seed=args.seed)
+        sync(device)
         load_seconds = time.perf_counter() - start
+    say(f"(c) {loader!r} loaded in {load_seconds:.1f} s; warming up, then one timed epoch")
     warm = [batch for _, batch in zip(range(max(1, args.warmup)), loader)]
     train(net, warm, warm[:1], epochs=1, optimizer=optimizer, device=device,
           num_classes=NUM_CLASSES, recipe=recipe, progress=False)
@@ -202,23 +229,42 @@ def bench_epoch(args: argparse.Namespace, device: torch.device) -> dict[str, obj
                    num_classes=NUM_CLASSES, recipe=recipe, progress=False)
     return {"img_per_s": row["img_per_s"], "data": description, "images": loader.num_kept,
             "dropped": loader.num_dropped, "batches": len(loader),
-            "load_seconds": round(load_seconds, 2)}
+            "data_seconds": round(data_seconds, 2), "load_seconds": round(load_seconds, 2)}
 
 
 def git_commit() -> str | None:
+    """``TRANSCONV_COMMIT`` if set, else git's HEAD (``+dirty`` when the sources differ)."""
+    if os.environ.get("TRANSCONV_COMMIT"):
+        return os.environ["TRANSCONV_COMMIT"]
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
-                             text=True, timeout=10, check=True)
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
+                              text=True, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "diff", "--quiet", "HEAD", "--", "transconv", "benchmarks"],
+                               cwd=ROOT, capture_output=True, timeout=10).returncode == 1
     except (OSError, subprocess.SubprocessError):
         return None
-    return out.stdout.strip() or None
+    return (head + ("+dirty" if dirty else "")) or None
 
 
 def provenance(device: torch.device) -> dict[str, object]:
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
-    return {"device": name, "torch": torch.__version__, "cuda": torch.version.cuda,
+    import torchvision
+
+    cuda = device.type == "cuda"
+    return {"device": torch.cuda.get_device_name(device) if cuda else "cpu",
+            "gpu_count": torch.cuda.device_count() if cuda else 0,
+            "torch": torch.__version__, "torchvision": torchvision.__version__,
+            "cuda": torch.version.cuda,
+            "cudnn": torch.backends.cudnn.version() if cuda else None,
             "commit": git_commit(), "python": sys.version.split()[0],
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+
+
+def cudnn_tf32() -> bool | None:
+    """Whether cuDNN may run float32 convolutions in TF32 (torch's default: yes), if readable."""
+    try:
+        return bool(torch.backends.cudnn.allow_tf32)
+    except (AttributeError, RuntimeError):  # a future torch may drop the legacy flag
+        return None
 
 
 def run(args: argparse.Namespace) -> dict[str, object]:
@@ -226,9 +272,13 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available()
                           else "cpu" if args.device == "auto" else args.device)
     X, Y = random_batch(args.batch_size, tuple(args.size), device, args.seed)
+    say(f"counting FLOPs of {args.model} at batch {args.batch_size}, {args.size[0]}x{args.size[1]}")
     flops = flops_per_image(args.model, X, Y)
+    say("(a) d2l step")
     a = bench_d2l(args, X, Y, device)
+    say(f"(a) {a:.1f} img/s; (b) transconv step")
     b = bench_fast_step(args, X, Y, device)
+    say(f"(b) {b:.1f} img/s; (c) transconv epoch")
     c = bench_epoch(args, device)
     results = {"d2l_step": {"img_per_s": a}, "fast_step": {"img_per_s": b}, "fast_epoch": c}
     for entry in results.values():
@@ -237,7 +287,9 @@ def run(args: argparse.Namespace) -> dict[str, object]:
               "steps": args.steps, "warmup": args.warmup, "compile": args.compile,
               "fast_recipe": repr(fast_recipe(args, device)),
               "gflop_per_image_fwd_bwd": flops / 1e9,
-              "cudnn_benchmark": torch.backends.cudnn.benchmark}
+              "cudnn_benchmark": {"d2l_step": False,
+                                  "fast": fast_recipe(args, device).cudnn_benchmark},
+              "cudnn_allow_tf32": cudnn_tf32()}
     ratios = {"b_over_a": b / a, "c_over_b": c["img_per_s"] / b}
     return {**results, "ratios": ratios, "targets_h100": TARGETS, "config": config,
             "provenance": provenance(device)}

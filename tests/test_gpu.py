@@ -16,6 +16,8 @@ from transconv.data.gpu import DeviceSegLoader
 
 MEAN, STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]  # ImageNet, as torchvision documents
 ROOT = Path(__file__).resolve().parents[1]
+CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+DEVICES = ["cpu", pytest.param("cuda", marks=CUDA)]
 
 
 def random_pairs(sizes, seed=0):
@@ -42,7 +44,7 @@ def encoded_pairs(sizes):
 def decode(X):
     """Undo the ImageNet normalisation: float batch -> the uint8 pixels it came from."""
     mean, std = torch.tensor(MEAN).view(1, 3, 1, 1), torch.tensor(STD).view(1, 3, 1, 1)
-    return ((X.double() * std + mean) * 255).round().long()
+    return ((X.double().cpu() * std + mean) * 255).round().long()
 
 
 def reference_batch(images, labels, index, top, left, h, w):
@@ -79,13 +81,19 @@ def test_gather_matches_reference_crop(sizes, crop, batch, seed, channels_last):
     assert (top < span[:, 0]).all() and (left < span[:, 1]).all()
 
 
-def test_epoch_crops_are_aligned_windows_of_each_image_once():
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_epoch_crops_are_aligned_windows_of_each_image_once(device, channels_last):
     sizes = [(9, 11), (10, 10), (12, 9), (9, 14), (11, 12), (13, 13)]
     images, labels = encoded_pairs(sizes)
-    loader = DeviceSegLoader(images, labels, batch_size=2, crop_size=(5, 7), device="cpu", seed=3)
+    loader = DeviceSegLoader(images, labels, batch_size=2, crop_size=(5, 7), device=device,
+                             seed=3, channels_last=channels_last)
     seen = []
     for X, Y in loader:
-        pixels = decode(X)
+        assert X.device.type == Y.device.type == device
+        assert X.is_contiguous(memory_format=torch.channels_last if channels_last
+                               else torch.contiguous_format)
+        pixels, Y = decode(X), Y.cpu()
         rows, cols, ids = pixels[:, 0], pixels[:, 1], pixels[:, 2]
         assert torch.equal(Y, (rows + 2 * cols + 3 * ids) % 256)  # label follows its pixel
         assert torch.equal(rows - rows[:, :1, :1], torch.arange(5).view(1, 5, 1).expand_as(rows))
@@ -134,9 +142,10 @@ def same(a, b):
     return all(torch.equal(x, y) for pa, pb in zip(a, b, strict=True) for x, y in zip(pa, pb))
 
 
-def test_determinism_by_seed_and_epoch():
+@pytest.mark.parametrize("device", DEVICES)
+def test_determinism_by_seed_and_epoch(device):
     images, labels = random_pairs([(10, 12)] * 8, seed=4)
-    kwargs = dict(batch_size=2, crop_size=(4, 5), device="cpu")
+    kwargs = dict(batch_size=2, crop_size=(4, 5), device=device)
     a, b, c = (DeviceSegLoader(images, labels, seed=seed, **kwargs) for seed in (0, 0, 1))
     first_a, first_b, first_c = batches(a), batches(b), batches(c)
     assert same(first_a, first_b)
@@ -295,6 +304,22 @@ def test_cuda_matches_cpu_for_the_same_offsets():
     assert torch.equal(Yg.cpu(), Yc)
 
 
+@CUDA
+def test_cuda_batches_read_nothing_back_to_the_host():
+    images, labels = random_pairs([(20, 24), (24, 30)] * 4, seed=3)
+    loader = DeviceSegLoader(images, labels, batch_size=2, crop_size=(16, 20), device="cuda",
+                             channels_last=True)
+    batches_left = iter(loader)
+    next(batches_left)  # the epoch's permutation goes to the GPU here, once: a host sync
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")  # any host sync now raises
+    try:
+        rest = [next(batches_left) for _ in range(len(loader) - 1)]
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    assert len(rest) == 3 and all(X.is_cuda and Y.is_cuda for X, Y in rest)
+
+
 @pytest.fixture
 def one_thread():
     """Tiny tensors gain nothing from a second thread, and on a busy machine it costs 3x."""
@@ -304,19 +329,45 @@ def one_thread():
     torch.set_num_threads(before)
 
 
-def test_benchmark_smoke_on_cpu(tmp_path, capsys, one_thread):
+def load_benchmark():
     spec = importlib.util.spec_from_file_location(
         "train_throughput", ROOT / "benchmarks" / "train_throughput.py")
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    out = tmp_path / "benchmark.json"
-    bench.main(["--device", "cpu", "--batch-size", "2", "--size", "32", "64", "--images", "4",
-                "--steps", "1", "--warmup", "1", "--write", "--out", str(out)])
+    return bench
+
+
+def test_benchmark_smoke_on_cpu(tmp_path, capsys, monkeypatch, one_thread):
+    monkeypatch.setenv("TRANSCONV_COMMIT", "0123abc")  # a GPU machine's copy has no .git
+    out, autotune = tmp_path / "benchmark.json", torch.backends.cudnn.benchmark
+    load_benchmark().main(["--device", "cpu", "--batch-size", "2", "--size", "32", "64",
+                           "--images", "4", "--steps", "1", "--warmup", "1", "--write",
+                           "--out", str(out)])
     saved = json.loads(out.read_text())
     printed = capsys.readouterr().out
     for key in ("d2l_step", "fast_step", "fast_epoch"):
         assert saved[key]["img_per_s"] > 0 and saved[key]["tflop_per_s"] > 0
-    assert saved["fast_epoch"]["batches"] == 2 and saved["provenance"]["device"] == "cpu"
+    epoch = saved["fast_epoch"]
+    assert (epoch["batches"], epoch["images"], epoch["dropped"]) == (2, 4, 0)
+    assert epoch["data_seconds"] >= 0 and epoch["load_seconds"] >= 0
+    assert "synthetic" in epoch["data"] and "4 images of 38x67" in epoch["data"]
     ratio = saved["fast_step"]["img_per_s"] / saved["d2l_step"]["img_per_s"]
     assert saved["ratios"]["b_over_a"] == pytest.approx(ratio)
+    ratio = epoch["img_per_s"] / saved["fast_step"]["img_per_s"]
+    assert saved["ratios"]["c_over_b"] == pytest.approx(ratio)
+    assert saved["targets_h100"] == {"b_over_a": 6.0, "c_over_b": 0.9}
+    prov = saved["provenance"]
+    assert {"device", "torch", "torchvision", "cuda", "commit", "date", "python"} <= set(prov)
+    assert (prov["device"], prov["commit"], prov["torch"]) == ("cpu", "0123abc",
+                                                               torch.__version__)
+    assert saved["config"]["gflop_per_image_fwd_bwd"] > 0
+    assert saved["config"]["cudnn_benchmark"] == {"d2l_step": False, "fast": False}
+    assert torch.backends.cudnn.benchmark == autotune  # the process-wide flag is restored
     assert "b/a = " in printed and "c/b = " in printed and "TFLOP/s" in printed
+
+
+def test_benchmark_commit_without_git_or_variable(monkeypatch, tmp_path):
+    bench = load_benchmark()
+    monkeypatch.delenv("TRANSCONV_COMMIT", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no git executable to be found
+    assert bench.git_commit() is None

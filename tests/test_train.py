@@ -2,6 +2,7 @@
 
 import copy
 import importlib
+import math
 
 import pytest
 import torch
@@ -15,6 +16,7 @@ from transconv.train import (
     RECIPES,
     NonFiniteLossError,
     Recipe,
+    cudnn_autotune,
     d2l_loss,
     evaluate,
     load_checkpoint,
@@ -33,6 +35,9 @@ from transconv.train import (
 # the module itself: ``import transconv.train as T`` would give the function transconv.train
 # once the package re-exports it
 T = importlib.import_module("transconv.train")
+
+CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+DEVICES = ["cpu", pytest.param("cuda", marks=CUDA)]
 
 
 def gen(seed=0):
@@ -103,21 +108,25 @@ def test_loss_shape_error():
 # ---------------------------------------------------------------- numerics
 
 
-def test_bf16_autocast_loss_matches_fp32_within_2_percent():
+@pytest.mark.parametrize("device", DEVICES)
+def test_bf16_autocast_loss_matches_fp32_within_2_percent(device):
     from transconv.models import build_model
 
     torch.manual_seed(0)  # the builder initialises through torch's global generator
-    net = build_model("fcn_resnet18", num_classes=5)
-    X = torch.randn(2, 3, 64, 96, generator=gen())
-    Y = torch.randint(0, 5, (2, 64, 96), generator=gen(1))
+    net = build_model("fcn_resnet18", num_classes=5).to(device)
+    X = torch.randn(2, 3, 64, 96, generator=gen()).to(device)
+    Y = torch.randint(0, 5, (2, 64, 96), generator=gen(1)).to(device)
     Y[:, :4] = 255
     opt = torch.optim.SGD(net.parameters(), lr=0.05)
     for _ in range(2):  # move off the near-uniform initial logits first
         train_step(net, X, Y, opt)
     net.eval()
+    if device == "cuda":  # the fast recipe's layout; the float32 reference may use TF32
+        net, X = net.to(memory_format=torch.channels_last), X.contiguous(
+            memory_format=torch.channels_last)
     with torch.no_grad():
         logits32 = net(X)
-        with torch.autocast("cpu", dtype=torch.bfloat16):
+        with torch.autocast(device, dtype=torch.bfloat16):
             logits16 = net(X)
     # stated tolerances: bf16 keeps 8 significant bits; we allow 2% relative on the loss and
     # 5% of the largest logit on every logit (measured: 0.02% and 1.5%)
@@ -127,9 +136,10 @@ def test_bf16_autocast_loss_matches_fp32_within_2_percent():
     torch.testing.assert_close(logits16.float(), logits32, rtol=0, atol=0.05 * scale)
 
 
-def test_bf16_train_step_tracks_fp32():
-    net = tiny_fcn()
-    X, Y = batches(1, size=(16, 24))[0]
+@pytest.mark.parametrize("device", DEVICES)
+def test_bf16_train_step_tracks_fp32(device):
+    net = tiny_fcn().to(device)
+    X, Y = (t.to(device) for t in batches(1, size=(16, 24))[0])
     losses = {}
     for amp in (None, torch.bfloat16):
         twin = copy.deepcopy(net)
@@ -291,6 +301,19 @@ def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.pt"]  # no temp left
 
 
+def test_checkpoint_strips_a_real_torch_compile_wrapper(tmp_path):
+    net = tiny_fcn()
+    compiled = torch.compile(net)  # compiles lazily, at the first call: none here
+    assert any(k.startswith("_orig_mod.") for k in compiled.state_dict())
+    path = save_checkpoint(tmp_path / "c.pt", compiled, torch.optim.SGD(net.parameters(), lr=1),
+                           epoch=1, history=[])
+    assert list(load_checkpoint(path)["model"]) == list(net.state_dict())
+    fresh = tiny_fcn(seed=1)
+    load_checkpoint(path, torch.compile(fresh))  # loads through the wrapper too
+    assert all(torch.equal(a, b) for a, b in zip(fresh.state_dict().values(),
+                                                  net.state_dict().values()))
+
+
 def test_checkpoint_strips_compile_and_ddp_wrappers(tmp_path):
     class Compiled(nn.Module):  # what torch.compile returns keeps the model as _orig_mod
         def __init__(self, inner):
@@ -405,8 +428,9 @@ def test_recipes():
     fast = RECIPES["fast"]
     assert fast.on("cuda") == fast and fast.torch_amp_dtype == torch.bfloat16
     cpu = fast.on("cpu")
-    assert (cpu.amp_dtype, cpu.channels_last, cpu.fused, cpu.loader) == (None, False, False,
-                                                                          "device")
+    assert (cpu.amp_dtype, cpu.channels_last, cpu.fused, cpu.cudnn_benchmark, cpu.loader) == (
+        None, False, False, False, "device")
+    assert fast.cudnn_benchmark and not RECIPES["d2l"].cudnn_benchmark
 
 
 @pytest.mark.parametrize(
@@ -425,6 +449,59 @@ def test_fused_sgd_requested_only_on_cuda():
     net = nn.Linear(2, 2)
     assert make_optimizer(net, RECIPES["fast"], "cuda").defaults.get("fused") is True
     assert not make_optimizer(net, RECIPES["fast"], "cpu").defaults.get("fused")
+
+
+def test_fused_falls_back_where_sgd_has_no_fused_argument(monkeypatch):
+    class OldSGD(torch.optim.SGD):  # torch.optim.SGD before torch 2.3: no fused argument
+        def __init__(self, params, lr, momentum=0.0, weight_decay=0.0):
+            super().__init__(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
+
+    monkeypatch.setattr(torch.optim, "SGD", OldSGD)
+    opt = make_optimizer(nn.Linear(2, 2), RECIPES["fast"], "cuda")
+    assert type(opt) is OldSGD and not opt.defaults.get("fused")
+    assert (opt.defaults["lr"], opt.defaults["momentum"]) == (0.01, 0.9)
+
+
+def test_cudnn_autotune_sets_and_restores_the_flag():
+    before = torch.backends.cudnn.benchmark
+    for wanted in (True, False):
+        with pytest.raises(KeyError), cudnn_autotune(wanted):
+            assert torch.backends.cudnn.benchmark is wanted
+            raise KeyError  # restored on the way out of an error too
+        assert torch.backends.cudnn.benchmark is before
+
+
+class Watch:
+    """A loader wrapper that records cuDNN's autotune flag and the images of every batch."""
+
+    def __init__(self, inner):
+        self.inner, self.flags, self.seen = inner, [], []
+
+    def __len__(self):
+        return len(self.inner)
+
+    def set_epoch(self, epoch):
+        self.inner.set_epoch(epoch)
+
+    def __iter__(self):
+        for X, Y in self.inner:
+            self.flags.append(torch.backends.cudnn.benchmark)
+            self.seen.append(X.sum().item())
+            yield X, Y
+
+
+def test_evaluation_sees_the_same_crops_every_epoch(voc_dir):
+    train_iter, test_iter = make_loaders(voc_dir, RECIPES["fast"], batch_size=2,
+                                         crop_size=(24, 32), device="cpu")
+    watch = Watch(test_iter)
+    net = tiny_fcn(num_classes=21)
+    with cudnn_autotune(True):  # a setting of the caller's own ...
+        train(net, train_iter, watch, epochs=3, device="cpu", num_classes=21,
+              optimizer=torch.optim.SGD(net.parameters(), lr=0.0), recipe=RECIPES["d2l"],
+              progress=False)
+    assert all(watch.flags)  # ... is left alone by a recipe without autotuning
+    per_epoch = len(watch.seen) // 3
+    assert per_epoch >= 1 and watch.seen == watch.seen[:per_epoch] * 3
 
 
 @pytest.fixture(scope="module")
@@ -458,3 +535,105 @@ def test_single_process_is_plain(monkeypatch):
     net = tiny_fcn()
     assert wrap_ddp(net, "cpu") is net
     assert not torch.distributed.is_initialized()
+
+
+# ---------------------------------------------------------------- CUDA (where a GPU is)
+
+
+def to_cuda_channels_last(data):
+    return [(X.cuda().contiguous(memory_format=torch.channels_last), Y.cuda()) for X, Y in data]
+
+
+@CUDA
+def test_fast_step_on_cuda_reads_nothing_back_to_the_host():
+    net = tiny_fcn().cuda().to(memory_format=torch.channels_last)
+    opt = make_optimizer(net, RECIPES["fast"], "cuda")
+    assert opt.defaults["fused"] is True
+    data = to_cuda_channels_last(batches(4, size=(16, 24)))
+    meter = T._EpochMeter(torch.device("cuda"), epoch=1)
+    with cudnn_autotune(True):
+        T._step(net, *data[0], opt, torch.bfloat16, loss_fn)  # autotuning, lazy init: may sync
+        torch.cuda.synchronize()
+        torch.cuda.set_sync_debug_mode("error")  # any host sync now raises
+        try:
+            for X, Y in data[1:]:
+                loss, logits = T._step(net, X, Y, opt, torch.bfloat16, loss_fn)
+                meter.update(loss, logits, Y)
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+    meter.check(opt)
+    loss, acc, images = meter.totals()
+    assert math.isfinite(loss) and 0 <= acc <= 1 and images == 6
+
+
+@CUDA
+def test_fused_sgd_on_cuda_matches_the_plain_update():
+    nets = [tiny_fcn().cuda() for _ in range(2)]
+    fused = make_optimizer(nets[0], RECIPES["fast"], "cuda")
+    plain = torch.optim.SGD(nets[1].parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4,
+                            foreach=False)
+    assert fused.defaults["fused"] is True
+    X, Y = (t.cuda() for t in batches(1)[0])
+    for _ in range(3):
+        for net, opt in zip(nets, (fused, plain)):
+            train_step(net, X, Y, opt)
+    for p, q in zip(nets[0].parameters(), nets[1].parameters()):
+        torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-5)
+
+
+@CUDA
+def test_evaluate_on_cuda_equals_cpu():
+    net = nn.Conv2d(3, 4, 1)
+    with torch.no_grad():  # small integers: exact in TF32 too, so the argmax cannot differ
+        net.weight.copy_(torch.randint(-2, 3, net.weight.shape, generator=gen()).float())
+        net.bias.zero_()
+    data = [(torch.randint(-3, 4, X.shape, generator=gen(i)).float(), Y)
+            for i, (X, Y) in enumerate(batches(3))]
+    cpu = evaluate(net, data, num_classes=4, device="cpu")
+    gpu = evaluate(copy.deepcopy(net).cuda(), data, num_classes=4, device="cuda")
+    assert gpu["pixel_acc"] == cpu["pixel_acc"] and gpu["mean_acc"] == cpu["mean_acc"]
+    torch.testing.assert_close(torch.tensor(gpu["iou"]), torch.tensor(cpu["iou"]),
+                               equal_nan=True)
+
+
+@CUDA
+def test_fast_recipe_trains_on_cuda_and_its_checkpoint_loads_on_cpu(voc_dir, tmp_path):
+    from transconv.data.gpu import DeviceSegLoader
+    from transconv.data.voc import read_rgb
+    from transconv.models import build_model
+
+    recipe = RECIPES["fast"].on("cuda")
+    train_iter, test_iter = make_loaders(voc_dir, recipe, batch_size=2, crop_size=(32, 48),
+                                         device="cuda")
+    assert isinstance(train_iter, DeviceSegLoader) and train_iter.device.type == "cuda"
+    torch.manual_seed(0)
+    net = build_model("fcn_resnet18", num_classes=21).cuda().to(memory_format=torch.channels_last)
+    opt = make_optimizer(net, recipe, "cuda")
+    watch, before = Watch(train_iter), torch.backends.cudnn.benchmark
+    hist = train(net, watch, test_iter, epochs=2, optimizer=opt, device="cuda", num_classes=21,
+                 recipe=recipe, checkpoint_path=tmp_path / "c.pt", progress=False)
+    assert all(watch.flags) and torch.backends.cudnn.benchmark == before
+    assert [r["epoch"] for r in hist] == [1, 2] and all(math.isfinite(r["train_loss"])
+                                                        for r in hist)
+    cpu_net = build_model("fcn_resnet18", num_classes=21)
+    load_checkpoint(tmp_path / "c.pt", cpu_net)
+    X = next(iter(test_iter))[0]
+    with torch.no_grad():
+        want = cpu_net.eval()(X.cpu())
+        got = net.eval()(X).float().cpu()
+    torch.testing.assert_close(got, want, rtol=0, atol=0.02 * want.abs().max().item())
+    image = read_rgb(sorted((voc_dir / "JPEGImages").glob("*.jpg"))[0])
+    labels = predict(net, image, tile_size=(32, 48))
+    assert labels.shape == image.shape[1:] and labels.device.type == "cpu"
+
+
+@CUDA
+def test_compiled_model_trains_on_cuda_and_saves_plain_keys(tmp_path):
+    net = tiny_fcn().cuda().to(memory_format=torch.channels_last)
+    opt = make_optimizer(net, RECIPES["fast"], "cuda")
+    data = to_cuda_channels_last(batches(3, size=(16, 24)))
+    hist = train(torch.compile(net), data, data[:1], epochs=1, optimizer=opt, device="cuda",
+                 num_classes=4, recipe=RECIPES["fast"], checkpoint_path=tmp_path / "c.pt",
+                 progress=False)
+    assert math.isfinite(hist[0]["train_loss"]) and hist[0]["img_per_s"] > 0
+    assert list(load_checkpoint(tmp_path / "c.pt")["model"]) == list(tiny_fcn().state_dict())

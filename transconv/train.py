@@ -8,10 +8,12 @@ Two recipes (:data:`RECIPES`) share one loop, :func:`train`:
     CPU ``DataLoader``. One difference: the loss ignores VOC's boundary pixels
     (``ignore_index=255``), where d2l maps them to background and trains on them.
 ``fast``
-    On CUDA: bfloat16 autocast, ``channels_last``, a fused SGD with momentum, optional
-    ``torch.compile``, and the GPU-resident :class:`transconv.data.gpu.DeviceSegLoader`; the loss
-    is the mean over non-ignored pixels (:func:`loss_fn`). On a CPU the CUDA-only parts are
-    switched off (:meth:`Recipe.on`).
+    On CUDA: bfloat16 autocast, ``channels_last``, a fused SGD with momentum, cuDNN autotuning
+    (the crops have one fixed size), optional ``torch.compile``, and the GPU-resident
+    :class:`transconv.data.gpu.DeviceSegLoader`; the loss is the mean over non-ignored pixels
+    (:func:`loss_fn`). The training loop reads nothing back from the GPU between steps except
+    a NaN check every 20 steps. On a CPU the CUDA-only parts are switched off
+    (:meth:`Recipe.on`).
 
 Multi-GPU training uses ``DistributedDataParallel`` (d2l uses ``DataParallel``). Launch one
 process per GPU with torchrun::
@@ -27,12 +29,13 @@ plain process.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import math
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -50,6 +53,7 @@ __all__ = [
     "NonFiniteLossError",
     "RECIPES",
     "Recipe",
+    "cudnn_autotune",
     "d2l_loss",
     "evaluate",
     "load_checkpoint",
@@ -88,7 +92,11 @@ class Recipe:
     channels_last : bool
         Model and batches in ``torch.channels_last`` memory format (CUDA only).
     fused : bool
-        ``SGD(fused=True)`` where this torch supports it (CUDA only).
+        ``SGD(fused=True)`` where this torch supports it (CUDA only; torch >= 2.3 has it).
+    cudnn_benchmark : bool
+        Let cuDNN time its convolution algorithms for each new input shape and keep the
+        fastest (``torch.backends.cudnn.benchmark``, CUDA only), for the duration of
+        :func:`train`; it pays off when every batch has the same size, as with fixed crops.
     compile : bool
         Wrap the model in ``torch.compile``.
     loader : {"dataloader", "device"}
@@ -118,6 +126,7 @@ class Recipe:
     fused: bool = False
     compile: bool = False
     loader: str = "dataloader"
+    cudnn_benchmark: bool = False
 
     def __post_init__(self) -> None:
         choices = {"loss": ("mean", "d2l"), "amp_dtype": (None, "bfloat16"),
@@ -134,10 +143,12 @@ class Recipe:
             )
 
     def on(self, device: str | torch.device) -> Recipe:
-        """The recipe as it runs on ``device``: off CUDA, no autocast, channels_last or fusing."""
+        """The recipe as it runs on ``device``: off CUDA, no autocast, channels_last, fusing or
+        cuDNN autotuning."""
         if torch.device(device).type == "cuda":
             return self
-        return replace(self, amp_dtype=None, channels_last=False, fused=False)
+        return replace(self, amp_dtype=None, channels_last=False, fused=False,
+                       cudnn_benchmark=False)
 
     @property
     def torch_amp_dtype(self) -> torch.dtype | None:
@@ -149,7 +160,8 @@ class Recipe:
 RECIPES: dict[str, Recipe] = {
     "d2l": Recipe("d2l", lr=0.001, weight_decay=1e-3, loss="d2l"),
     "fast": Recipe("fast", lr=0.01, momentum=0.9, weight_decay=1e-4, loss="mean",
-                   amp_dtype="bfloat16", channels_last=True, fused=True, loader="device"),
+                   amp_dtype="bfloat16", channels_last=True, fused=True, loader="device",
+                   cudnn_benchmark=True),
 }
 
 
@@ -239,6 +251,35 @@ def _autocast(device_type: str, amp_dtype: torch.dtype | None) -> torch.autocast
         )
     return torch.autocast(device_type, dtype=amp_dtype or torch.bfloat16,
                           enabled=amp_dtype is not None)
+
+
+@contextlib.contextmanager
+def cudnn_autotune(enabled: bool) -> Iterator[None]:
+    """Set ``torch.backends.cudnn.benchmark`` to ``enabled`` inside the block, restore it after.
+
+    With autotuning cuDNN times the algorithms for each new convolution shape once (the first
+    steps are slower) and then runs the fastest; without it, it follows its heuristics. The
+    flag is process-wide, so :func:`train` sets it only while it runs.
+
+    Parameters
+    ----------
+    enabled : bool
+
+    Examples
+    --------
+    >>> before = torch.backends.cudnn.benchmark
+    >>> with cudnn_autotune(not before):
+    ...     torch.backends.cudnn.benchmark == (not before)
+    True
+    >>> torch.backends.cudnn.benchmark == before
+    True
+    """
+    before = torch.backends.cudnn.benchmark
+    torch.backends.cudnn.benchmark = bool(enabled)
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.benchmark = before
 
 
 def _step(net: nn.Module, X: Tensor, Y: Tensor, optimizer: torch.optim.Optimizer,
@@ -370,6 +411,10 @@ def wrap_ddp(net: nn.Module, device: str | torch.device) -> nn.Module:
 def make_optimizer(net: nn.Module, recipe: Recipe, device: str | torch.device) -> torch.optim.SGD:
     """SGD with the recipe's settings; ``fused=True`` on CUDA when the recipe asks and torch can.
 
+    The fused kernel updates all parameters in a few launches instead of a few per parameter.
+    A torch whose ``SGD`` has no ``fused`` argument (before 2.3) gets the default
+    implementation, with the same arithmetic.
+
     Examples
     --------
     >>> opt = make_optimizer(nn.Linear(2, 2), RECIPES["fast"], "cpu")
@@ -441,8 +486,9 @@ def _train_epoch(net: nn.Module, loader: Iterable, optimizer: torch.optim.Optimi
         meter.update(loss, logits, Y)
         bar.update(1)
         if meter.steps % _CHECK_EVERY == 0:
-            meter.check(optimizer)
-            bar.set_postfix(loss=f"{meter.sums[0].item() / meter.steps:.4f}")
+            meter.check(optimizer)  # the one host sync: every _CHECK_EVERY steps
+            if not bar.disable:
+                bar.set_postfix(loss=f"{meter.sums[0].item() / meter.steps:.4f}")
     meter.check(optimizer)
 
 
@@ -615,28 +661,41 @@ def train(
     recipe = (recipe or Recipe("plain", lr=optimizer.param_groups[0]["lr"])).on(device)
     history = list(history or [])
     show = progress and _rank() == 0
-    for epoch in range(start_epoch + 1, epochs + 1):
-        _set_epoch(train_iter, epoch - 1)
-        meter = _EpochMeter(device, epoch)
-        start = time.perf_counter()
-        total = len(train_iter) if hasattr(train_iter, "__len__") else None
-        with tqdm(total=total, desc=f"epoch {epoch}/{epochs}", disable=not show,
-                  leave=False, dynamic_ncols=True) as bar:
-            _train_epoch(net, train_iter, optimizer, device, recipe, meter, bar)
-        _sync(device)
-        train_seconds = time.perf_counter() - start
-        scores = evaluate(net, test_iter, num_classes=num_classes, device=device,
-                          amp_dtype=recipe.torch_amp_dtype, channels_last=recipe.channels_last)
-        row = _history_row(meter, scores, optimizer, train_seconds, time.perf_counter() - start)
-        history.append(row)
-        if checkpoint_path is not None and _rank() == 0:
-            save_checkpoint(checkpoint_path, net, optimizer, epoch=epoch, history=history,
-                            config=config)
-        if show:
-            tqdm.write(_summary(row, epochs))
-        if on_epoch_end is not None:
-            on_epoch_end(row)
+    # autotuning when the recipe asks; otherwise the process's own setting stays in force
+    autotune = cudnn_autotune(True) if recipe.cudnn_benchmark else contextlib.nullcontext()
+    with autotune:
+        for epoch in range(start_epoch + 1, epochs + 1):
+            row = _fit_epoch(net, train_iter, test_iter, optimizer, device=device, recipe=recipe,
+                             epoch=epoch, epochs=epochs, num_classes=num_classes, show=show)
+            history.append(row)
+            if checkpoint_path is not None and _rank() == 0:
+                save_checkpoint(checkpoint_path, net, optimizer, epoch=epoch, history=history,
+                                config=config)
+            if show:
+                tqdm.write(_summary(row, epochs))
+            if on_epoch_end is not None:
+                on_epoch_end(row)
     return history
+
+
+def _fit_epoch(net: nn.Module, train_iter: Iterable, test_iter: Iterable,
+               optimizer: torch.optim.Optimizer, *, device: torch.device, recipe: Recipe,
+               epoch: int, epochs: int, num_classes: int, show: bool) -> dict[str, Any]:
+    """Train one epoch, then evaluate; return the epoch's history row."""
+    _set_epoch(train_iter, epoch - 1)
+    meter = _EpochMeter(device, epoch)
+    _sync(device)  # the clock starts with an idle GPU
+    start = time.perf_counter()
+    total = len(train_iter) if hasattr(train_iter, "__len__") else None
+    with tqdm(total=total, desc=f"epoch {epoch}/{epochs}", disable=not show,
+              leave=False, dynamic_ncols=True) as bar:
+        _train_epoch(net, train_iter, optimizer, device, recipe, meter, bar)
+    _sync(device)
+    train_seconds = time.perf_counter() - start
+    _set_epoch(test_iter, 0)  # a DeviceSegLoader then evaluates the same crops every epoch
+    scores = evaluate(net, test_iter, num_classes=num_classes, device=device,
+                      amp_dtype=recipe.torch_amp_dtype, channels_last=recipe.channels_last)
+    return _history_row(meter, scores, optimizer, train_seconds, time.perf_counter() - start)
 
 
 def _summary(row: dict[str, Any], epochs: int) -> str:

@@ -7,8 +7,12 @@ and copies each batch to the GPU. On a fast GPU that pipeline, not the network, 
 
 1. draw one random crop offset per sample with a :class:`torch.Generator` on the device;
 2. gather all crops of the batch with one advanced-indexing operation (no per-sample Python);
-3. convert to float and normalise with the ImageNet mean and standard deviation, exactly as
-   :func:`transconv.data.normalize_image` does; optionally in ``channels_last`` layout.
+3. convert to float and normalise with the ImageNet mean and standard deviation, as
+   :func:`transconv.data.normalize_image` does (to float32 rounding), in two in-place passes;
+   optionally in ``channels_last`` layout.
+
+Nothing in an iteration reads a value back to the host, so the host can queue the next
+batches while the GPU is still busy with earlier steps.
 
 For ``DistributedDataParallel`` each process builds the loader with its ``rank`` and
 ``world_size``: every epoch all processes draw the same permutation and each takes a disjoint
@@ -17,7 +21,9 @@ shard of equal length, as :class:`torch.utils.data.DistributedSampler` does.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import torch
@@ -33,7 +39,6 @@ from transconv.data.voc import (
 )
 
 __all__ = ["DeviceSegLoader"]
-
 
 
 def _mixed_seed(*parts: int) -> int:
@@ -92,8 +97,8 @@ def _pad_stack(
                              device=device)
     for i, (img, lab) in enumerate(zip(images, labels)):
         h, w = img.shape[1:]
-        image_stack[i, :, :h, :w] = img.to(device, non_blocking=True)
-        label_stack[i, :h, :w] = lab.to(device=device, dtype=torch.uint8, non_blocking=True)
+        image_stack[i, :, :h, :w].copy_(img)  # copy_ moves across devices itself
+        label_stack[i, :h, :w].copy_(lab)  # values checked to lie in [0, 255]
     return image_stack, label_stack, sizes.to(device)
 
 
@@ -188,8 +193,11 @@ class DeviceSegLoader:
         kept_images, kept_labels = [images[i] for i in keep], [labels[i] for i in keep]
         self.images, self.labels, self.sizes = _pad_stack(kept_images, kept_labels, self.device)
         # Made once: a host-to-device copy per batch would make the host wait for the GPU.
-        self._mean = torch.tensor(IMAGENET_MEAN, device=self.device).view(1, 3, 1, 1)
-        self._std = torch.tensor(IMAGENET_STD, device=self.device).view(1, 3, 1, 1)
+        # (x / 255 - mean) / std = (x - 255 mean) * (1 / (255 std)): one subtraction, one product
+        mean, std = (torch.tensor(v, dtype=torch.float64).view(1, 3, 1, 1)
+                     for v in (IMAGENET_MEAN, IMAGENET_STD))
+        self._shift = (255 * mean).to(self.device, torch.float32)
+        self._scale = (1 / (255 * std)).to(self.device, torch.float32)
         self._crop = torch.tensor(self.crop_size, device=self.device)
         self._ranges = [torch.arange(n, device=self.device) for n in (h, w, 3)]
 
@@ -309,7 +317,7 @@ class DeviceSegLoader:
             crops = crops.permute(0, 3, 1, 2)
         else:
             crops = self.images[i[..., None], chan[:, None, None], rows[:, None], cols[:, None]]
-        images = crops.float().div_(255).sub_(self._mean).div_(self._std)
+        images = crops.float().sub_(self._shift).mul_(self._scale)  # keeps the memory format
         return images, labels
 
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
@@ -374,10 +382,17 @@ class DeviceSegLoader:
                    device=device, **kwargs)
 
 
+def _read_pair(paths: tuple[Path, Path]) -> tuple[Tensor, Tensor]:
+    return read_rgb(paths[0]), read_voc_label(paths[1]).to(torch.uint8)
+
+
 def _read_voc_indices(voc_dir: Path, is_train: bool) -> tuple[list[Tensor], list[Tensor]]:
-    """Decode a split's JPEG images and its class-index labels (palette fast path)."""
-    images, labels = [], []
-    for image_path, label_path in _list_examples(voc_dir, is_train):
-        images.append(read_rgb(image_path))
-        labels.append(read_voc_label(label_path))
-    return images, labels
+    """Decode a split's JPEG images and its class-index labels (palette fast path).
+
+    Threads decode in parallel (Pillow releases the GIL while it decodes); labels are kept as
+    uint8, an eighth of int64's memory.
+    """
+    pairs = _list_examples(voc_dir, is_train)
+    with ThreadPoolExecutor(max_workers=min(16, os.cpu_count() or 1)) as pool:
+        examples = list(pool.map(_read_pair, pairs))
+    return [img for img, _ in examples], [lab for _, lab in examples]
