@@ -23,9 +23,8 @@ from transconv.shapes import output_padding_for
 from transconv.viz import animate_convolution
 
 # %% [markdown]
-# A small helper draws several configurations side by side. For each it also runs the real
-# PyTorch operator on a zero tensor and checks that the animation has exactly one frame per
-# pixel of PyTorch's output:
+# A small helper checks each animation against PyTorch: it runs the real operator on a zero
+# tensor and asserts that the GIF has exactly one frame per pixel of PyTorch's output.
 
 # %%
 def pair(value: int | tuple[int, int]) -> tuple[int, int]:
@@ -33,25 +32,35 @@ def pair(value: int | tuple[int, int]) -> tuple[int, int]:
     return (value, value) if isinstance(value, int) else tuple(value)
 
 
+def check_frames(gif: bytes, size, k, options: dict) -> str:
+    """Assert one frame per output pixel of the PyTorch operator; describe the call."""
+    options = dict(options)
+    op = F.conv_transpose2d if options.pop("transposed", False) else F.conv2d
+    out = op(torch.zeros(1, 1, *pair(size)), torch.zeros(1, 1, *pair(k)), **options)
+    frames = Image.open(io.BytesIO(gif)).n_frames
+    assert frames == out.shape[-2] * out.shape[-1], (frames, out.shape)
+    args = "".join(f", {key}={value}" for key, value in options.items())
+    print(f"{op.__name__}: input {pair(size)}, kernel_size={k}{args}")
+    size_kb = len(gif) // 1024
+    print(f"    -> output {tuple(out.shape[-2:])}: {frames} frames, {size_kb} KB")
+    return f"{op.__name__} kernel_size={k}{args}"
+
+# %% [markdown]
+# A second one draws several configurations side by side:
+
+# %%
 def animate_row(*configs: dict) -> HTML:
-    """Animate each configuration; check frames against PyTorch; show them in one row."""
+    """Animate each configuration, check it against PyTorch, show them in one row."""
     cells = []
     for config in configs:
-        size, k = config["input_size"], config["kernel_size"]
-        options = {key: v for key, v in config.items() if key not in ("input_size", "kernel_size")}
+        options = dict(config)
+        size, k = options.pop("input_size"), options.pop("kernel_size")
         gif = animate_convolution(size, k, **options)
-        frames = Image.open(io.BytesIO(gif)).n_frames
-        transposed = options.pop("transposed", False)
-        op = F.conv_transpose2d if transposed else F.conv2d
-        out = op(torch.zeros(1, 1, *pair(size)), torch.zeros(1, 1, *pair(k)), **options)
-        assert frames == out.shape[-2] * out.shape[-1]
-        args = "".join(f", {key}={value}" for key, value in options.items())
-        print(f"{op.__name__}: input {pair(size)}, kernel_size={k}{args} -> output "
-              f"{tuple(out.shape[-2:])}, {frames} frames, {len(gif) // 1024} KB")
-        cells.append(f'<img src="data:image/gif;base64,{base64.b64encode(gif).decode()}" '
-                     f'alt="{op.__name__} kernel_size={k}{args}" style="max-width:100%">')
-    return HTML('<div style="display:flex;flex-wrap:wrap;gap:1em;align-items:flex-end">'
-                + "".join(cells) + "</div>")
+        alt = check_frames(gif, size, k, options)
+        data = base64.b64encode(gif).decode()
+        cells.append(f'<img src="data:image/gif;base64,{data}" alt="{alt}">')
+    row = '<div style="display:flex;flex-wrap:wrap;gap:1em;align-items:flex-end">'
+    return HTML(row + "".join(cells) + "</div>")
 
 # %% [markdown]
 # ## No padding, unit stride
@@ -98,10 +107,10 @@ animate_row(dict(input_size=5, kernel_size=3, stride=2, padding=1),
 # hits a target size:
 
 # %%
-print("output_padding for 3 -> 6 (k=3, s=2, p=1):",
-      output_padding_for(3, target=6, kernel_size=3, stride=2, padding=1))
+op = output_padding_for(3, target=6, kernel_size=3, stride=2, padding=1)
+print("output_padding for 3 -> 6 (k=3, s=2, p=1):", op)
 animate_row(dict(input_size=6, kernel_size=3, stride=2, padding=1),
-            dict(input_size=3, kernel_size=3, stride=2, padding=1, output_padding=1,
+            dict(input_size=3, kernel_size=3, stride=2, padding=1, output_padding=op,
                  transposed=True))
 
 # %% [markdown]

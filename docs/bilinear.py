@@ -64,7 +64,7 @@ with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as file:
     photo = Image.open(file).convert("RGB")
 thumb = photo.resize((photo.width // 8, photo.height // 8), Image.BICUBIC)
 x = torch.from_numpy(np.array(thumb)).permute(2, 0, 1)[None].double() / 255
-print("photo", photo.size, "-> thumbnail tensor", tuple(x.shape))
+print("photo (width, height)", photo.size, "-> thumbnail tensor", tuple(x.shape))
 
 # %%
 up2 = bilinear_upsampler(3, 2).double()
@@ -137,7 +137,8 @@ plot_series(list(range(6)), profiles, xlabel="distance from the border (pixels)"
 # the $\times 4$ difference map shows the frame:
 
 # %%
-show_matrix(diff4[0].mean(0)[:12, :12], title="|x4 transposed conv - interpolate|, corner")
+corner = diff4[0].mean(0)[:12, :12]
+show_matrix(corner, title="|x4 transposed conv - interpolate|, corner")
 
 # %% [markdown]
 # ## Making them equal everywhere

@@ -58,7 +58,8 @@ def interior_ratio(counts: torch.Tensor, margin: int) -> float:
 
 
 for k in (3, 4):
-    ratios = [interior_ratio(overlap_counts(12, k, 2, layers=n), 2 ** n * k) for n in (1, 2, 3)]
+    ratios = [interior_ratio(overlap_counts(12, k, 2, layers=n), margin=2**n * k)
+              for n in (1, 2, 3)]
     print(f"k={k}, s=2, max/min interior overlap for 1, 2, 3 layers:", ratios)
 
 # %%
@@ -74,7 +75,7 @@ plot_overlap([overlap_counts(3, 3, 2, layers=n) for n in (1, 2, 3)],
 
 # %%
 def interior_is_even(k: int, s: int) -> bool:
-    """Whether every output pixel that all possible stamps can reach is covered equally."""
+    """Whether every output pixel that all stamps can reach is covered equally."""
     n = 2 * k + 2
     row = overlap_counts((1, n), (1, k), (1, s))[0]
     inside = row[k - 1:(n - 1) * s + 1]
@@ -85,8 +86,9 @@ print("     " + "".join(f"{f's={s}':>8}" for s in range(1, 5)))
 for k in range(1, 8):
     print(f"k={k}:" + "".join(f"{'even' if interior_is_even(k, s) else 'uneven':>8}"
                              for s in range(1, 5)))
-agree = all(interior_is_even(k, s) == (k % s == 0) for k in range(1, 8) for s in range(1, 5))
-print("even overlap exactly when k % s == 0, for all 28 pairs:", agree)
+pairs = [(k, s) for k in range(1, 8) for s in range(1, 5)]
+agree = all(interior_is_even(k, s) == (k % s == 0) for k, s in pairs)
+print(f"even overlap exactly when k % s == 0, for all {len(pairs)} pairs:", agree)
 
 # %% [markdown]
 # That is why FCN-style upsamplers use $k = 2f$ for an even factor $f$: the kernel is
@@ -101,8 +103,9 @@ for factor in (2, 3, 4, 5, 32):
     with torch.no_grad():
         out = bilinear_upsampler(1, factor)(torch.ones(1, 1, 8, 8))[0, 0]
     inside = out[2 * factor:-2 * factor, 2 * factor:-2 * factor]
+    low, high = inside.min().item(), inside.max().item()
     print(f"factor {factor:>2}: k={k:>2} s={s:>2} p={p:>2}  k % s = {k % s}  "
-          f"interior min/max on ones: {inside.min().item():.4f} / {inside.max().item():.4f}")
+          f"interior min/max on ones: {low:.4f} / {high:.4f}")
 
 # %% [markdown]
 # ## What a network produces: a constant image
@@ -138,10 +141,12 @@ upsamplers = {
         channels, channels, 3, stride=2, padding=1, output_padding=1, bias=False)),
     "transposed k=4, s=2": randomise(nn.ConvTranspose2d(
         channels, channels, 4, stride=2, padding=1, bias=False)),
-    "nearest, then conv": nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"),
-                                        randomise(nn.Conv2d(channels, channels, 3, padding=1))),
-    "bilinear, then conv": nn.Sequential(nn.Upsample(scale_factor=2, mode="bilinear"),
-                                         randomise(nn.Conv2d(channels, channels, 3, padding=1))),
+    "nearest, then conv": nn.Sequential(
+        nn.Upsample(scale_factor=2, mode="nearest"),
+        randomise(nn.Conv2d(channels, channels, 3, padding=1))),
+    "bilinear, then conv": nn.Sequential(
+        nn.Upsample(scale_factor=2, mode="bilinear"),
+        randomise(nn.Conv2d(channels, channels, 3, padding=1))),
 }
 with torch.no_grad():
     outputs = {name: layer(constant) for name, layer in upsamplers.items()}
@@ -159,7 +164,8 @@ for name, out in outputs.items():
 # colour scale; the edges of the last two differ only because the convolution pads with zeros.)
 
 # %%
-show_images([out[0, 0] for out in outputs.values()], list(outputs), cmap="magma", scale=2.6)
+maps = [out[0, 0] for out in outputs.values()]
+show_images(maps, list(outputs), cmap="magma", scale=2.6)
 
 # %% [markdown]
 # So divisibility is necessary for artifact-free transposed convolutions, not sufficient:

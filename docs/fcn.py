@@ -53,7 +53,8 @@ k, s, p = upsampling_params(32)
 tconv = net.transpose_conv
 print(tconv)
 print("upsampling_params(32) =", (k, s, p))
-print("10 x 15 ->", conv_transpose_output_size((10, 15), k, s, p))
+grid = tuple(scores.shape[-2:])
+print(grid, "->", conv_transpose_output_size(grid, k, s, p))
 
 # %% [markdown]
 # Its weights start as bilinear interpolation, so the untrained network already upsamples
@@ -70,7 +71,7 @@ print("bilinear-initialised:", torch.equal(tconv.weight.data, bilinear))
 # $\lceil H/32 \rceil \times \lceil W/32 \rceil$ grid, the upsampled map is
 # $32\lceil H/32\rceil \ge H$ rows, and the model crops the surplus at the bottom and right.
 # The top-left crop keeps every pixel aligned with the grid (a centre crop would shift the
-# prediction by up to 15 pixels):
+# prediction by half the surplus):
 
 # %%
 rows = []

@@ -123,7 +123,8 @@ for n in sides:
     memory["conv2d kernel"].append(9 * 4)
 MiB = 2**20
 for n, dense, sparse in zip(sides, memory["dense W"], memory["sparse W (COO)"]):
-    print(f"{n:>3}x{n:<3} dense {dense / MiB:>9.2f} MiB  sparse {sparse / MiB:>6.2f} MiB")
+    dense, sparse = dense / MiB, sparse / MiB
+    print(f"{n:>3}x{n:<3} dense {dense:>9.2f} MiB  sparse {sparse:>6.2f} MiB")
 
 # %%
 plot_series(sides, memory, xlabel="input side n (n x n image)", ylabel="bytes",

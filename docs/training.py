@@ -38,7 +38,7 @@ RESULTS = Path("docs/results")
 #
 # `python -m transconv train ... --out DIR` writes `metrics.json` (final scores, one row per
 # epoch, and provenance), `history.csv`, `curves.png` and `predictions.png`; the GPU workflow
-# copies them here. Where they came from:
+# copies them here (the provenance below says which machine made the current files):
 
 # %%
 metrics = json.loads((RESULTS / "metrics.json").read_text())
@@ -46,8 +46,8 @@ prov = metrics["provenance"]
 data = prov["data"]
 if data["kind"] == "synthetic":
     height, width = data["size"]
-    data_line = (f"SYNTHETIC VOC-format data, not Pascal VOC: {data['num_train']} train / "
-                 f"{data['num_val']} val images of {height}x{width} from make_synthetic_voc")
+    data_line = ("SYNTHETIC (make_synthetic_voc), not Pascal VOC: "
+                 f"{data['num_train']} train / {data['num_val']} val, {height}x{width}")
 else:
     data_line = f"Pascal VOC 2012 at {data.get('path', '?')}"
 print(f"data:     {data_line}")
@@ -76,7 +76,8 @@ Markdown(markdown_table(["pixel acc.", "mean acc.", "mean IoU", "f.w. IoU"],
 # Per class (classes absent from both the labels and the predictions don't count):
 
 # %%
-present = [(VOC_CLASSES[i], iou) for i, iou in enumerate(final["iou"]) if iou is not None]
+present = [(VOC_CLASSES[i], iou) for i, iou in enumerate(final["iou"])
+           if iou is not None]
 Markdown(markdown_table(["class", "IoU"], present))
 
 # %% [markdown]
@@ -105,17 +106,19 @@ if bench_file.is_file():
     bench = json.loads(bench_file.read_text())
     print(json.dumps(bench, indent=1))
 else:
-    print("No GPU benchmark has been published yet: docs/results/benchmark.json is absent.")
-    print("`python benchmarks/train_throughput.py --write` writes it on a CUDA machine;")
-    print("the train-gpu workflow runs that.")
+    print("No GPU benchmark published yet (docs/results/benchmark.json is absent).")
+    print("On a CUDA machine, the train-gpu workflow writes it with")
+    print("    python benchmarks/train_throughput.py --write")
 
 # %% [markdown]
 # The two recipes, as `transconv.train.RECIPES` defines them (off CUDA the fast recipe drops
 # autocast, channels_last and fusing, which only pay off on a GPU):
 
 # %%
-fields = list(asdict(RECIPES["d2l"]))
-Markdown(markdown_table(fields, [[str(v) for v in asdict(r).values()] for r in RECIPES.values()]))
+recipes = {name: asdict(recipe) for name, recipe in RECIPES.items()}
+fields = [field for field in recipes["d2l"] if field != "name"]
+rows = [[field] + [str(recipes[name][field]) for name in recipes] for field in fields]
+Markdown(markdown_table(["field", *recipes], rows))
 
 # %% [markdown]
 # ## Train one here
@@ -137,7 +140,10 @@ history = train(net, train_iter, test_iter, epochs=4, optimizer=optimizer, devic
 plot_history(history)
 
 # %% [markdown]
-# `evaluate` scores the network on the validation crops:
+# `evaluate` scores the network on the validation crops. A few epochs from random weights on
+# a few dozen images are far too little to learn much: the curves above are noisy and these
+# scores low. The run shows the pipeline working end to end; the published results above show
+# what a full run reaches.
 
 # %%
 scores = evaluate(net, test_iter, num_classes=21, device="cpu")

@@ -33,11 +33,12 @@ with cbook.get_sample_data("grace_hopper.jpg") as file:
     photo = np.asarray(Image.open(file).convert("RGB"))
 print("photo (H, W, C):", photo.shape)
 
-image = torch.from_numpy(photo[120:344, 150:374].copy()).permute(2, 0, 1).float() / 255
-x = image.unsqueeze(0)  # a batch of one: (1, 3, 224, 224)
+face = photo[120:344, 150:374].copy()
+x = torch.from_numpy(face).permute(2, 0, 1).float().unsqueeze(0) / 255  # a batch of one
 f = 4
 small, indices = F.max_pool2d(x, kernel_size=f, return_indices=True)
-print("x:", tuple(x.shape), "-> small:", tuple(small.shape), "indices:", tuple(indices.shape))
+print("x:", tuple(x.shape), "-> small:", tuple(small.shape),
+      "indices:", tuple(indices.shape))
 
 # %% [markdown]
 # Every method below turns `small` back into a $224 \times 224$ image.
@@ -62,8 +63,9 @@ print("nearest:", tuple(nearest.shape), " bilinear:", tuple(bilinear.shape))
 # %%
 nails = torch.zeros_like(x)
 nails[..., ::f, ::f] = small
+fraction = (nails != 0).float().mean().item()
 print("bed of nails:", tuple(nails.shape),
-      f"non-zero fraction: {(nails != 0).float().mean().item():.4f} (1/f² = {1 / f**2:.4f})")
+      f"non-zero fraction: {fraction:.4f} (1/f² = {1 / f**2:.4f})")
 
 # %% [markdown]
 # Bed of nails *is* a transposed convolution: stride $f$ and an $f \times f$ kernel that is 1
@@ -113,8 +115,9 @@ print("transposed convolution:", tuple(transposed.shape),
 inner = (..., slice(f, -f), slice(f, -f))
 print(f"max |transposed - bilinear| inside a {f}-pixel border:",
       f"{(transposed - bilinear)[inner].abs().max().item():.2e}")
-print(f"mean brightness of the first row: transposed {transposed[..., 0, :].mean().item():.3f},"
-      f" bilinear {bilinear[..., 0, :].mean().item():.3f}")
+first_rows = [t[..., 0, :].mean().item() for t in (transposed, bilinear)]
+print("mean brightness of the first row: transposed {:.3f}, bilinear {:.3f}"
+      .format(*first_rows))
 
 # %% [markdown]
 # ## Side by side
@@ -123,13 +126,15 @@ print(f"mean brightness of the first row: transposed {transposed[..., 0, :].mean
 
 # %%
 results = {
-    "original 224×224": x, "max-pooled 56×56": small, "nearest": nearest,
+    "original {}×{}".format(*x.shape[-2:]): x,
+    "max-pooled {}×{}".format(*small.shape[-2:]): small, "nearest": nearest,
     "bilinear": bilinear, "bed of nails": nails, "max-unpooling": unpooled,
     "transposed conv (bilinear init)": transposed,
 }
 for name, tensor in results.items():
     print(f"{name:>32}: {tuple(tensor.shape)}")
-show_images([t[0].clamp(0, 1) for t in results.values()], list(results), ncols=4, scale=2.6)
+images = [t[0].clamp(0, 1) for t in results.values()]
+show_images(images, list(results), ncols=4, scale=2.6)
 
 # %% [markdown]
 # Bed of nails and max-unpooling look dark because only $1/f^2$ of their pixels are non-zero
@@ -141,11 +146,11 @@ show_images([t[0].clamp(0, 1) for t in results.values()], list(results), ncols=4
 
 # %%
 patch = (0, slice(None), slice(64, 96), slice(64, 96))
-show_images([t[patch].clamp(0, 1) for t in results.values()][2:], list(results)[2:], ncols=5,
-            scale=2.2)
+patches = [t[patch].clamp(0, 1) for t in results.values()]
+show_images(patches[2:], list(results)[2:], ncols=5, scale=2.2)
 
 # %% [markdown]
 # Nearest, bilinear, bed of nails and max-unpooling have no parameters. The transposed
 # convolution starts as bilinear interpolation and can learn something better — that is why
-# FCN uses it for its final $32\times$ upsampling (see the FCN page), and why its kernel size
-# and stride need care (see *Checkerboard artifacts*).
+# FCN uses it for its final $32\times$ upsampling (see the [FCN](../fcn/) page), and why its kernel size
+# and stride need care (see [Checkerboard artifacts](../checkerboard/)).

@@ -1,9 +1,9 @@
 # %% [markdown]
 # # VOC data
 #
-# Pascal VOC 2012 is the dataset the FCN paper and d2l.ai train on: 1,464 training and 1,449
-# validation images, each with a label PNG that colours every pixel by one of 21 classes, and
-# draws object **outlines** in a 22nd colour that means "don't know". This page reads the data
+# Pascal VOC 2012 is the dataset the FCN paper and d2l.ai train on. Its segmentation split
+# pairs every training and validation image with a label PNG that colours every pixel by one
+# of 21 classes, and draws object **outlines** in a 22nd colour that means "don't know". This page reads the data
 # with `transconv.data`, shows why those outlines must be *ignored* rather than called
 # background, and makes the random crops an FCN trains on.
 
@@ -25,6 +25,7 @@ from transconv.data import (
     make_synthetic_voc,
     normalize_image,
     read_voc_images,
+    read_rgb,
     read_voc_label,
     voc_colormap2label,
     voc_label_indices,
@@ -42,11 +43,11 @@ plot_palette(VOC_COLORMAP, VOC_CLASSES)
 # %% [markdown]
 # ## Where the data comes from
 #
-# The real dataset is 2 GB, downloaded by `download_voc(root)` (md5-checked, with mirrors for
+# The real dataset is downloaded by `download_voc(root)` (md5-checked, with mirrors for
 # when the Oxford host is down). When the site is built without it, the page makes a synthetic
-# dataset in exactly the VOC layout with `make_synthetic_voc`: textured objects of five classes
-# whose shape and texture identify the class, outlined by a 255 boundary band as in VOC. The
-# cell below says which one this build used.
+# dataset in exactly the VOC layout with `make_synthetic_voc`: textured objects of a few VOC
+# classes (`SYNTHETIC_CLASSES`) whose shape and texture identify the class, outlined by a
+# 255 boundary band as in VOC. The cell below says which one this build used.
 
 # %%
 real_voc = Path("data/VOCdevkit/VOC2012")
@@ -55,8 +56,7 @@ if (real_voc / "ImageSets" / "Segmentation" / "train.txt").is_file():
 else:
     voc_dir = make_synthetic_voc(tempfile.mkdtemp(), num_train=24, num_val=8, seed=0,
                                  sizes=[(352, 512), (300, 400), (360, 480)])
-    source = ("SYNTHETIC VOC-format data made by make_synthetic_voc "
-              "(no Pascal VOC on this machine)")
+    source = "SYNTHETIC data from make_synthetic_voc (no Pascal VOC found)"
 print("This page uses:", source)
 
 # %% [markdown]
@@ -78,7 +78,8 @@ show_images(images[:3] + label_images[:3], ncols=3)
 colormap2label = voc_colormap2label()
 labels = voc_label_indices(label_images[0], colormap2label)
 values, counts = labels.unique(return_counts=True)
-names = [VOC_CLASSES[v] if v < len(VOC_CLASSES) else "ignored (boundary)" for v in values]
+names = [VOC_CLASSES[v] if v < len(VOC_CLASSES) else "ignored (boundary)"
+         for v in values]
 Markdown(markdown_table(["label", "class", "pixels"],
                         list(zip(values.tolist(), names, counts.tolist()))))
 
@@ -121,25 +122,27 @@ paths = [label_dir / f"{name}.png" for name in names]
 
 start = time.perf_counter()
 fast = [read_voc_label(path) for path in paths]
-fast_s = time.perf_counter() - start
+fast_ms = 1000 * (time.perf_counter() - start) / len(paths)
 start = time.perf_counter()
-slow = [voc_label_indices(img, colormap2label) for img in label_images]
-slow_s = time.perf_counter() - start
+slow = [voc_label_indices(read_rgb(path), colormap2label) for path in paths]
+slow_ms = 1000 * (time.perf_counter() - start) / len(paths)
 assert all(torch.equal(a, b) for a, b in zip(fast, slow))
-print(f"{len(paths)} labels equal")
-print(f"palette path:     {1000 * fast_s / len(paths):.2f} ms/label (decode + index)")
-print(f"RGB lookup alone: {1000 * slow_s / len(paths):.2f} ms/label (decode not counted)")
+print(f"{len(paths)} labels equal; per label, decoding included:")
+print(f"palette indices:   {fast_ms:.2f} ms")
+print(f"RGB colour lookup: {slow_ms:.2f} ms")
 
 # %% [markdown]
 # ## Random crops
 #
 # FCN trains on fixed-size crops (d2l: 320 x 480). `VOCSegDataset` drops images smaller than
-# the crop, says how many, and cuts the **same** window out of the image and its label:
+# the crop, says how many, and cuts the **same** random window out of an image and its label.
+# The first three training examples, cropped, above their cropped labels:
 
 # %%
 crop = (320, 480)
-dataset = VOCSegDataset(True, crop, voc_dir, generator=torch.Generator().manual_seed(0))
-samples = [dataset[0] for _ in range(3)]
+generator = torch.Generator().manual_seed(0)
+dataset = VOCSegDataset(True, crop, voc_dir, generator=generator)
+samples = [dataset[i] for i in range(3)]
 mean = torch.tensor([0.485, 0.456, 0.406]).view(3, 1, 1)
 std = torch.tensor([0.229, 0.224, 0.225]).view(3, 1, 1)
 show_images([(x * std + mean).clamp(0, 1) for x, _ in samples]
@@ -162,5 +165,5 @@ print("per-channel mean", [round(v, 2) for v in x.mean((1, 2)).tolist()],
 # %%
 train_iter, test_iter = load_data_voc(4, crop, voc_dir)
 X, Y = next(iter(train_iter))
-print("batch:", tuple(X.shape), X.dtype, tuple(Y.shape), Y.dtype,
-      "| labels present:", sorted(Y.unique().tolist()))
+print("images:", tuple(X.shape), X.dtype, " labels:", tuple(Y.shape), Y.dtype)
+print("label values in this batch:", sorted(Y.unique().tolist()))
