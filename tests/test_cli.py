@@ -198,3 +198,10 @@ def test_python_dash_m(monkeypatch, capsys):
         exec(compile(open(entry.__file__).read(), entry.__file__, "exec"), {"__name__": "__main__"})
     assert exit_info.value.code == 0
     assert "{train,predict}" in capsys.readouterr().out
+
+
+def test_commit_comes_from_the_environment_when_set(monkeypatch):
+    from transconv.cli import _git_commit
+
+    monkeypatch.setenv("TRANSCONV_COMMIT", "abc123")
+    assert _git_commit() == "abc123"

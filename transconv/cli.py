@@ -20,6 +20,7 @@ import argparse
 import csv
 import json
 import math
+import os
 import platform
 import subprocess
 import sys
@@ -189,8 +190,10 @@ def _voc(path: Path) -> tuple[Path, dict[str, Any]]:
 
 
 def _git_commit() -> str | None:
-    """The source tree's commit (``+dirty`` when the package differs from it), or None outside
-    a git checkout or without git."""
+    """``$TRANSCONV_COMMIT`` if set, else the source tree's commit (``+dirty`` when the package
+    differs from it), or None outside a git checkout or without git."""
+    if os.environ.get("TRANSCONV_COMMIT"):  # a copied tree without .git (the GPU machine)
+        return os.environ["TRANSCONV_COMMIT"]
     here = Path(__file__).resolve().parent
     try:
         run = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here,
