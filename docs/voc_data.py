@@ -17,6 +17,8 @@ from IPython.display import Markdown
 
 from transconv.data import (
     IGNORE_INDEX,
+    IMAGENET_MEAN,
+    IMAGENET_STD,
     VOC_CLASSES,
     VOC_COLORMAP,
     VOCSegDataset,
@@ -143,8 +145,8 @@ crop = (320, 480)
 generator = torch.Generator().manual_seed(0)
 dataset = VOCSegDataset(True, crop, voc_dir, generator=generator)
 samples = [dataset[i] for i in range(3)]
-mean = torch.tensor([0.485, 0.456, 0.406]).view(3, 1, 1)
-std = torch.tensor([0.229, 0.224, 0.225]).view(3, 1, 1)
+mean = torch.tensor(IMAGENET_MEAN).view(3, 1, 1)
+std = torch.tensor(IMAGENET_STD).view(3, 1, 1)
 show_images([(x * std + mean).clamp(0, 1) for x, _ in samples]
             + [label2image(y) for _, y in samples], ncols=3)
 
