@@ -1,9 +1,12 @@
-"""Shared pytest set-up: one hypothesis profile so the suite stays inside its time budget."""
+"""Shared pytest set-up: one hypothesis profile so the suite stays inside its time budget, and
+the browser fixtures of ``tests/browser.py``."""
 
 import os
 
 import torch
 from hypothesis import HealthCheck, settings
+
+from tests.browser import browser, open_page, site_dir, site_url  # noqa: F401 - fixtures
 
 settings.register_profile(
     "default",

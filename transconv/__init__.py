@@ -1,16 +1,9 @@
 """transconv: transposed convolution and fully convolutional networks, checked against PyTorch.
 
-One module per concept, the same concepts as the pages of the documentation site:
-
-* :mod:`transconv.shapes` -- output sizes of convolutions and transposed convolutions;
-* :mod:`transconv.reference` -- the definition as loops, and a vectorised twin of
-  ``F.conv_transpose2d``;
-* :mod:`transconv.matrix` -- convolution as a matrix, transposed convolution as its transpose;
-* :mod:`transconv.bilinear` -- bilinear kernels and upsamplers;
-* :mod:`transconv.models` -- FCN builders;
-* :mod:`transconv.data` -- Pascal VOC, a synthetic stand-in, a GPU-resident loader;
-* :mod:`transconv.metrics`, :mod:`transconv.train` -- scores, training, tiled prediction;
-* :mod:`transconv.viz` -- figures and animations.
+One module per concept, the same concepts as the pages of the documentation site (see the
+API reference). Every public name is re-exported here *lazily*: ``import transconv.shapes``
+loads the shape arithmetic alone, without matplotlib, torchvision or tqdm; a name such as
+``transconv.plot_overlap`` imports its module on first use.
 
 The training loop stays under its module's name, ``from transconv.train import train``, so
 that ``transconv.train`` is always the module.
@@ -22,93 +15,79 @@ Examples
 (320, 480)
 """
 
-from transconv.bilinear import bilinear_kernel, bilinear_upsampler
-from transconv.data import (
-    IGNORE_INDEX,
-    VOC_CLASSES,
-    VOC_COLORMAP,
-    DeviceSegLoader,
-    VOCSegDataset,
-    download_voc,
-    label2image,
-    load_data_voc,
-    make_synthetic_voc,
-    normalize_image,
-    read_voc_images,
-    read_voc_label,
-    voc_colormap2label,
-    voc_label_indices,
-)
-from transconv.matrix import conv_matrix
-from transconv.metrics import confusion_matrix, segmentation_scores
-from transconv.models import MODELS, build_model, fcn_resnet18, fcn_vgg16, fcn_vgg16_deconv
-from transconv.reference import conv_transpose2d, corr2d, trans_conv
-from transconv.shapes import (
-    conv_output_size,
-    conv_transpose_output_size,
-    output_padding_for,
-    upsampling_params,
-)
-from transconv.train import RECIPES, Recipe, evaluate, predict
-from transconv.viz import (
-    animate_convolution,
-    overlap_counts,
-    plot_fcn_skips,
-    plot_history,
-    plot_overlap,
-    plot_palette,
-    plot_predictions,
-    plot_series,
-    show_images,
-    show_matrix,
-)
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "IGNORE_INDEX",
-    "MODELS",
-    "RECIPES",
-    "VOC_CLASSES",
-    "VOC_COLORMAP",
-    "DeviceSegLoader",
-    "Recipe",
-    "VOCSegDataset",
-    "animate_convolution",
-    "bilinear_kernel",
-    "bilinear_upsampler",
-    "build_model",
-    "confusion_matrix",
-    "conv_matrix",
-    "conv_output_size",
-    "conv_transpose2d",
-    "conv_transpose_output_size",
-    "corr2d",
-    "download_voc",
-    "evaluate",
-    "fcn_resnet18",
-    "fcn_vgg16",
-    "fcn_vgg16_deconv",
-    "label2image",
-    "load_data_voc",
-    "make_synthetic_voc",
-    "normalize_image",
-    "output_padding_for",
-    "overlap_counts",
-    "plot_fcn_skips",
-    "plot_history",
-    "plot_overlap",
-    "plot_palette",
-    "plot_predictions",
-    "plot_series",
-    "predict",
-    "read_voc_images",
-    "read_voc_label",
-    "segmentation_scores",
-    "show_images",
-    "show_matrix",
-    "trans_conv",
-    "upsampling_params",
-    "voc_colormap2label",
-    "voc_label_indices",
-]
+# public name -> the module that defines (or re-exports) it; modules load on first access
+_EXPORTS: dict[str, str] = {
+    "bilinear_kernel": "transconv.bilinear",
+    "bilinear_upsampler": "transconv.bilinear",
+    "IGNORE_INDEX": "transconv.data",
+    "VOC_CLASSES": "transconv.data",
+    "VOC_COLORMAP": "transconv.data",
+    "DeviceSegLoader": "transconv.data",
+    "VOCSegDataset": "transconv.data",
+    "download_voc": "transconv.data",
+    "label2image": "transconv.data",
+    "load_data_voc": "transconv.data",
+    "make_synthetic_voc": "transconv.data",
+    "normalize_image": "transconv.data",
+    "read_voc_images": "transconv.data",
+    "read_voc_label": "transconv.data",
+    "voc_colormap2label": "transconv.data",
+    "voc_label_indices": "transconv.data",
+    "conv_matrix": "transconv.matrix",
+    "confusion_matrix": "transconv.metrics",
+    "segmentation_scores": "transconv.metrics",
+    "MODELS": "transconv.models",
+    "build_model": "transconv.models",
+    "fcn_resnet18": "transconv.models",
+    "fcn_vgg16": "transconv.models",
+    "fcn_vgg16_deconv": "transconv.models",
+    "conv_transpose2d": "transconv.reference",
+    "corr2d": "transconv.reference",
+    "trans_conv": "transconv.reference",
+    "conv_output_size": "transconv.shapes",
+    "conv_transpose_output_size": "transconv.shapes",
+    "output_padding_for": "transconv.shapes",
+    "upsampling_params": "transconv.shapes",
+    "RECIPES": "transconv.train",
+    "Recipe": "transconv.train",
+    "evaluate": "transconv.train",
+    "predict": "transconv.train",
+    "animate_convolution": "transconv.viz",
+    "overlap_counts": "transconv.viz",
+    "plot_fcn_skips": "transconv.viz",
+    "plot_history": "transconv.viz",
+    "plot_overlap": "transconv.viz",
+    "plot_palette": "transconv.viz",
+    "plot_predictions": "transconv.viz",
+    "plot_series": "transconv.viz",
+    "show_images": "transconv.viz",
+    "show_matrix": "transconv.viz",
+}
+
+__all__ = sorted(_EXPORTS, key=lambda name: (not name.isupper(), name.lower()))
+
+
+def __getattr__(name: str) -> Any:
+    # PEP 562: runs only for names not yet in the module namespace (first access)
+    module = _EXPORTS.get(name)
+    if module is None:
+        try:  # a submodule: ``transconv.train`` after only ``import transconv``
+            return importlib.import_module(f"transconv.{name}")
+        except ModuleNotFoundError as err:
+            if err.name != f"transconv.{name}":
+                raise
+        raise AttributeError(f"module 'transconv' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

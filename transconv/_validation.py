@@ -1,0 +1,235 @@
+"""One place that checks arguments, with one error grammar for the whole package.
+
+Every message reads ``name must be <rule>, got <value>; <fix>``. A wrong type or dtype raises
+`TypeError`, a wrong value `ValueError`. Integers are Python ``int`` or numpy integers (what
+``torch`` accepts too); ``bool`` is never an integer here.
+
+Examples
+--------
+>>> as_hw(3, "kernel_size")
+(3, 3)
+>>> as_hw((320, 480), "crop_size", example="(320, 480)")
+(320, 480)
+>>> as_hw((320,), "crop_size", example="(320, 480)")
+Traceback (most recent call last):
+    ...
+ValueError: crop_size must be an int or a pair (h, w) of ints, got (320,); pass e.g. crop_size=(320, 480)
+>>> as_int(-1, "batch_size", minimum=1)
+Traceback (most recent call last):
+    ...
+ValueError: batch_size must be an int >= 1, got -1; pass batch_size=1 or larger
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+__all__ = [
+    "as_float",
+    "as_hw",
+    "as_int",
+    "check_allocation",
+    "format_bytes",
+    "is_int",
+    "memory_budget",
+    "seeded",
+]
+
+
+def is_int(value: Any) -> bool:
+    """True for ``int`` and numpy integers, False for ``bool`` (a bool is not a size)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def as_int(value: Any, name: str, *, minimum: int | None = None, example: str | None = None) -> int:
+    """Return ``value`` as an ``int``, checking its type and an optional lower bound.
+
+    Parameters
+    ----------
+    value : Any
+        What the caller passed.
+    name : str
+        The argument's name, as the user typed it.
+    minimum : int or None, optional
+        Smallest allowed value.
+    example : str or None, optional
+        A valid value shown in the fix (defaults to ``minimum``).
+
+    Returns
+    -------
+    int
+        ``int(value)``.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not an integer.
+    ValueError
+        If ``value`` is below ``minimum``.
+    """
+    if not is_int(value):
+        hint = example if example is not None else (minimum if minimum is not None else 1)
+        raise TypeError(f"{name} must be an int, got {value!r}; pass e.g. {name}={hint}")
+    if minimum is not None and value < minimum:
+        raise ValueError(
+            f"{name} must be an int >= {minimum}, got {value!r}; pass {name}={minimum} or larger"
+        )
+    return int(value)
+
+
+def as_float(value: Any, name: str, *, low: float | None = None, high: float | None = None,
+             high_open: bool = False, example: str | None = None) -> float:
+    """Return ``value`` as a finite ``float`` in ``[low, high]`` (or ``[low, high)``).
+
+    Parameters
+    ----------
+    value : Any
+        What the caller passed.
+    name : str
+        The argument's name.
+    low : float or None, optional
+        Smallest allowed value.
+    high : float or None, optional
+        Largest allowed value.
+    high_open : bool, optional
+        Exclude ``high`` itself.
+    example : str or None, optional
+        A valid value shown in the fix.
+
+    Returns
+    -------
+    float
+        ``float(value)``.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not a real number.
+    ValueError
+        If ``value`` is not finite or lies outside the range.
+    """
+    fix = f"pass e.g. {name}={example}" if example is not None else "pass a finite number"
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        raise TypeError(f"{name} must be a real number, got {value!r}; {fix}")
+    value = float(value)
+    too_low = low is not None and value < low
+    too_high = high is not None and (value >= high if high_open else value > high)
+    if not math.isfinite(value) or too_low or too_high:
+        rule = "a finite number"
+        if low is not None or high is not None:
+            right = ")" if high_open else "]"
+            rule += f" in [{low if low is not None else '-inf'}, "
+            rule += f"{high if high is not None else 'inf'}{right}"
+        raise ValueError(f"{name} must be {rule}, got {value!r}; {fix}")
+    return value
+
+
+def as_hw(value: Any, name: str, *, minimum: int = 1, example: str = "(3, 3)") -> tuple[int, int]:
+    """Return an int or a pair of ints as ``(h, w)``, each at least ``minimum``.
+
+    Parameters
+    ----------
+    value : Any
+        An int (used for both axes) or a sequence of two ints.
+    name : str
+        The argument's name.
+    minimum : int, optional
+        Smallest allowed entry.
+    example : str, optional
+        A valid value shown in the fix.
+
+    Returns
+    -------
+    tuple of int
+        ``(h, w)``.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is neither an int nor a sequence.
+    ValueError
+        If ``value`` does not have two integer entries, or one is below ``minimum``.
+    """
+    if is_int(value):
+        pair: tuple[Any, ...] = (value, value)
+    elif isinstance(value, (Sequence, torch.Size)) and not isinstance(value, (str, bytes)):
+        pair = tuple(value)
+    else:
+        raise TypeError(
+            f"{name} must be an int or a pair (h, w) of ints, got {value!r}; "
+            f"pass e.g. {name}={example}"
+        )
+    if len(pair) != 2 or not all(is_int(v) for v in pair):
+        raise ValueError(
+            f"{name} must be an int or a pair (h, w) of ints, got {value!r}; "
+            f"pass e.g. {name}={example}"
+        )
+    if min(pair) < minimum:
+        raise ValueError(
+            f"{name} must have entries >= {minimum}, got {value!r}; pass e.g. {name}={example}"
+        )
+    return int(pair[0]), int(pair[1])
+
+
+def seeded(seed: int) -> torch.Generator:
+    """A fresh CPU generator seeded with ``seed``: one generator per purpose, never shared.
+
+    Examples
+    --------
+    >>> a, b = seeded(0), seeded(0)
+    >>> bool(torch.equal(torch.rand(3, generator=a), torch.rand(3, generator=b)))
+    True
+    """
+    return torch.Generator().manual_seed(int(seed))
+
+
+def format_bytes(nbytes: float) -> str:
+    """``3.5 * 2**30 -> '3.5 GiB'``."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(nbytes) < 1024 or unit == "TiB":
+            return f"{nbytes:.1f} {unit}" if unit != "B" else f"{int(nbytes)} B"
+        nbytes /= 1024
+    raise AssertionError("unreachable")
+
+
+def memory_budget() -> int:
+    """Bytes one allocation may take: ``TRANSCONV_MAX_BYTES`` or half the machine's memory."""
+    env = os.environ.get("TRANSCONV_MAX_BYTES")
+    if env:
+        return int(float(env))
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not POSIX: trust the caller
+        return 1 << 62
+    return total // 2
+
+
+def check_allocation(nbytes: int, what: str, fix: str) -> None:
+    """Refuse, before allocating, work whose buffers would not fit in memory.
+
+    Parameters
+    ----------
+    nbytes : int
+        Bytes the work would allocate.
+    what : str
+        What would be allocated, for the message (e.g. ``"crop_size=(30000, 30000)"``).
+    fix : str
+        How to make it fit.
+
+    Raises
+    ------
+    ValueError
+        If ``nbytes`` exceeds [`memory_budget`][transconv._validation.memory_budget].
+    """
+    budget = memory_budget()
+    if nbytes > budget:
+        raise ValueError(
+            f"{what} must fit in memory (budget {format_bytes(budget)}, half this machine's RAM "
+            f"or TRANSCONV_MAX_BYTES), got {format_bytes(nbytes)}; {fix}"
+        )
