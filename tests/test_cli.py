@@ -14,13 +14,39 @@ from transconv.data.voc import read_rgb, read_voc_label
 from transconv.models import build_model
 from transconv.train import load_checkpoint, predict
 
-SMALL = ["--epochs", "1", "--batch-size", "2", "--crop", "64", "96", "--image-size", "72", "104",
-         "--num-train", "4", "--num-val", "2", "--device", "cpu", "--quiet"]
+SMALL = [
+    "--epochs",
+    "1",
+    "--batch-size",
+    "2",
+    "--crop",
+    "64",
+    "96",
+    "--image-size",
+    "72",
+    "104",
+    "--num-train",
+    "4",
+    "--num-val",
+    "2",
+    "--device",
+    "cpu",
+    "--quiet",
+]
 
 
 def train_args(out, data_root, *extra):
-    return ["train", "--data", "synthetic", "--data-root", str(data_root), "--out", str(out),
-            *SMALL, *extra]
+    return [
+        "train",
+        "--data",
+        "synthetic",
+        "--data-root",
+        str(data_root),
+        "--out",
+        str(out),
+        *SMALL,
+        *extra,
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -75,8 +101,20 @@ def test_predict_writes_a_voc_palette_png(run, tmp_path):
     out, data_root = run
     image_path = sorted((data_root / "VOCdevkit" / "VOC2012" / "JPEGImages").glob("*.jpg"))[0]
     target = tmp_path / "labels.png"
-    args = ["predict", "--checkpoint", str(out / "checkpoint.pt"), "--image", str(image_path),
-            "--out", str(target), "--tile", "48", "64", "--device", "cpu"]
+    args = [
+        "predict",
+        "--checkpoint",
+        str(out / "checkpoint.pt"),
+        "--image",
+        str(image_path),
+        "--out",
+        str(target),
+        "--tile",
+        "48",
+        "64",
+        "--device",
+        "cpu",
+    ]
     assert main(args) == 0
     written = read_voc_label(target)  # palette PNG: pixel values are the class indices
     net = build_model("fcn_resnet18", num_classes=21)
@@ -105,26 +143,35 @@ def one_line_error(capsys, args, code=2):
 
 
 def test_missing_data_directory(capsys, tmp_path):
-    err = one_line_error(capsys, ["train", "--data", str(tmp_path / "nowhere"), "--out",
-                                  str(tmp_path / "o"), *SMALL])
+    err = one_line_error(
+        capsys, ["train", "--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o"), *SMALL]
+    )
     assert "nowhere not found" in err and "--data synthetic" in err
 
 
 def test_incomplete_voc_tree(capsys, tmp_path):
-    err = one_line_error(capsys, ["train", "--data", str(tmp_path), "--out",
-                                  str(tmp_path / "o"), *SMALL])
+    err = one_line_error(
+        capsys, ["train", "--data", str(tmp_path), "--out", str(tmp_path / "o"), *SMALL]
+    )
     assert "JPEGImages not found" in err
 
 
-@pytest.mark.parametrize("crop, expected", [(["0", "96"], "--crop must be positive, got 0 96"),
-                                            (["-4", "8"], "--crop must be positive, got -4 8")])
+@pytest.mark.parametrize(
+    "crop, expected",
+    [
+        (["0", "96"], "--crop must be positive, got 0 96"),
+        (["-4", "8"], "--crop must be positive, got -4 8"),
+    ],
+)
 def test_non_positive_crop(capsys, tmp_path, crop, expected):
     err = one_line_error(capsys, ["train", "--out", str(tmp_path), *SMALL, "--crop", *crop])
     assert expected in err
 
 
-@pytest.mark.parametrize("recipe, expected", [("d2l", "crop 80x120 keeps 0 of 4 training"),
-                                              ("fast", "no full batch of 2: 0 of 4 images")])
+@pytest.mark.parametrize(
+    "recipe, expected",
+    [("d2l", "crop 80x120 keeps 0 of 4 training"), ("fast", "no full batch of 2: 0 of 4 images")],
+)
 def test_crop_larger_than_every_image(run, capsys, tmp_path, recipe, expected):
     _, data_root = run
     args = train_args(tmp_path, data_root, "--crop", "80", "120", "--recipe", recipe)
@@ -141,8 +188,18 @@ def test_unknown_model(capsys, tmp_path):
 
 
 def test_missing_checkpoint(capsys, tmp_path):
-    err = one_line_error(capsys, ["predict", "--checkpoint", str(tmp_path / "none.pt"),
-                                  "--image", "x.jpg", "--out", str(tmp_path / "y.png")])
+    err = one_line_error(
+        capsys,
+        [
+            "predict",
+            "--checkpoint",
+            str(tmp_path / "none.pt"),
+            "--image",
+            "x.jpg",
+            "--out",
+            str(tmp_path / "y.png"),
+        ],
+    )
     assert "none.pt not found" in err
 
 
@@ -154,8 +211,16 @@ def test_resume_without_checkpoint(run, capsys, tmp_path):
 
 def test_predict_missing_and_broken_image(run, capsys, tmp_path):
     out, _ = run
-    base = ["predict", "--checkpoint", str(out / "checkpoint.pt"), "--out",
-            str(tmp_path / "y.png"), "--device", "cpu", "--image"]
+    base = [
+        "predict",
+        "--checkpoint",
+        str(out / "checkpoint.pt"),
+        "--out",
+        str(tmp_path / "y.png"),
+        "--device",
+        "cpu",
+        "--image",
+    ]
     assert "missing.jpg not found" in one_line_error(capsys, [*base, str(tmp_path / "missing.jpg")])
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"not a jpeg")
@@ -198,4 +263,3 @@ def test_python_dash_m(monkeypatch, capsys):
         exec(compile(open(entry.__file__).read(), entry.__file__, "exec"), {"__name__": "__main__"})
     assert exit_info.value.code == 0
     assert "{train,predict}" in capsys.readouterr().out
-

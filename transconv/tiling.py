@@ -54,7 +54,7 @@ def _tile_logits(
     logit_sum, count = None, torch.zeros(1, H, W, device=X.device)
     for i in range(0, len(boxes), batch_size):
         chunk = boxes[i : i + batch_size]
-        out = net(torch.stack([X[:, t : t + th, l : l + tw] for t, l in chunk])).float()
+        out = net(torch.stack([X[:, t : t + th, c : c + tw] for t, c in chunk])).float()
         if out.shape[-2:] != (th, tw):
             raise ValueError(
                 f"the network maps a {th}x{tw} tile to {tuple(out.shape[-2:])} logits; predict "
@@ -62,9 +62,9 @@ def _tile_logits(
             )
         if logit_sum is None:
             logit_sum = torch.zeros(out.shape[1], H, W, device=X.device)
-        for (t, l), tile_logits in zip(chunk, out):
-            logit_sum[:, t : t + th, l : l + tw] += tile_logits
-            count[:, t : t + th, l : l + tw] += 1
+        for (t, c), tile_logits in zip(chunk, out, strict=True):
+            logit_sum[:, t : t + th, c : c + tw] += tile_logits
+            count[:, t : t + th, c : c + tw] += 1
     return logit_sum, count
 
 
