@@ -106,19 +106,39 @@ def test_tiled_equals_whole_for_random_sizes(height, width, tile, overlap):
 
 
 @pytest.mark.parametrize(
-    "kwargs, match",
+    "kwargs, error, match",
     [
-        ({"image": torch.zeros(3, 4, 4)}, r"uint8 tensor 3xHxW.*float32"),
-        ({"image": torch.zeros(4, 4, dtype=torch.uint8)}, r"shape \(4, 4\)"),
-        ({"tile_size": (0, 4)}, r"tile_size must be two positive ints \(h, w\), got \(0, 4\)"),
-        ({"overlap": 1.0}, r"overlap must be a fraction of the tile in \[0, 1\), got 1.0"),
-        ({"batch_size": 0}, r"batch_size must be a positive int, got 0"),
+        ({"image": torch.zeros(3, 4, 4)}, TypeError, r"image must be a uint8 tensor .*float32"),
+        (
+            {"image": torch.zeros(4, 4, dtype=torch.uint8)},
+            ValueError,
+            r"image must have shape \(3, H, W\), got \(4, 4\)",
+        ),
+        ({"tile_size": (0, 4)}, ValueError, r"tile_size must have entries >= 1, got \(0, 4\)"),
+        ({"tile_size": (4, 4.5)}, ValueError, r"tile_size must be an int or a pair"),
+        ({"overlap": 1.0}, ValueError, r"overlap must be a finite number in \[0, 1\), got 1.0"),
+        ({"overlap": "a"}, TypeError, r"overlap must be a real number, got 'a'"),
+        ({"batch_size": 0}, ValueError, r"batch_size must be an int >= 1, got 0"),
+        (
+            {"tile_size": (100000, 100000)},
+            ValueError,
+            r"tile_size=\(100000, 100000\) \(batch_size=4\) on a 8x8 image must fit in memory "
+            r"\(budget .*\), got \d+\.\d GiB; pass a smaller tile_size",
+        ),
     ],
 )
-def test_predict_errors(kwargs, match):
+def test_predict_errors(kwargs, error, match):
     args = {"image": torch.zeros(3, 8, 8, dtype=torch.uint8), "tile_size": (4, 4), **kwargs}
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(error, match=match):
         predict(pointwise_net(), **args)
+
+
+def test_predict_accepts_numpy_sizes_and_a_square_tile():
+    import numpy as np
+
+    image = torch.zeros(3, 9, 7, dtype=torch.uint8)
+    labels = predict(pointwise_net(), image, tile_size=np.int64(4), batch_size=np.int32(2))
+    assert labels.shape == (9, 7)
 
 
 def test_predict_rejects_a_net_that_changes_size():
