@@ -559,6 +559,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
                 provenance(device, world_size=world_size, data=data),
                 device,
             )
+    except NonFiniteLossError:
+        if world_size > 1:  # every rank raised it at the same check: leave together, so a
+            torch.distributed.barrier()  # launcher sees every rank's own exit status 1
+        raise
     except KeyboardInterrupt as stop:
         raise _Stopped(stop, args.out, done) from None
     finally:
