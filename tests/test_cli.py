@@ -534,3 +534,13 @@ def test_sigterm_stops_cleanly_keeping_the_last_checkpoint(run, tmp_path):
     assert lines[0].startswith("transconv: error: stopped by SIGTERM; ")
     assert lines[0].endswith(f"checkpoint.pt holds epoch {epoch}; continue with --resume")
     assert not list(out.glob(".checkpoint.pt.*.tmp"))
+
+
+def test_resume_needs_more_epochs_than_done(run, capsys, tmp_path):
+    _, data_root = run
+    out = copy_run(run, tmp_path / "done")
+    err = one_line_error(capsys, train_args(out, data_root, "--resume"))  # --epochs 1: done
+    assert err == (
+        f"transconv: error: --epochs must exceed the 1 epoch(s) {out / 'checkpoint.pt'}"
+        " has finished to resume, got 1; pass --epochs 2 or more (the total)"
+    )

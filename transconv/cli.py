@@ -481,6 +481,11 @@ def _start(args: argparse.Namespace, rank: int) -> dict[str, Any] | None:
     state when resuming."""
     checkpoint = args.out / "checkpoint.pt"
     state = load_checkpoint(checkpoint) if args.resume else None
+    if state is not None and args.epochs <= state["epoch"]:
+        raise ValueError(
+            f"--epochs must exceed the {state['epoch']} epoch(s) {checkpoint} has finished to "
+            f"resume, got {args.epochs}; pass --epochs {state['epoch'] + 1} or more (the total)"
+        )
     _settle(args, state)
     _check_sizes(args)
     _check_out(args)

@@ -39,25 +39,31 @@ class Recipe:
     ----------
     name : str
         Label stored with results.
-    lr, momentum, weight_decay : float
-        ``torch.optim.SGD`` settings.
-    loss : {"mean", "d2l"}
-        ``"mean"``: :func:`loss_fn`; ``"d2l"``: :func:`d2l_loss` (per-image means, summed).
-    amp_dtype : {None, "bfloat16"}
+    lr : float
+        ``torch.optim.SGD`` learning rate, > 0.
+    momentum : float, default 0.0
+        ``torch.optim.SGD`` momentum, >= 0.
+    weight_decay : float, default 0.0
+        ``torch.optim.SGD`` weight decay, >= 0.
+    loss : {"mean", "d2l"}, default "mean"
+        ``"mean"``: [`loss_fn`][transconv.losses.loss_fn]; ``"d2l"``:
+        [`d2l_loss`][transconv.losses.d2l_loss] (per-image means, summed).
+    amp_dtype : {None, "bfloat16"}, default None
         Autocast dtype on CUDA (float16 would need a gradient scaler, so it is not offered).
-    channels_last : bool
+    channels_last : bool, default False
         Model and batches in ``torch.channels_last`` memory format (CUDA only).
-    fused : bool
+    fused : bool, default False
         ``SGD(fused=True)`` where this torch supports it (CUDA only; torch >= 2.3 has it).
-    cudnn_benchmark : bool
+    compile : bool, default False
+        Wrap the model in ``torch.compile``.
+    loader : {"dataloader", "device"}, default "dataloader"
+        A CPU ``DataLoader`` of [`VOCSegDataset`][transconv.data.voc.VOCSegDataset], or the
+        GPU-resident [`DeviceSegLoader`][transconv.data.gpu.DeviceSegLoader].
+    cudnn_benchmark : bool, default False
         Let cuDNN time its convolution algorithms for each new input shape and keep the
         fastest (``torch.backends.cudnn.benchmark``, CUDA only), for the duration of
-        :func:`train`; it pays off when every batch has the same size, as with fixed crops.
-    compile : bool
-        Wrap the model in ``torch.compile``.
-    loader : {"dataloader", "device"}
-        A CPU ``DataLoader`` of :class:`~transconv.data.voc.VOCSegDataset`, or the GPU-resident
-        :class:`~transconv.data.gpu.DeviceSegLoader`.
+        [`train`][transconv.train.train]; it pays off when every batch has the same size, as
+        with fixed crops.
 
     Raises
     ------
@@ -103,7 +109,18 @@ class Recipe:
 
     def on(self, device: str | torch.device) -> Recipe:
         """The recipe as it runs on ``device``: off CUDA, no autocast, channels_last, fusing or
-        cuDNN autotuning."""
+        cuDNN autotuning.
+
+        Parameters
+        ----------
+        device : str or torch.device
+            Where the recipe will run.
+
+        Returns
+        -------
+        Recipe
+            ``self`` on CUDA, else a copy with the CUDA-only fields switched off.
+        """
         if torch.device(device).type == "cuda":
             return self
         return replace(
@@ -116,7 +133,6 @@ class Recipe:
         return None if self.amp_dtype is None else getattr(torch, self.amp_dtype)
 
 
-#: The two recipes; override fields with ``dataclasses.replace`` (the CLI flags do).
 RECIPES: dict[str, Recipe] = {
     "d2l": Recipe("d2l", lr=0.001, weight_decay=1e-3, loss="d2l"),
     "fast": Recipe(
@@ -132,9 +148,38 @@ RECIPES: dict[str, Recipe] = {
         cudnn_benchmark=True,
     ),
 }
+"""The two recipes by name; override fields with ``dataclasses.replace`` (the CLI flags do)."""
 
 
 def autocast(device_type: str, amp_dtype: torch.dtype | None) -> torch.autocast:
+    """``torch.autocast`` to ``amp_dtype``, or a disabled one for None (full precision).
+
+    Parameters
+    ----------
+    device_type : str
+        ``"cuda"`` or ``"cpu"``, as ``torch.autocast`` takes it.
+    amp_dtype : torch.dtype or None
+        ``torch.bfloat16`` or None.
+
+    Returns
+    -------
+    torch.autocast
+        A context manager.
+
+    Raises
+    ------
+    ValueError
+        For any other dtype: float16 would need a gradient scaler, which the loop does not use.
+
+    Examples
+    --------
+    >>> with autocast("cpu", torch.bfloat16):
+    ...     torch.ones(2, 2).mm(torch.ones(2, 2)).dtype
+    torch.bfloat16
+    >>> with autocast("cpu", None):
+    ...     torch.ones(2, 2).mm(torch.ones(2, 2)).dtype
+    torch.float32
+    """
     if amp_dtype not in (None, torch.bfloat16):
         raise ValueError(
             f"amp_dtype must be None or torch.bfloat16, got {amp_dtype}; float16 autocast "
@@ -151,11 +196,12 @@ def cudnn_autotune(enabled: bool) -> Iterator[None]:
 
     With autotuning cuDNN times the algorithms for each new convolution shape once (the first
     steps are slower) and then runs the fastest; without it, it follows its heuristics. The
-    flag is process-wide, so :func:`train` sets it only while it runs.
+    flag is process-wide, so [`train`][transconv.train.train] sets it only while it runs.
 
     Parameters
     ----------
     enabled : bool
+        The value of ``torch.backends.cudnn.benchmark`` inside the block.
 
     Examples
     --------
@@ -180,6 +226,20 @@ def make_optimizer(net: nn.Module, recipe: Recipe, device: str | torch.device) -
     The fused kernel updates all parameters in a few launches instead of a few per parameter.
     A torch whose ``SGD`` has no ``fused`` argument (before 2.3) gets the default
     implementation, with the same arithmetic.
+
+    Parameters
+    ----------
+    net : nn.Module
+        The model whose parameters to optimise.
+    recipe : Recipe
+        Supplies ``lr``, ``momentum``, ``weight_decay`` and ``fused``.
+    device : str or torch.device
+        Where the model lives; fusing is asked for on CUDA only.
+
+    Returns
+    -------
+    torch.optim.SGD
+        The optimizer.
 
     Examples
     --------
