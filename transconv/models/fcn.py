@@ -198,7 +198,9 @@ class FCNVGG(nn.Module):
         Stride of the coarsest prediction that is upsampled in one step.
     """
 
-    def __init__(self, backbone: nn.Sequential, head: VGGHead, num_classes: int, variant: str) -> None:
+    def __init__(
+        self, backbone: nn.Sequential, head: VGGHead, num_classes: int, variant: str
+    ) -> None:
         super().__init__()
         self.variant = variant
         self.skips = _VGG_SKIPS[variant]
@@ -208,7 +210,9 @@ class FCNVGG(nn.Module):
         for pool in self.skips:
             setattr(self, f"score_{pool}", _zero_conv(_VGG_CHANNELS[pool], num_classes))
             setattr(self, f"upscore2_{pool}", bilinear_upsampler(num_classes, 2))
-        self.upscore = bilinear_upsampler(num_classes, 2 ** (5 - len(self.skips))).requires_grad_(False)
+        self.upscore = bilinear_upsampler(num_classes, 2 ** (5 - len(self.skips))).requires_grad_(
+            False
+        )
 
     def forward(self, x: Tensor) -> Tensor:
         _check_input(x, f"fcn_vgg16 (variant {self.variant!r})", min_size=32)
@@ -264,7 +268,9 @@ class FCNDeconv(nn.Module):
         super().__init__()
         self.backbone = backbone
         blocks = [DeconvBlock(c_in, c_out) for c_in, c_out in pairwise(_DECONV_CHANNELS)]
-        self.decoder = nn.Sequential(OrderedDict((f"deconv{i}", b) for i, b in enumerate(blocks, 1)))
+        self.decoder = nn.Sequential(
+            OrderedDict((f"deconv{i}", b) for i, b in enumerate(blocks, 1))
+        )
         self.classifier = nn.Conv2d(_DECONV_CHANNELS[-1], num_classes, kernel_size=1)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -318,7 +324,9 @@ def _convolutionalize(classifier: nn.Sequential, head: VGGHead) -> bool:
     """
     fc6, fc7 = classifier[0], classifier[3]
     conv6, conv7 = head.conv6, head.conv7
-    fits = all(fc.weight.shape == conv.weight.flatten(1).shape for fc, conv in ((fc6, conv6), (fc7, conv7)))
+    fits = all(
+        fc.weight.shape == conv.weight.flatten(1).shape for fc, conv in ((fc6, conv6), (fc7, conv7))
+    )
     if not fits or not all(p.isfinite().all() for p in classifier.parameters()):
         return False
     with torch.no_grad():
@@ -446,7 +454,9 @@ def fcn_vgg16(
     (16, 16)
     """
     if variant not in _VGG_SKIPS:
-        raise ValueError(f"unknown variant {variant!r}; use one of {', '.join(map(repr, _VGG_SKIPS))}")
+        raise ValueError(
+            f"unknown variant {variant!r}; use one of {', '.join(map(repr, _VGG_SKIPS))}"
+        )
     _check_positive(num_classes=num_classes, fc_channels=fc_channels)
     backbone, classifier = _vgg16_stages(_resolve_weights(weights, VGG16_Weights))
     head = VGGHead(_VGG_CHANNELS["pool5"], fc_channels)
