@@ -100,11 +100,15 @@ def overlap_counts(
 def _check_2d(tensor: torch.Tensor, name: str) -> torch.Tensor:
     """``tensor`` as a 2-D floating tensor, or a teaching error."""
     if not isinstance(tensor, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(tensor).__name__}; "
-                        f"pass e.g. {name}=torch.tensor([[0.0, 1.0], [2.0, 3.0]])")
+        raise TypeError(
+            f"{name} must be a torch.Tensor, got {type(tensor).__name__}; "
+            f"pass e.g. {name}=torch.tensor([[0.0, 1.0], [2.0, 3.0]])"
+        )
     if tensor.dim() != 2:
-        raise ValueError(f"{name} must be 2-D (H, W), got shape {tuple(tensor.shape)}; "
-                         f"select one channel, e.g. {name}[0, 0]")
+        raise ValueError(
+            f"{name} must be 2-D (H, W), got shape {tuple(tensor.shape)}; "
+            f"select one channel, e.g. {name}[0, 0]"
+        )
     return tensor if tensor.is_floating_point() else tensor.double()
 
 
@@ -164,13 +168,14 @@ def scatter_stamps(
     p = as_hw(padding, "padding", minimum=0, example="(1, 1)")
     (h, w), (kh, kw) = x.shape, kernel.shape
     out = conv_transpose_output_size((h, w), (kh, kw), stride=s, padding=p)
-    full = torch.zeros(h, w, (h - 1) * s[0] + kh, (w - 1) * s[1] + kw,
-                       dtype=torch.result_type(x, kernel))
+    full = torch.zeros(
+        h, w, (h - 1) * s[0] + kh, (w - 1) * s[1] + kw, dtype=torch.result_type(x, kernel)
+    )
     for i in range(h):
         for j in range(w):
             top, left = i * s[0], j * s[1]
-            full[i, j, top:top + kh, left:left + kw] = x[i, j] * kernel
-    return full[..., p[0]:p[0] + out[0], p[1]:p[1] + out[1]].contiguous()
+            full[i, j, top : top + kh, left : left + kw] = x[i, j] * kernel
+    return full[..., p[0] : p[0] + out[0], p[1] : p[1] + out[1]].contiguous()
 
 
 def zero_insert(
@@ -239,8 +244,9 @@ def zero_insert(
     p = as_hw(padding, "padding", minimum=0, example="(1, 1)")
     op = as_hw(output_padding, "output_padding", minimum=0, example="(1, 1)")
     d = as_hw(dilation, "dilation", example="(1, 1)")
-    conv_transpose_output_size(tuple(x.shape), k, stride=s, padding=p, output_padding=op,
-                               dilation=d)
+    conv_transpose_output_size(
+        tuple(x.shape), k, stride=s, padding=p, output_padding=op, dilation=d
+    )
     border = [d[i] * (k[i] - 1) - p[i] for i in (0, 1)]
     if min(border) < 0:
         raise ValueError(
@@ -250,8 +256,11 @@ def zero_insert(
             f"(kernel_size - 1)"
         )
     h, w = x.shape
-    grid = x.new_zeros((h - 1) * s[0] + 1 + 2 * border[0] + op[0],
-                       (w - 1) * s[1] + 1 + 2 * border[1] + op[1])
-    grid[border[0]:border[0] + (h - 1) * s[0] + 1:s[0],
-         border[1]:border[1] + (w - 1) * s[1] + 1:s[1]] = x
+    grid = x.new_zeros(
+        (h - 1) * s[0] + 1 + 2 * border[0] + op[0], (w - 1) * s[1] + 1 + 2 * border[1] + op[1]
+    )
+    grid[
+        border[0] : border[0] + (h - 1) * s[0] + 1 : s[0],
+        border[1] : border[1] + (w - 1) * s[1] + 1 : s[1],
+    ] = x
     return grid

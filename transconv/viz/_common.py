@@ -38,9 +38,16 @@ def text_pt(width_in: float, px: float = TEXT_PX, dpi: float = DPI) -> float:
     return px * 72 / (dpi * shown)
 
 
-def new_figure(nrows: int, ncols: int, figsize: tuple[float, float], **kwargs: Any):
+def new_figure(
+    nrows: int,
+    ncols: int,
+    figsize: tuple[float, float],
+    *,
+    layout: str | None = None,
+    **kwargs: Any,
+):
     """A figure (no pyplot state) and its ``(nrows, ncols)`` array of axes."""
-    fig = Figure(figsize=figsize, dpi=DPI)
+    fig = Figure(figsize=figsize, dpi=DPI, layout=layout)
     axes = fig.subplots(nrows, ncols, squeeze=False, **kwargs)
     return fig, axes
 
@@ -99,15 +106,27 @@ def decimals_for(values: np.ndarray) -> int:
     return 0 if np.all(np.round(finite) == finite) else 2
 
 
-def annotate_cells(ax: Any, values: np.ndarray, fontsize: float, decimals: int | None = None,
-                   middle: float | None = None) -> None:
+def annotate_cells(
+    ax: Any,
+    values: np.ndarray,
+    fontsize: float,
+    decimals: int | None = None,
+    middle: float | None = None,
+) -> None:
     """Write each value of a small 2-D array in its cell, dark or light by background."""
     decimals = decimals_for(values) if decimals is None else decimals
     if middle is None:
         middle = (np.nanmax(values) + np.nanmin(values)) / 2 if values.size else 0
     for (row, col), value in np.ndenumerate(values):
-        ax.text(col, row, format_value(value, decimals), ha="center", va="center",
-                color="white" if value < middle else "black", fontsize=fontsize)
+        ax.text(
+            col,
+            row,
+            format_value(value, decimals),
+            ha="center",
+            va="center",
+            color="white" if value < middle else "black",
+            fontsize=fontsize,
+        )
 
 
 def fits_in_cells(cell_in: float, values: np.ndarray, fontsize: float) -> bool:

@@ -46,8 +46,9 @@ class GifWriter(PillowWriter):
         canvas.restore_region(self._background)
         for artist in self._animated:
             self.fig.draw_artist(artist)
-        frame = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba(),
-                                 "raw", "RGBA", 0, 1)
+        frame = Image.frombuffer(
+            "RGBA", canvas.get_width_height(), canvas.buffer_rgba(), "raw", "RGBA", 0, 1
+        )
         self._frames.append(frame.convert("RGB"))
 
     def finish(self) -> None:
@@ -61,15 +62,28 @@ class GifWriter(PillowWriter):
         for row, index in enumerate(picks):
             montage.paste(self._frames[index], (0, first.height * row))
         palette = montage.quantize(colors=64, method=Image.Quantize.MEDIANCUT)
-        frames = [frame.quantize(palette=palette, dither=Image.Dither.NONE)
-                  for frame in self._frames]
-        frames[0].save(self.outfile, save_all=True, append_images=frames[1:],
-                       duration=int(1000 / self.fps), loop=0,
-                       comment=self._comment.encode("utf-8"))
+        frames = [
+            frame.quantize(palette=palette, dither=Image.Dither.NONE) for frame in self._frames
+        ]
+        frames[0].save(
+            self.outfile,
+            save_all=True,
+            append_images=frames[1:],
+            duration=int(1000 / self.fps),
+            loop=0,
+            comment=self._comment.encode("utf-8"),
+        )
 
 
-def write_gif(fig: Figure, animated: Sequence[Any], draw_frames: Callable[[GifWriter], None],
-              *, alt: str, fps: float, path: str | Path | None) -> Gif | Path:
+def write_gif(
+    fig: Figure,
+    animated: Sequence[Any],
+    draw_frames: Callable[[GifWriter], None],
+    *,
+    alt: str,
+    fps: float,
+    path: str | Path | None,
+) -> Gif | Path:
     """Write the frames that ``draw_frames`` grabs to ``path``, or return them as a Gif."""
     writer = GifWriter(animated, fps=fps, comment=alt)
     if path is None:

@@ -64,7 +64,9 @@ def _axis_cells(
 
 
 def _animation_grid(
-    size: tuple[int, int], kernel: tuple[int, int], params: dict[str, tuple[int, int]],
+    size: tuple[int, int],
+    kernel: tuple[int, int],
+    params: dict[str, tuple[int, int]],
     transposed: bool,
 ) -> tuple[np.ndarray, tuple[int, int], tuple[int, int]]:
     """Validate the arguments and lay out the drawn grid.
@@ -74,18 +76,27 @@ def _animation_grid(
     """
     stride, padding, dilation = params["s"], params["p"], params["d"]
     if transposed:
-        expected = conv_transpose_output_size(size, kernel, stride=stride, padding=padding,
-                                              output_padding=params["op"], dilation=dilation)
+        expected = conv_transpose_output_size(
+            size,
+            kernel,
+            stride=stride,
+            padding=padding,
+            output_padding=params["op"],
+            dilation=dilation,
+        )
     else:
         if params["op"] != (0, 0):
             raise ValueError(
                 f"output_padding must be 0 for a direct convolution, got {params['op']}; "
                 f"pass transposed=True or output_padding=0"
             )
-        expected = conv_output_size(size, kernel, stride=stride, padding=padding,
-                                    dilation=dilation)
-    rows, cols = (_axis_cells(size[i], kernel[i], stride[i], padding[i], params["op"][i],
-                              dilation[i], transposed) for i in (0, 1))
+        expected = conv_output_size(size, kernel, stride=stride, padding=padding, dilation=dilation)
+    rows, cols = (
+        _axis_cells(
+            size[i], kernel[i], stride[i], padding[i], params["op"][i], dilation[i], transposed
+        )
+        for i in (0, 1)
+    )
     out = (rows[2], cols[2])
     if out != tuple(expected):  # the drawing must compute what PyTorch computes
         raise AssertionError(f"drawn output {out} differs from transconv.shapes' {expected}")
@@ -94,18 +105,30 @@ def _animation_grid(
 
 def _cell_outlines(mask: np.ndarray) -> list[list[tuple[float, float]]]:
     """Closed outlines of the cells where ``mask`` is True (cell centres at integers)."""
-    return [[(c - .5, r - .5), (c + .5, r - .5), (c + .5, r + .5), (c - .5, r + .5),
-             (c - .5, r - .5)] for r, c in zip(*np.nonzero(mask))]
+    return [
+        [
+            (c - 0.5, r - 0.5),
+            (c + 0.5, r - 0.5),
+            (c + 0.5, r + 0.5),
+            (c - 0.5, r + 0.5),
+            (c - 0.5, r - 0.5),
+        ]
+        for r, c in zip(*np.nonzero(mask), strict=False)
+    ]
 
 
 def grid_axes(ax: Any, mask: np.ndarray) -> list[Any]:
     """Draw a grid on ``ax``: an image of cell colours, solid outlines where ``mask``,
     dashed elsewhere. Returns the artists, the image first."""
-    artists = [ax.imshow(np.ones((*mask.shape, 3)), interpolation="nearest"),
-               ax.add_collection(LineCollection(_cell_outlines(mask), colors="0.25",
-                                                linewidths=0.8)),
-               ax.add_collection(LineCollection(_cell_outlines(~mask), colors="0.55",
-                                                linewidths=0.8, linestyles=(0, (2, 2))))]
+    artists = [
+        ax.imshow(np.ones((*mask.shape, 3)), interpolation="nearest"),
+        ax.add_collection(LineCollection(_cell_outlines(mask), colors="0.25", linewidths=0.8)),
+        ax.add_collection(
+            LineCollection(
+                _cell_outlines(~mask), colors="0.55", linewidths=0.8, linestyles=(0, (2, 2))
+            )
+        ),
+    ]
     ax.set_xlim(-0.6, mask.shape[1] - 0.4)
     ax.set_ylim(mask.shape[0] - 0.4, -0.6)
     ax.set_axis_off()
@@ -117,33 +140,61 @@ def _show(value: tuple[int, int]) -> str:
     return str(value[0]) if value[0] == value[1] else str(value)
 
 
-def _describe(size: tuple[int, int], out: tuple[int, int], grid: tuple[int, ...],
-              params: dict[str, tuple[int, int]], transposed: bool) -> tuple[str, str, str]:
+def _describe(
+    size: tuple[int, int],
+    out: tuple[int, int],
+    grid: tuple[int, ...],
+    params: dict[str, tuple[int, int]],
+    transposed: bool,
+) -> tuple[str, str, str]:
     """Figure title, left-panel title and alt text of an animation."""
     name = "conv_transpose2d" if transposed else "conv2d"
-    names = {"k": "kernel_size", "s": "stride", "p": "padding", "op": "output_padding",
-             "d": "dilation"}
-    shown = {key: value for key, value in params.items()
-             if key in ("k", "s") or value != ((1, 1) if key == "d" else (0, 0))}
+    names = {
+        "k": "kernel_size",
+        "s": "stride",
+        "p": "padding",
+        "op": "output_padding",
+        "d": "dilation",
+    }
+    shown = {
+        key: value
+        for key, value in params.items()
+        if key in ("k", "s") or value != ((1, 1) if key == "d" else (0, 0))
+    }
     args = " ".join(f"{key}={_show(value)}" for key, value in shown.items())
     head = f"{name} {args}: {size[0]}×{size[1]} → {out[0]}×{out[1]}"
     words = ", ".join(f"{names[key]}={_show(value)}" for key, value in shown.items())
-    alt = (f"Animation of {name} {words}, input {size[0]}×{size[1]}, output {out[0]}×{out[1]}: "
-           f"one frame per output pixel, the shaded kernel window slides over ")
+    alt = (
+        f"Animation of {name} {words}, input {size[0]}×{size[1]}, output {out[0]}×{out[1]}: "
+        f"one frame per output pixel, the shaded kernel window slides over "
+    )
     if not transposed:
         padded = f" padded to {grid[0]}×{grid[1]}" if grid != size else ""
-        alt += f"the {grid[0]}×{grid[1]} input grid{padded and ' (padding dashed)'} and fills " \
-               f"the output pixel by pixel."
+        alt += (
+            f"the {grid[0]}×{grid[1]} input grid{padded and ' (padding dashed)'} and fills "
+            f"the output pixel by pixel."
+        )
         return head, f"input {size[0]}×{size[1]}{padded}", alt
-    alt += (f"the input with zeros inserted between pixels and padded to {grid[0]}×{grid[1]} "
-            f"(zeros dashed) and fills the output pixel by pixel.")
-    return (f"{head}\n= stride-1 conv over zero-inserted, padded input",
-            f"input {size[0]}×{size[1]} → {grid[0]}×{grid[1]} with zeros", alt)
+    alt += (
+        f"the input with zeros inserted between pixels and padded to {grid[0]}×{grid[1]} "
+        f"(zeros dashed) and fills the output pixel by pixel."
+    )
+    return (
+        f"{head}\n= stride-1 conv over zero-inserted, padded input",
+        f"input {size[0]}×{size[1]} → {grid[0]}×{grid[1]} with zeros",
+        alt,
+    )
 
 
-def _render_frames(writer: GifWriter, images: tuple[Any, Any], mask: np.ndarray,
-                   out: tuple[int, int], kernel: tuple[int, int], step: tuple[int, int],
-                   dilation: tuple[int, int]) -> None:
+def _render_frames(
+    writer: GifWriter,
+    images: tuple[Any, Any],
+    mask: np.ndarray,
+    out: tuple[int, int],
+    kernel: tuple[int, int],
+    step: tuple[int, int],
+    dilation: tuple[int, int],
+) -> None:
     """Grab one frame per output pixel: kernel footprint on the grid, output filling."""
     base = np.where(mask[..., None], INPUT_RGB, ZERO_RGB)
     done = np.tile(np.array(EMPTY_RGB), (*out, 1))
@@ -153,7 +204,8 @@ def _render_frames(writer: GifWriter, images: tuple[Any, Any], mask: np.ndarray,
             cols = j * step[1] + dilation[1] * np.arange(kernel[1])
             frame = base.copy()
             frame[np.ix_(rows, cols)] = 0.45 * frame[np.ix_(rows, cols)] + 0.55 * np.array(
-                KERNEL_RGB)
+                KERNEL_RGB
+            )
             result = done.copy()
             result[i, j] = CURRENT_RGB
             images[0].set_data(frame)
@@ -165,9 +217,11 @@ def _render_frames(writer: GifWriter, images: tuple[Any, Any], mask: np.ndarray,
 def check_frames(out: tuple[int, int], fps: Any) -> float:
     """Refuse animations with too many frames or a non-positive ``fps``; return ``fps``."""
     if out[0] * out[1] > MAX_FRAMES:
-        raise ValueError(f"the number of frames must be at most MAX_FRAMES ({MAX_FRAMES}), got "
-                         f"{out[0]}×{out[1]} = {out[0] * out[1]} (one per pixel); "
-                         f"animate a smaller input_size")
+        raise ValueError(
+            f"the number of frames must be at most MAX_FRAMES ({MAX_FRAMES}), got "
+            f"{out[0]}×{out[1]} = {out[0] * out[1]} (one per pixel); "
+            f"animate a smaller input_size"
+        )
     if isinstance(fps, (int, float)) and not isinstance(fps, bool) and not fps > 0:
         raise ValueError(f"fps must be positive, got {fps!r}; try fps=2")
     return as_float(fps, "fps", example="2")
@@ -243,10 +297,13 @@ def animate_convolution(
     """
     size = as_hw(input_size, "input_size", example="(4, 4)")
     kernel = as_hw(kernel_size, "kernel_size", example="(3, 3)")
-    params = {"k": kernel, "s": as_hw(stride, "stride", example="(2, 2)"),
-              "p": as_hw(padding, "padding", minimum=0, example="(1, 1)"),
-              "op": as_hw(output_padding, "output_padding", minimum=0, example="(1, 1)"),
-              "d": as_hw(dilation, "dilation", example="(1, 1)")}
+    params = {
+        "k": kernel,
+        "s": as_hw(stride, "stride", example="(2, 2)"),
+        "p": as_hw(padding, "padding", minimum=0, example="(1, 1)"),
+        "op": as_hw(output_padding, "output_padding", minimum=0, example="(1, 1)"),
+        "d": as_hw(dilation, "dilation", example="(1, 1)"),
+    }
     mask, step, out = _animation_grid(size, kernel, params, transposed)
     fps = check_frames(out, fps)
     title, left, alt = _describe(size, out, mask.shape, params, transposed)
@@ -261,11 +318,11 @@ def animate_convolution(
         ax.text(0.5, 1.0, text, transform=ax.transAxes, ha="center", va="bottom", fontsize=pt)
     grid_in = grid_axes(ax_in, mask)
     grid_out = grid_axes(ax_out, np.ones(out, dtype=bool))
-    fig.subplots_adjust(left=0.02, right=0.98, bottom=0.02,
-                        top=1 - (0.15 + 3.2 * pt / 72) / height, wspace=0.15)
+    fig.subplots_adjust(
+        left=0.02, right=0.98, bottom=0.02, top=1 - (0.15 + 3.2 * pt / 72) / height, wspace=0.15
+    )
 
     def frames(writer: GifWriter) -> None:
-        _render_frames(writer, (grid_in[0], grid_out[0]), mask, out, kernel, step,
-                       params["d"])
+        _render_frames(writer, (grid_in[0], grid_out[0]), mask, out, kernel, step, params["d"])
 
     return write_gif(fig, grid_in + grid_out, frames, alt=alt, fps=fps, path=path)

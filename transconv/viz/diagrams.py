@@ -49,8 +49,9 @@ def plot_fcn_skips(variants: Sequence[str] = ("32s", "16s", "8s")) -> Figure:
     variants = list(variants)
     unknown = [v for v in variants if v not in _FCN_SKIPS]
     if unknown or not variants:
-        raise ValueError(f"variants must be a non-empty list of {sorted(_FCN_SKIPS)}, "
-                         f"got {variants!r}")
+        raise ValueError(
+            f"variants must be a non-empty list of {sorted(_FCN_SKIPS)}, got {variants!r}"
+        )
     fig, axes = new_figure(1, 1, (_WIDTH, 2.0 * len(variants)))
     ax = axes[0, 0]
     for row, variant in enumerate(variants):
@@ -63,10 +64,15 @@ def plot_fcn_skips(variants: Sequence[str] = ("32s", "16s", "8s")) -> Figure:
         skips = _FCN_SKIPS[variant]
         path = " then ".join(f"x2 and add {skip} scores" for skip in skips)
         factor = _FCN_STRIDES[_FCN_STAGES.index(skips[-1])] if skips else 32
-        rows.append(f"FCN-{variant}: conv7 scores" + (f", {path}" if path else "")
-                    + f", upsampled x{factor} to the image")
-    alt = ("Diagram of FCN skip architectures over the VGG-16 stages image, pool1 to pool5 and "
-           "conv7 (strides 1 to 32). " + "; ".join(rows) + ".")
+        rows.append(
+            f"FCN-{variant}: conv7 scores"
+            + (f", {path}" if path else "")
+            + f", upsampled x{factor} to the image"
+        )
+    alt = (
+        "Diagram of FCN skip architectures over the VGG-16 stages image, pool1 to pool5 and "
+        "conv7 (strides 1 to 32). " + "; ".join(rows) + "."
+    )
     return finish(fig, alt)
 
 
@@ -74,31 +80,60 @@ def _draw_fcn_row(ax: Any, y: float, variant: str, fontsize: float) -> None:
     """One variant: stage boxes on a line, the fusion path below them, the final upsampling."""
     colour = {"32s": "tab:red", "16s": "tab:green", "8s": "tab:blue"}[variant]
     out_x = len(_FCN_STAGES) + 0.4
-    for x, name, stride in [*zip(range(len(_FCN_STAGES)), _FCN_STAGES, _FCN_STRIDES),
-                            (out_x, f"FCN-{variant}", 1)]:
-        side = 0.7 / stride ** 0.5
-        ax.add_patch(Rectangle((x - side / 2, y - side / 2), side, side, linewidth=0.6,
-                               facecolor=OUTPUT_RGB if x == out_x else INPUT_RGB,
-                               edgecolor="black"))
-        ax.text(x, y + 0.45, f"{name}\n1/{stride}", ha="center", va="bottom",
-                fontsize=fontsize, color=colour if x == out_x else "black")
+    for x, name, stride in [
+        *zip(range(len(_FCN_STAGES)), _FCN_STAGES, _FCN_STRIDES, strict=False),
+        (out_x, f"FCN-{variant}", 1),
+    ]:
+        side = 0.7 / stride**0.5
+        ax.add_patch(
+            Rectangle(
+                (x - side / 2, y - side / 2),
+                side,
+                side,
+                linewidth=0.6,
+                facecolor=OUTPUT_RGB if x == out_x else INPUT_RGB,
+                edgecolor="black",
+            )
+        )
+        ax.text(
+            x,
+            y + 0.45,
+            f"{name}\n1/{stride}",
+            ha="center",
+            va="bottom",
+            fontsize=fontsize,
+            color=colour if x == out_x else "black",
+        )
     skips = _FCN_SKIPS[variant]
     path_y, x = y - 0.6, len(_FCN_STAGES) - 1
     ax.plot([x, x], [y - 0.1, path_y], color=colour, linestyle=":")
     for skip in skips:
         target = _FCN_STAGES.index(skip)
-        ax.annotate("", xy=(target, path_y), xytext=(x, path_y),
-                    arrowprops={"arrowstyle": "->", "color": colour})
-        ax.text((x + target) / 2, path_y + 0.05, "x2", ha="center", fontsize=fontsize,
-                color=colour)
+        ax.annotate(
+            "",
+            xy=(target, path_y),
+            xytext=(x, path_y),
+            arrowprops={"arrowstyle": "->", "color": colour},
+        )
+        ax.text((x + target) / 2, path_y + 0.05, "x2", ha="center", fontsize=fontsize, color=colour)
         ax.plot([target, target], [y - 0.2, path_y], color=colour, linestyle=":")
-        ax.text(target - 0.15, path_y - 0.05, "+", fontsize=1.4 * fontsize, color=colour,
-                va="top")
+        ax.text(target - 0.15, path_y - 0.05, "+", fontsize=1.4 * fontsize, color=colour, va="top")
         x = target
     factor = _FCN_STRIDES[_FCN_STAGES.index(skips[-1])] if skips else 32
     low = path_y - 0.35
     ax.plot([x, x, out_x], [path_y, low, low], color=colour, linewidth=1.5)
-    ax.annotate("", xy=(out_x, y - 0.36), xytext=(out_x, low),
-                arrowprops={"arrowstyle": "->", "color": colour, "linewidth": 1.5})
-    ax.text((x + out_x) / 2, low - 0.05, f"x{factor} (bilinear)", ha="center", va="top",
-            fontsize=fontsize, color=colour)
+    ax.annotate(
+        "",
+        xy=(out_x, y - 0.36),
+        xytext=(out_x, low),
+        arrowprops={"arrowstyle": "->", "color": colour, "linewidth": 1.5},
+    )
+    ax.text(
+        (x + out_x) / 2,
+        low - 0.05,
+        f"x{factor} (bilinear)",
+        ha="center",
+        va="top",
+        fontsize=fontsize,
+        color=colour,
+    )

@@ -71,7 +71,9 @@ class Gif(bytes):
 
 
 class ShownImage:
-    """An image as the HTML ``<img>`` a page shows, with its alt text (what [`show`][transconv.viz.display.show] returns).
+    """An image as the HTML ``<img>`` a page shows, with its alt text.
+
+    What [`show`][transconv.viz.display.show] returns.
 
     Parameters
     ----------
@@ -96,8 +98,10 @@ def _img_tag(mime: str, data: bytes, alt: str, width: int | None) -> str:
     """``<img>`` with the data inline; ``width`` in CSS pixels (the image's natural size)."""
     size = f' width="{width}"' if width else ""
     encoded = base64.b64encode(data).decode("ascii")
-    return (f'<img src="data:{mime};base64,{encoded}" alt="{html.escape(alt, quote=True)}"'
-            f'{size} style="max-width: 100%; height: auto;">')
+    return (
+        f'<img src="data:{mime};base64,{encoded}" alt="{html.escape(alt, quote=True)}"'
+        f'{size} style="max-width: 100%; height: auto;">'
+    )
 
 
 def _gif_width(data: bytes) -> int | None:
@@ -149,11 +153,15 @@ def alt_text(obj: Any) -> str:
     elif isinstance(obj, (bytes, str, Path)):
         text = _gif_comment(obj if isinstance(obj, bytes) else Path(obj).read_bytes())
     else:
-        raise TypeError(f"obj must be a Figure, a Gif, GIF bytes or a GIF path, got "
-                        f"{type(obj).__name__}; pass what a transconv.viz function returned")
+        raise TypeError(
+            f"obj must be a Figure, a Gif, GIF bytes or a GIF path, got "
+            f"{type(obj).__name__}; pass what a transconv.viz function returned"
+        )
     if not text:
-        raise ValueError(f"obj must carry an alt text, got {type(obj).__name__} without one; "
-                         f"make it with a transconv.viz function or pass alt= to show()")
+        raise ValueError(
+            f"obj must carry an alt text, got {type(obj).__name__} without one; "
+            f"make it with a transconv.viz function or pass alt= to show()"
+        )
     return text
 
 
@@ -195,8 +203,10 @@ def show(obj: Figure | Gif | bytes, alt: str | None = None) -> ShownImage:
     True
     """
     if not isinstance(obj, (Figure, bytes)):
-        raise TypeError(f"obj must be a Figure, a Gif or GIF bytes, got {type(obj).__name__}; "
-                        f"pass what a transconv.viz function returned")
+        raise TypeError(
+            f"obj must be a Figure, a Gif or GIF bytes, got {type(obj).__name__}; "
+            f"pass what a transconv.viz function returned"
+        )
     text = alt if alt is not None else alt_text(obj)
     if isinstance(obj, bytes):
         return ShownImage(_img_tag("image/gif", bytes(obj), text, _gif_width(obj)), text)

@@ -37,8 +37,10 @@ def _describe_image(array: np.ndarray, title: str) -> str:
 
 def _range(values: np.ndarray) -> str:
     decimals = decimals_for(values)
-    return f"{format_value(float(np.nanmin(values)), decimals)} to " \
-           f"{format_value(float(np.nanmax(values)), decimals)}"
+    return (
+        f"{format_value(float(np.nanmin(values)), decimals)} to "
+        f"{format_value(float(np.nanmax(values)), decimals)}"
+    )
 
 
 def show_images(
@@ -100,27 +102,31 @@ def show_images(
     grey = [a for a in arrays if a.ndim == 2]
     limits = {}
     if shared_scale and grey:
-        limits = {"vmin": min(float(a.min()) for a in grey),
-                  "vmax": max(float(a.max()) for a in grey)}
+        limits = {
+            "vmin": min(float(a.min()) for a in grey),
+            "vmax": max(float(a.max()) for a in grey),
+        }
     width = scale * ncols + (0.9 if limits else 0.0)
     fig, axes = new_figure(nrows, ncols, (width, scale * nrows), layout="constrained")
     names = list(titles) if titles is not None else [f"image {i + 1}" for i in range(len(arrays))]
     mappable = None
-    for ax, array, name in zip(axes.flat, arrays, names):
+    for ax, array, name in zip(axes.flat, arrays, names, strict=False):
         shown = ax.imshow(array, cmap=(cmap or "gray") if array.ndim == 2 else None, **limits)
         mappable = shown if array.ndim == 2 else mappable
         ax.set_axis_off()
         if titles is not None:
             ax.set_title(name, fontsize=text_pt(width))
-    for ax in axes.flat[len(arrays):]:
+    for ax in axes.flat[len(arrays) :]:
         ax.remove()
     alt = f"{len(arrays)} image{'s' if len(arrays) > 1 else ''}"
     if nrows > 1:
         alt += f" in {nrows} rows of {ncols}"
-    alt += ": " + "; ".join(_describe_image(a, n) for a, n in zip(arrays, names)) + "."
+    parts = [_describe_image(a, n) for a, n in zip(arrays, names, strict=True)]
+    alt += ": " + "; ".join(parts) + "."
     if limits and mappable is not None:
         fig.colorbar(mappable, ax=axes[:, -1].tolist(), shrink=0.8)
-        alt += f" Single-channel images share one colour scale, {_range(np.array(list(limits.values())))}."
+        scale_range = _range(np.array(list(limits.values())))
+        alt += f" Single-channel images share one colour scale, {scale_range}."
     return finish(fig, alt, layout=False)
 
 
@@ -199,8 +205,10 @@ def show_matrix(
         ax.set_title(title)
     ax.set_xlabel("column")
     ax.set_ylabel("row")
-    alt = (f"Heatmap of {title or 'a matrix'}: {rows}×{cols}, values from {_range(values)}; "
-           f"{values.size - zeros} of {values.size} entries non-zero")
+    alt = (
+        f"Heatmap of {title or 'a matrix'}: {rows}×{cols}, values from {_range(values)}; "
+        f"{values.size - zeros} of {values.size} entries non-zero"
+    )
     alt += " (zeros white)." if zero_white else "."
     return finish(fig, alt, layout=False)
 
@@ -254,8 +262,7 @@ def plot_series(
     for name, values in series.items():
         if len(values) != len(x):
             raise ValueError(
-                f"series {name!r} has {len(values)} values but x has {len(x)}; "
-                f"give one value per x"
+                f"series {name!r} has {len(values)} values but x has {len(x)}; give one value per x"
             )
     fig, axes = new_figure(1, 1, (5.0, 3.5), layout="constrained")
     ax = axes[0, 0]
@@ -313,20 +320,20 @@ def plot_overlap(
     """
     maps = [counts] if isinstance(counts, torch.Tensor) else list(counts)
     if titles is not None and len(titles) != len(maps):
-        raise ValueError(f"got {len(maps)} maps but {len(titles)} titles; "
-                         f"pass one title per map")
+        raise ValueError(f"got {len(maps)} maps but {len(titles)} titles; pass one title per map")
     arrays = [np.asarray(torch.as_tensor(m).detach().cpu(), dtype=float) for m in maps]
     for index, values in enumerate(arrays):
         if values.ndim != 2:
-            raise ValueError(f"map {index} has shape {values.shape}; an overlap map must "
-                             f"be 2-D (H, W)")
+            raise ValueError(
+                f"map {index} has shape {values.shape}; an overlap map must be 2-D (H, W)"
+            )
     top = max(float(v.max()) for v in arrays) if shared_scale else None
     width = min(2.6 * len(arrays) + (0.8 if shared_scale else 0.0), 7.2)
     panel = (width - (0.8 if shared_scale else 0.0)) / len(arrays)
     fig, axes = new_figure(1, len(arrays), (width, panel + 0.5), layout="constrained")
     pt = text_pt(width)
     image = None
-    for index, (ax, values) in enumerate(zip(axes.flat, arrays)):
+    for index, (ax, values) in enumerate(zip(axes.flat, arrays, strict=False)):
         image = ax.imshow(values, cmap="magma", vmin=0, vmax=top)
         cell = 0.85 * panel / max(values.shape)
         if values.size <= 400 and fits_in_cells(cell, values, pt):
@@ -339,6 +346,8 @@ def plot_overlap(
         fig.colorbar(image, ax=axes[0].tolist(), shrink=0.8, label="taps per pixel")
     names = list(titles) if titles is not None else [f"map {i + 1}" for i in range(len(arrays))]
     alt = "Overlap counts (kernel taps per output pixel): " + "; ".join(
-        f"{name}: {v.shape[0]}×{v.shape[1]}, {_range(v)}" for name, v in zip(names, arrays))
+        f"{name}: {v.shape[0]}×{v.shape[1]}, {_range(v)}"
+        for name, v in zip(names, arrays, strict=True)
+    )
     alt += "." + (" One colour scale for all maps." if shared_scale and len(arrays) > 1 else "")
     return finish(fig, alt, layout=False)

@@ -11,7 +11,9 @@ __all__ = ["markdown_table"]
 
 
 def _is_number(cell: Any) -> bool:
-    return cell is None or (isinstance(cell, (int, float, np.number)) and not isinstance(cell, bool))
+    return cell is None or (
+        isinstance(cell, (int, float, np.number)) and not isinstance(cell, bool)
+    )
 
 
 def _cell(cell: Any, numbers: str) -> str:
@@ -24,8 +26,9 @@ def _cell(cell: Any, numbers: str) -> str:
     return str(cell)
 
 
-def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]],
-                   *, numbers: str = "{:,}") -> str:
+def markdown_table(
+    header: Sequence[str], rows: Sequence[Sequence[Any]], *, numbers: str = "{:,}"
+) -> str:
     """A Markdown table: text columns left-aligned, numeric columns right-aligned.
 
     The pages display it with ``IPython.display.Markdown``. A column is numeric when every
@@ -61,10 +64,14 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]],
     """
     bad = [index for index, row in enumerate(rows) if len(row) != len(header)]
     if bad:
-        raise ValueError(f"every row needs {len(header)} cells (one per header), "
-                         f"row {bad[0]} has {len(rows[bad[0]])}")
+        raise ValueError(
+            f"every row needs {len(header)} cells (one per header), "
+            f"row {bad[0]} has {len(rows[bad[0]])}"
+        )
     numeric = [bool(rows) and all(_is_number(row[i]) for row in rows) for i in range(len(header))]
-    lines = ["| " + " | ".join(header) + " |",
-             "|" + "|".join("---:" if n else "---" for n in numeric) + "|"]
+    lines = [
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join("---:" if n else "---" for n in numeric) + "|",
+    ]
     lines += ["| " + " | ".join(_cell(cell, numbers) for cell in row) + " |" for row in rows]
     return "\n".join(lines)

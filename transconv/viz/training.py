@@ -45,15 +45,20 @@ def plot_history(history: Sequence[Mapping[str, float]]) -> Figure:
     """
     fig, axes = new_figure(1, 3, (7.2, 2.8), layout="constrained")
     described = []
-    for ax, (ylabel, keys) in zip(axes.flat, _PANELS):
+    for ax, (ylabel, keys) in zip(axes.flat, _PANELS, strict=False):
         for key, label in keys.items():
-            points = [(row.get("epoch", index + 1), row[key])
-                      for index, row in enumerate(history) if row.get(key) is not None]
+            points = [
+                (row.get("epoch", index + 1), row[key])
+                for index, row in enumerate(history)
+                if row.get(key) is not None
+            ]
             if points:
-                epochs, values = zip(*points)
+                epochs, values = zip(*points, strict=False)
                 ax.plot(epochs, values, marker="o", markersize=3, label=label)
-                described.append(f"{ylabel} ({label}) from {values[0]:.3g} to {values[-1]:.3g}"
-                                 f" over epochs {epochs[0]} to {epochs[-1]}")
+                described.append(
+                    f"{ylabel} ({label}) from {values[0]:.3g} to {values[-1]:.3g}"
+                    f" over epochs {epochs[0]} to {epochs[-1]}"
+                )
         if ax.lines:
             ax.legend()
         else:
@@ -65,9 +70,7 @@ def plot_history(history: Sequence[Mapping[str, float]]) -> Figure:
     return finish(fig, alt, layout=False)
 
 
-def plot_predictions(
-    images: Sequence[Any], labels: Sequence[Any], preds: Sequence[Any]
-) -> Figure:
+def plot_predictions(images: Sequence[Any], labels: Sequence[Any], preds: Sequence[Any]) -> Figure:
     """Grid of image / ground truth / prediction, one row per sample.
 
     Parameters
@@ -109,23 +112,26 @@ def plot_predictions(
     row_height = 2.4 * min(max(height / max(width, 1), 0.25), 2.0) + 0.3
     fig, axes = new_figure(len(images), 3, (7.2, row_height * len(images)))
     agreement = []
-    for row, sample in enumerate(zip(images, labels, preds)):
+    for row, sample in enumerate(zip(images, labels, preds, strict=False)):
         pictures = [to_numpy_image(sample[0])] + [
             np.asarray(label2image(torch.as_tensor(m).detach().cpu())) for m in sample[1:]
         ]
-        for ax, picture, title in zip(axes[row], pictures,
-                                      ["image", "ground truth", "prediction"]):
+        titles = ["image", "ground truth", "prediction"]
+        for ax, picture, title in zip(axes[row], pictures, titles, strict=True):
             ax.imshow(picture)
             ax.set_axis_off()
             if row == 0:
                 ax.set_title(title)
         label, pred = (torch.as_tensor(m).detach().cpu() for m in sample[1:])
         valid = label != 255
-        agreement.append(float((label[valid] == pred[valid]).double().mean())
-                         if valid.any() else float("nan"))
+        agreement.append(
+            float((label[valid] == pred[valid]).double().mean()) if valid.any() else float("nan")
+        )
     scores = ", ".join(f"{a:.0%}" for a in agreement)
-    alt = (f"{len(images)} rows of image, ground truth and prediction (class colours); "
-           f"prediction agrees with the ground truth on {scores} of the labelled pixels.")
+    alt = (
+        f"{len(images)} rows of image, ground truth and prediction (class colours); "
+        f"prediction agrees with the ground truth on {scores} of the labelled pixels."
+    )
     return finish(fig, alt)
 
 
@@ -155,23 +161,36 @@ def plot_palette(colormap: Sequence[Sequence[int]], names: Sequence[str]) -> Fig
     1
     """
     if len(colormap) != len(names):
-        raise ValueError(f"got {len(colormap)} colours but {len(names)} names; "
-                         f"pass one name per colour")
+        raise ValueError(
+            f"got {len(colormap)} colours but {len(names)} names; pass one name per colour"
+        )
     ncols = 3
     nrows = -(-len(names) // ncols)
     fig, axes = new_figure(1, 1, (7.2, 0.42 * nrows + 0.3))
     ax = axes[0, 0]
-    for index, (rgb, name) in enumerate(zip(colormap, names)):
+    for index, (rgb, name) in enumerate(zip(colormap, names, strict=False)):
         row, col = divmod(index, ncols)
         colour = tuple(channel / 255 for channel in rgb)
         ax.add_patch(Rectangle((col, row), 0.95, 0.9, facecolor=colour, edgecolor="grey"))
         luminance = 0.299 * colour[0] + 0.587 * colour[1] + 0.114 * colour[2]
-        ax.text(col + 0.475, row + 0.45, f"{index}: {name}", ha="center", va="center",
-                fontsize=9, color="black" if luminance > 0.5 else "white")
+        ax.text(
+            col + 0.475,
+            row + 0.45,
+            f"{index}: {name}",
+            ha="center",
+            va="center",
+            fontsize=9,
+            color="black" if luminance > 0.5 else "white",
+        )
     ax.set_xlim(0, ncols)
     ax.set_ylim(nrows, 0)
     ax.set_axis_off()
-    alt = f"Colour swatches of {len(names)} classes: " + ", ".join(
-        f"{index} {name} (RGB {tuple(int(c) for c in rgb)})"
-        for index, (rgb, name) in enumerate(zip(colormap, names))) + "."
+    alt = (
+        f"Colour swatches of {len(names)} classes: "
+        + ", ".join(
+            f"{index} {name} (RGB {tuple(int(c) for c in rgb)})"
+            for index, (rgb, name) in enumerate(zip(colormap, names, strict=False))
+        )
+        + "."
+    )
     return finish(fig, alt)
