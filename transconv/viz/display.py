@@ -69,6 +69,10 @@ class Gif(bytes):
     def _repr_html_(self) -> str:
         return _img_tag("image/gif", bytes(self), self.alt_text, _gif_width(bytes(self)))
 
+    def __repr__(self) -> str:
+        # short: a notebook stores the text form beside the HTML one
+        return f"Gif({len(self)} bytes, alt_text={self.alt_text!r})"
+
 
 class ShownImage:
     """An image as the HTML ``<img>`` a page shows, with its alt text.
