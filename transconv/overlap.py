@@ -1,7 +1,7 @@
 """The arithmetic behind the pictures of transposed convolution: overlaps, stamps, inserted zeros.
 
 Three views of one operation, each computed here with tensors and drawn by
-[`transconv.viz`][transconv.viz]:
+`transconv.viz`:
 
 - **overlap counts**: how many kernel taps land on each output pixel, the quantity behind
   checkerboard artifacts (Odena, Dumoulin & Olah, Distill 2016);

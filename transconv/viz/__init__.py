@@ -16,7 +16,7 @@ Every figure function *returns* a matplotlib ``Figure`` (never calls ``plt.show(
 leaves no pyplot state behind) carrying its alt text; every animation returns a
 [`Gif`][transconv.viz.display.Gif]. Text is sized so that it shows at 10 CSS pixels or more in
 the pages' 720-px text column. The arithmetic behind the pictures lives in
-[`transconv.overlap`][transconv.overlap] (no matplotlib).
+`transconv.overlap` (no matplotlib).
 """
 
 from __future__ import annotations

@@ -72,7 +72,7 @@ def _animation_grid(
     """Validate the arguments and lay out the drawn grid.
 
     Returns the boolean input-cell mask of the grid, the stride of the equivalent direct
-    convolution and the output size (checked against [`transconv.shapes`][transconv.shapes]).
+    convolution and the output size (checked against `transconv.shapes`).
     """
     stride, padding, dilation = params["s"], params["p"], params["d"]
     if transposed:
@@ -284,7 +284,7 @@ def animate_convolution(
     TypeError
         If a size is not an int or a pair of ints.
     ValueError
-        For sizes [`transconv.shapes`][transconv.shapes] rejects (e.g. output_padding not
+        For sizes `transconv.shapes` rejects (e.g. output_padding not
         smaller than stride or dilation, an output smaller than 1), ``output_padding``
         without ``transposed``, a transposed ``padding`` above $d(k - 1)$ (a crop, not a
         padding), more than `MAX_FRAMES` output pixels, or ``fps <= 0``.

@@ -1,6 +1,6 @@
 """Alt texts: every figure says what it shows, and reaches the page with it.
 
-Every figure function of [`transconv.viz`][transconv.viz] returns a matplotlib ``Figure``
+Every figure function of `transconv.viz` returns a matplotlib ``Figure``
 with its alt text attached (the attribute ``transconv_alt``), and every animation function
 returns a [`Gif`][transconv.viz.display.Gif]: the GIF's bytes, its alt text, and an HTML
 form, ``<img src="data:image/gif;base64,..." alt="...">``, that Jupyter shows when a cell
@@ -59,12 +59,11 @@ class Gif(bytes):
     True
     """
 
-    alt_text: str
-
     def __new__(cls, data: bytes, alt_text: str) -> Gif:
-        gif = super().__new__(cls, data)
-        gif.alt_text = alt_text
-        return gif
+        return super().__new__(cls, data)
+
+    def __init__(self, data: bytes, alt_text: str) -> None:
+        self.alt_text = alt_text
 
     def _repr_html_(self) -> str:
         return _img_tag("image/gif", bytes(self), self.alt_text, _gif_width(bytes(self)))
@@ -142,7 +141,7 @@ def alt_text(obj: Any) -> str:
     TypeError
         If ``obj`` is none of those types.
     ValueError
-        If ``obj`` carries no alt text (a figure not made by [`transconv.viz`][transconv.viz]).
+        If ``obj`` carries no alt text (a figure not made by `transconv.viz`).
 
     Examples
     --------
@@ -180,7 +179,7 @@ def show(obj: Figure | Gif | bytes, alt: str | None = None) -> ShownImage:
     Parameters
     ----------
     obj : Figure or Gif or bytes
-        What a [`transconv.viz`][transconv.viz] function returned (or GIF bytes).
+        What a `transconv.viz` function returned (or GIF bytes).
     alt : str, optional
         The alt text; by default the one the figure carries
         ([`alt_text`][transconv.viz.display.alt_text]).

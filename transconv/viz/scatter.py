@@ -5,7 +5,7 @@
 pixel; [`animate_scatter_gather`][transconv.viz.scatter.animate_scatter_gather] computes each
 output pixel both ways at once, the scatter view above the gather (zero-insertion) view, so
 the two are seen to be one operation. Every number drawn is computed by
-[`transconv.overlap`][transconv.overlap]; none is typed.
+`transconv.overlap`; none is typed.
 """
 
 from __future__ import annotations
