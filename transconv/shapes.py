@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from transconv._validation import as_int, is_int
+
 IntOrTuple = int | tuple[int, ...]
 
 __all__ = [
@@ -39,6 +41,18 @@ def _per_dimension(**values: IntOrTuple) -> tuple[int | None, list[dict[str, int
     Returns ``(ndim, rows)`` where ``ndim`` is ``None`` when every argument is an int (then
     ``rows`` has one entry), else the common tuple length.
     """
+    for name, v in values.items():
+        for item in v if isinstance(v, (tuple, list)) else (v,):
+            if not is_int(item):
+                raise TypeError(
+                    f"{name} must be an int or a tuple of ints, got {v!r}; "
+                    f"pass e.g. {name}=3 or {name}=(3, 3)"
+                )
+        if isinstance(v, (tuple, list)) and not v:
+            raise ValueError(
+                f"{name} must be an int or a non-empty tuple of ints (one per spatial "
+                f"dimension), got {v!r}; pass e.g. {name}=3 or {name}=(3, 3)"
+            )
     lengths = {name: len(v) for name, v in values.items() if isinstance(v, (tuple, list))}
     if len(set(lengths.values())) > 1:
         given = ", ".join(f"{name}={tuple(values[name])}" for name in lengths)
@@ -47,12 +61,8 @@ def _per_dimension(**values: IntOrTuple) -> tuple[int | None, list[dict[str, int
             f"got {given}; pass tuples of one length or plain ints"
         )
     ndim = next(iter(lengths.values()), None)
-    for name, v in values.items():
-        for item in v if isinstance(v, (tuple, list)) else (v,):
-            if isinstance(item, bool) or not isinstance(item, int):
-                raise ValueError(f"{name} must be an int or a tuple of ints, got {v!r}")
     rows = [
-        {name: (v[i] if isinstance(v, (tuple, list)) else v) for name, v in values.items()}
+        {name: int(v[i] if isinstance(v, (tuple, list)) else v) for name, v in values.items()}
         for i in range(ndim or 1)
     ]
     return ndim, rows
@@ -78,24 +88,18 @@ def _check_layer(
 ) -> None:
     """Raise ``ValueError`` for layer arguments that PyTorch rejects (one dimension, ints)."""
     for name, value in (("kernel_size", kernel_size), ("stride", stride), ("dilation", dilation)):
-        if value < 1:
-            raise ValueError(f"{name} ({value}) must be a positive integer; use {name}=1 or larger")
-    if padding < 0:
-        raise ValueError(f"padding ({padding}) must be non-negative; use padding=0 or larger")
-    if output_padding < 0:
-        raise ValueError(
-            f"output_padding ({output_padding}) must be non-negative; use output_padding=0 or larger"
-        )
+        as_int(value, name, minimum=1)
+    as_int(padding, "padding", minimum=0)
+    as_int(output_padding, "output_padding", minimum=0)
     if output_padding >= max(stride, dilation):
         raise ValueError(
-            f"output_padding ({output_padding}) must be smaller than stride ({stride}) or "
-            f"dilation ({dilation}); use output_padding <= {max(stride, dilation) - 1}"
+            f"output_padding must be smaller than stride ({stride}) or dilation ({dilation}), "
+            f"got {output_padding}; pass output_padding <= {max(stride, dilation) - 1}"
         )
 
 
 def _check_size(size: int) -> None:
-    if size < 1:
-        raise ValueError(f"size ({size}) must be a positive integer (the input's spatial size)")
+    as_int(size, "size", minimum=1)
 
 
 def _conv_size(size: int, kernel_size: int, stride: int, padding: int, dilation: int) -> int:
@@ -104,9 +108,10 @@ def _conv_size(size: int, kernel_size: int, stride: int, padding: int, dilation:
     span = dilation * (kernel_size - 1) + 1
     if size + 2 * padding < span:
         raise ValueError(
-            f"input size ({size}) plus 2 * padding ({padding}) is smaller than the dilated kernel "
-            f"span ({span} = dilation {dilation} * (kernel_size {kernel_size} - 1) + 1), so the output "
-            f"would be empty; use padding >= {(span - size + 1) // 2}, or a smaller kernel_size or dilation"
+            f"size + 2 * padding must not be smaller than the dilated kernel span ({span} = "
+            f"dilation {dilation} * (kernel_size {kernel_size} - 1) + 1), or the output is empty, "
+            f"got {size} + 2 * {padding} = {size + 2 * padding}; pass padding >= "
+            f"{(span - size + 1) // 2}, or a smaller kernel_size or dilation"
         )
     return (size + 2 * padding - span) // stride + 1
 
@@ -170,9 +175,10 @@ def _transpose_size(
     if out < 1:
         full = out + 2 * padding
         raise ValueError(
-            f"output size would be {out} = (size {size} - 1) * stride {stride} - 2 * padding {padding} "
-            f"+ dilation {dilation} * (kernel_size {kernel_size} - 1) + output_padding {output_padding} + 1, "
-            f"but it must be >= 1; use padding <= {(full - 1) // 2}, or a larger size, stride or kernel_size"
+            f"the output size (size - 1) * stride - 2 * padding + dilation * (kernel_size - 1) "
+            f"+ output_padding + 1 must be >= 1, got ({size} - 1) * {stride} - 2 * {padding} "
+            f"+ {dilation} * ({kernel_size} - 1) + {output_padding} + 1 = {out}; pass padding <= "
+            f"{(full - 1) // 2}, or a larger size, stride or kernel_size"
         )
     return out
 
@@ -222,7 +228,7 @@ def conv_transpose_output_size(
     >>> conv_transpose_output_size(5, kernel_size=3, stride=2, padding=1, output_padding=2)
     Traceback (most recent call last):
     ...
-    ValueError: output_padding (2) must be smaller than stride (2) or dilation (1); use output_padding <= 1
+    ValueError: output_padding must be smaller than stride (2) or dilation (1), got 2; pass output_padding <= 1
     """
     ndim, rows = _per_dimension(
         size=size,
@@ -246,11 +252,11 @@ def _output_padding(
     if not low <= target <= high:
         reach = f"[{low}, {high}]" if low <= high else "no size >= 1"
         raise ValueError(
-            f"target ({target}) is not reachable: with size {size}, kernel_size {kernel_size}, "
-            f"stride {stride}, padding {padding}, dilation {dilation} the output is {lowest} "
-            f"+ output_padding with 0 <= output_padding <= {largest_pad} (smaller than stride or "
-            f"dilation), i.e. {reach}; "
-            f"change stride, padding or kernel_size, or aim for a target in that range"
+            f"target must be reachable, i.e. in {reach}: with size {size}, kernel_size "
+            f"{kernel_size}, stride {stride}, padding {padding}, dilation {dilation} the output is "
+            f"{lowest} + output_padding with 0 <= output_padding <= {largest_pad} (smaller than "
+            f"stride or dilation), got {target}; change stride, padding or kernel_size, or aim for "
+            f"a target in that range"
         )
     return target - lowest
 
@@ -297,7 +303,7 @@ def output_padding_for(
     >>> output_padding_for(3, target=8, kernel_size=3, stride=2, padding=1)
     Traceback (most recent call last):
     ...
-    ValueError: target (8) is not reachable: ... i.e. [5, 6]; ...
+    ValueError: target must be reachable, i.e. in [5, 6]: ... got 8; ...
     """
     ndim, rows = _per_dimension(
         size=size,
@@ -311,10 +317,7 @@ def output_padding_for(
 
 
 def _upsampling(factor: int) -> tuple[int, int, int]:
-    if factor < 1:
-        raise ValueError(
-            f"factor ({factor}) must be a positive integer; use factor=1 (identity) or larger"
-        )
+    as_int(factor, "factor", minimum=1)  # factor=1 is the identity
     return 2 * factor - factor % 2, factor, factor // 2
 
 
