@@ -10,18 +10,25 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from transconv.shapes import IntOrTuple, _pair, conv_output_size
+from transconv._validation import as_hw, check_allocation
+from transconv.shapes import IntOrTuple, conv_output_size
 
 __all__ = ["conv_matrix"]
 
 
 def _as_4d(kernel: Tensor) -> Tensor:
+    if not isinstance(kernel, Tensor):
+        raise TypeError(
+            f"kernel must be a torch.Tensor, got {type(kernel).__name__}; "
+            "wrap it with torch.tensor(kernel)"
+        )
     if kernel.dim() == 2:
         return kernel[None, None]
     if kernel.dim() == 4:
         return kernel
     raise ValueError(
-        f"kernel must be 2-D (kh, kw) or 4-D (C_out, C_in, kh, kw), got shape {tuple(kernel.shape)}"
+        f"kernel must be 2-D (kh, kw) or 4-D (C_out, C_in, kh, kw), got shape "
+        f"{tuple(kernel.shape)}; pass one channel as K[0, 0] or a Conv2d weight"
     )
 
 
@@ -40,7 +47,9 @@ def _entries(
     """
     c_out, c_in, kh, kw = kernel.shape
     (h, w), (h_out, w_out) = size, out
-    (sh, sw), (ph, pw), (dh, dw) = _pair(stride), _pair(padding), _pair(dilation)
+    sh, sw = as_hw(stride, "stride")
+    ph, pw = as_hw(padding, "padding", minimum=0)
+    dh, dw = as_hw(dilation, "dilation")
     o, y, x, c, a, b = torch.meshgrid(
         *(torch.arange(n) for n in (c_out, h_out, w_out, c_in, kh, kw)), indexing="ij"
     )
@@ -115,10 +124,16 @@ def conv_matrix(
     """
     kernel4 = _as_4d(kernel)
     c_out, c_in, kh, kw = kernel4.shape
-    size = _pair(input_size)
+    size = as_hw(input_size, "input_size", example="(64, 64)")
     out = conv_output_size(size, (kh, kw), stride, padding, dilation)
-    indices, values = _entries(size, out, kernel4, stride, padding, dilation)
     shape = (c_out * out[0] * out[1], c_in * size[0] * size[1])
+    if not sparse:  # refuse before computing the entries, not when the zeros fail to allocate
+        check_allocation(
+            shape[0] * shape[1] * kernel4.element_size(),
+            f"dense conv_matrix of shape {shape} (input_size={size})",
+            "pass sparse=True (memory linear in the pixel count) or a smaller input_size",
+        )
+    indices, values = _entries(size, out, kernel4, stride, padding, dilation)
     if sparse:
         return torch.sparse_coo_tensor(indices, values, shape, check_invariants=True).coalesce()
     W = torch.zeros(shape, dtype=kernel4.dtype)
