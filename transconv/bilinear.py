@@ -9,17 +9,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from transconv._validation import as_int
 from transconv.shapes import upsampling_params
 
 __all__ = ["bilinear_kernel", "bilinear_upsampler"]
-
-
-def _check_positive(**values: int) -> None:
-    for name, value in values.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(
-                f"{name} ({value!r}) must be a positive integer, e.g. {name}=1 or larger"
-            )
 
 
 def bilinear_kernel(in_channels: int, out_channels: int, kernel_size: int) -> Tensor:
@@ -65,7 +58,9 @@ def bilinear_kernel(in_channels: int, out_channels: int, kernel_size: int) -> Te
     >>> w.shape, w[0, 1].abs().sum().item()
     (torch.Size([3, 3, 4, 4]), 0.0)
     """
-    _check_positive(in_channels=in_channels, out_channels=out_channels, kernel_size=kernel_size)
+    in_channels = as_int(in_channels, "in_channels", minimum=1)
+    out_channels = as_int(out_channels, "out_channels", minimum=1)
+    kernel_size = as_int(kernel_size, "kernel_size", minimum=1, example="4")
     factor = (kernel_size + 1) // 2
     center = factor - 1 if kernel_size % 2 == 1 else factor - 0.5
     taps = torch.arange(kernel_size, dtype=torch.float64)
@@ -122,7 +117,8 @@ def bilinear_upsampler(channels: int, factor: int) -> nn.ConvTranspose2d:
             [0.7500, 1.0000, 1.0000],
             [0.7500, 1.0000, 1.0000]])
     """
-    _check_positive(channels=channels, factor=factor)
+    channels = as_int(channels, "channels", minimum=1, example="21")
+    factor = as_int(factor, "factor", minimum=1, example="2")
     kernel_size, stride, padding = upsampling_params(factor)
     layer = nn.ConvTranspose2d(
         channels, channels, kernel_size, stride=stride, padding=padding, bias=False

@@ -42,7 +42,8 @@ from torch.nn import functional as F
 from torchvision.models import ResNet18_Weights, VGG16_Weights, WeightsEnum, resnet18, vgg16
 from torchvision.models.vgg import cfgs, make_layers
 
-from transconv.bilinear import _check_positive, bilinear_upsampler
+from transconv._validation import as_int
+from transconv.bilinear import bilinear_upsampler
 from transconv.subpixel import SubpixelConvTranspose2d
 
 __all__ = [
@@ -442,7 +443,7 @@ def fcn_resnet18(
     ...     net.backbone(torch.zeros(1, 3, 320, 480)).shape, net(torch.zeros(1, 3, 33, 65)).shape
     (torch.Size([1, 512, 10, 15]), torch.Size([1, 21, 33, 65]))
     """
-    _check_positive(num_classes=num_classes)
+    num_classes = as_int(num_classes, "num_classes", minimum=1, example="21")
     _check_upsample(upsample)
     resnet = resnet18(weights=_resolve_weights(weights, ResNet18_Weights))
     backbone = nn.Sequential(OrderedDict(list(resnet.named_children())[:-2]))
@@ -525,7 +526,8 @@ def fcn_vgg16(
         raise ValueError(
             f"unknown variant {variant!r}; use one of {', '.join(map(repr, _VGG_SKIPS))}"
         )
-    _check_positive(num_classes=num_classes, fc_channels=fc_channels)
+    num_classes = as_int(num_classes, "num_classes", minimum=1, example="21")
+    fc_channels = as_int(fc_channels, "fc_channels", minimum=1, example="4096")
     _check_upsample(upsample)
     backbone, classifier = _vgg16_stages(_resolve_weights(weights, VGG16_Weights))
     head = VGGHead(_VGG_CHANNELS["pool5"], fc_channels)
@@ -583,7 +585,7 @@ def fcn_vgg16_deconv(
     ...     net(torch.zeros(1, 3, 64, 64)).shape, net(torch.zeros(1, 3, 33, 65)).shape
     (torch.Size([1, 21, 64, 64]), torch.Size([1, 21, 33, 65]))
     """
-    _check_positive(num_classes=num_classes)
+    num_classes = as_int(num_classes, "num_classes", minimum=1, example="21")
     _check_upsample(upsample)
     backbone, _ = _vgg16_stages(_resolve_weights(weights, VGG16_Weights))
     return FCNDeconv(backbone, num_classes, upsample)
