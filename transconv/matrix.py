@@ -1,8 +1,16 @@
 """Convolution as a matrix, and transposed convolution as its transpose.
 
-A convolution is linear in its input, so it is a matrix ``W``:
+A convolution is linear in its input, so it is a matrix $W$:
 ``conv2d(x).flatten() == W @ x.flatten()``. The transposed convolution is multiplication by
-``W.T`` -- hence the name.
+$W^\top$ -- hence the name. [`conv_matrix`][transconv.matrix.conv_matrix] builds $W$.
+
+Examples
+--------
+>>> import torch.nn.functional as F
+>>> K, y = torch.tensor([[1.0, 2.0], [3.0, 4.0]]), torch.arange(4.0).reshape(1, 1, 2, 2)
+>>> W = conv_matrix(3, K)
+>>> torch.equal((W.T @ y.flatten()).reshape(3, 3), F.conv_transpose2d(y, K[None, None])[0, 0])
+True
 """
 
 from __future__ import annotations
@@ -68,42 +76,56 @@ def conv_matrix(
     dilation: IntOrTuple = 1,
     sparse: bool = False,
 ) -> Tensor:
-    """The matrix ``W`` of a convolution: ``conv2d(x).flatten() == W @ x.flatten()``.
+    r"""The matrix $W$ of a convolution: ``conv2d(x).flatten() == W @ x.flatten()``.
 
-    Rows index output elements ``(o, y, x)`` and columns input elements ``(c, i, j)``, both
-    flattened in C order, so ``W`` is ``(C_out * H_out * W_out, C_in * H * W)``. The transposed
-    convolution of ``y`` with the same weight is ``W.T @ y.flatten()``, i.e.
-    ``conv_transpose2d(y, kernel, stride, padding, output_padding, dilation=dilation)`` with the
-    ``output_padding`` that restores ``H, W`` (see :func:`transconv.shapes.output_padding_for`).
+    Rows index output elements $(o, y, x)$ and columns input elements $(c, i, j)$, both
+    flattened in C order. The transposed convolution of ``y`` with the same weight is
+    ``W.T @ y.flatten()``, i.e. ``conv_transpose2d(y, kernel, stride, padding, output_padding,
+    dilation=dilation)`` with the ``output_padding`` that restores ``(H, W)`` (see
+    [`output_padding_for`][transconv.shapes.output_padding_for]).
 
-    Memory: the dense matrix has ``(C_out * H_out * W_out) * (C_in * H * W)`` entries, which
-    grows as ``N**2`` in the pixel count ``N = H * W`` (a 64x64 single-channel input with a 3x3
-    kernel and padding 1 already needs ``4096**2`` floats, 64 MiB). Almost all entries are zero:
-    the sparse COO tensor stores only ``nnz <= C_out * C_in * kh * kw * H_out * W_out`` values
-    (plus two int64 indices each), which grows linearly in ``N``.
+    Shape: ``input_size = (H, W)`` and kernel ``(C_out, C_in, kH, kW)`` ->
+    ``(C_out * H_out * W_out, C_in * H * W)``.
+
+    Memory: the dense matrix has $(C_	ext{out} H_	ext{out} W_	ext{out})(C_	ext{in} H W)$
+    entries, which grows as $N^2$ in the pixel count $N = H W$ (a 64×64 single-channel input
+    with a 3×3 kernel and padding 1 already needs $4096^2$ floats, 64 MiB), so a dense matrix
+    larger than the memory budget is refused before any work. Almost all entries are zero: the
+    sparse COO tensor stores only $	ext{nnz} \le C_	ext{out} C_	ext{in} k_H k_W H_	ext{out}
+    W_	ext{out}$ values (plus two int64 indices each), which grows linearly in $N$.
 
     Parameters
     ----------
     input_size : int or tuple of (int, int)
         Input height and width ``(H, W)``; an int means a square input.
     kernel : Tensor
-        ``(kh, kw)`` (one channel in and out) or ``(C_out, C_in, kh, kw)`` (the Conv2d layout).
-    stride, padding, dilation : int or tuple of (int, int)
-        As in ``torch.nn.functional.conv2d``.
-    sparse : bool
-        Return a coalesced ``torch.sparse_coo_tensor`` built directly from the non-zero
-        entries (no dense matrix is ever materialised).
+        Kernel of shape ``(kH, kW)`` (one channel in and out) or ``(C_out, C_in, kH, kW)``
+        (the `nn.Conv2d` layout).
+    stride : int or tuple of (int, int), optional
+        Convolution stride; default 1.
+    padding : int or tuple of (int, int), optional
+        Zero padding on each side of the input; default 0.
+    dilation : int or tuple of (int, int), optional
+        Spacing between kernel taps; default 1.
+    sparse : bool, optional
+        Return a coalesced `torch.sparse_coo_tensor` built directly from the non-zero entries
+        (no dense matrix is ever materialised); default False.
 
     Returns
     -------
     Tensor
-        ``(C_out * H_out * W_out, C_in * H * W)``, dtype of ``kernel``; dense or sparse COO.
+        Shape ``(C_out * H_out * W_out, C_in * H * W)``, dtype of ``kernel``; dense or sparse
+        COO.
 
     Raises
     ------
     ValueError
-        If ``kernel`` is not 2-D or 4-D, or the sizes are illegal or give an empty output
-        (validated by :func:`transconv.shapes.conv_output_size`).
+        If ``kernel`` is not 2-D or 4-D; if the sizes are illegal or give an empty output
+        (validated by [`conv_output_size`][transconv.shapes.conv_output_size]); or if the
+        dense matrix would not fit in memory (half the machine's RAM, or
+        ``TRANSCONV_MAX_BYTES``; the message gives its size and suggests ``sparse=True``).
+    TypeError
+        If ``kernel`` is not a tensor or a size is not an integer.
 
     Examples
     --------

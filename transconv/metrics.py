@@ -1,20 +1,31 @@
-"""Segmentation metrics: the confusion matrix and the FCN paper's four scores.
+r"""Segmentation metrics: the confusion matrix and the FCN paper's four scores.
 
 Long, Shelhamer and Darrell (FCN, 2015, section 5) report four numbers computed from one
-confusion matrix. With :math:`n_{ij}` the number of pixels of class :math:`i` predicted as
-class :math:`j`, :math:`t_i = \\sum_j n_{ij}` the pixels of class :math:`i` and
-:math:`n_{cl}` the number of classes that count:
+confusion matrix. With $n_{ij}$ the number of pixels of class $i$ predicted as class $j$,
+$t_i = \sum_j n_{ij}$ the pixels of class $i$ and $n_{cl}$ the number of classes that count:
 
-.. math::
-
-    \\text{pixel accuracy} &= \\sum_i n_{ii} / \\sum_i t_i \\\\
-    \\text{mean accuracy} &= \\frac{1}{n_{cl}} \\sum_i n_{ii} / t_i \\\\
-    \\text{mean IU} &= \\frac{1}{n_{cl}} \\sum_i
-        \\frac{n_{ii}}{t_i + \\sum_j n_{ji} - n_{ii}} \\\\
-    \\text{f.w. IU} &= \\Big(\\sum_k t_k\\Big)^{-1} \\sum_i
-        \\frac{t_i\\, n_{ii}}{t_i + \\sum_j n_{ji} - n_{ii}}
+$$
+\begin{aligned}
+\text{pixel accuracy} &= \textstyle\sum_i n_{ii} / \sum_i t_i \\
+\text{mean accuracy} &= \frac{1}{n_{cl}} \textstyle\sum_i n_{ii} / t_i \\
+\text{mean IU} &= \frac{1}{n_{cl}} \sum_i \frac{n_{ii}}{t_i + \sum_j n_{ji} - n_{ii}} \\
+\text{f.w. IU} &= \Big(\sum_k t_k\Big)^{-1}
+    \sum_i \frac{t_i\, n_{ii}}{t_i + \sum_j n_{ji} - n_{ii}}
+\end{aligned}
+$$
 
 Pixels whose target is ``ignore_index`` (255: VOC's object boundaries) never enter the matrix.
+[`confusion_matrix`][transconv.metrics.confusion_matrix] counts them,
+[`segmentation_scores`][transconv.metrics.segmentation_scores] turns the counts into the scores.
+
+Examples
+--------
+>>> cm = confusion_matrix(torch.tensor([0, 1, 1, 1]), torch.tensor([0, 1, 1, 0]), 2)
+>>> cm
+tensor([[1, 1],
+        [0, 2]])
+>>> segmentation_scores(cm)["pixel_acc"]
+0.75
 """
 
 from __future__ import annotations
@@ -72,13 +83,13 @@ def confusion_matrix(
     Parameters
     ----------
     pred : Tensor
-        Predicted class indices, any integer dtype, any shape (e.g. ``BxHxW``).
+        Predicted class indices, any integer dtype, any shape (e.g. ``(B, H, W)``).
     target : Tensor
         True class indices, same shape as ``pred``; pixels equal to ``ignore_index`` are dropped.
     num_classes : int
         Number of classes ``C``; every kept value must lie in ``[0, C)``.
-    ignore_index : int, default 255
-        Target value that marks pixels to leave out (VOC's object boundaries).
+    ignore_index : int, optional
+        Target value that marks pixels to leave out (VOC's object boundaries); default 255.
 
     Returns
     -------
@@ -89,8 +100,11 @@ def confusion_matrix(
     Raises
     ------
     ValueError
-        If the shapes differ, a tensor is not integer, ``num_classes`` is not a positive int,
-        or a (non-ignored) value lies outside ``[0, num_classes)``.
+        If the shapes differ, ``num_classes`` is below 1, or a (non-ignored) value lies
+        outside ``[0, num_classes)``.
+    TypeError
+        If ``pred`` or ``target`` is not a tensor of integers, or ``num_classes`` or
+        ``ignore_index`` is not an integer.
 
     Examples
     --------
@@ -150,18 +164,22 @@ def segmentation_scores(cm: Tensor) -> dict[str, float | list[float]]:
     Parameters
     ----------
     cm : Tensor
-        ``(C, C)`` confusion matrix, rows = target, columns = prediction.
+        Confusion matrix of shape ``(C, C)``, rows = target, columns = prediction: whole,
+        non-negative pixel counts (any real dtype).
 
     Returns
     -------
-    dict
+    dict of str to float or list of float
         ``pixel_acc``, ``mean_acc``, ``mean_iou``, ``fw_iou`` as floats and ``iou``, the list of
         ``C`` per-class IoUs (NaN where undefined).
 
     Raises
     ------
     ValueError
-        If ``cm`` is not square, holds negative counts, or counts no pixel at all.
+        If ``cm`` is not square, holds a NaN, infinite, negative or fractional count, or
+        counts no pixel at all.
+    TypeError
+        If ``cm`` is complex.
 
     Examples
     --------

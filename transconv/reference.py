@@ -1,8 +1,17 @@
 """Transposed convolution from first principles.
 
-``trans_conv`` and ``corr2d`` are the teaching loops (they *are* the definition);
-``conv_transpose2d`` is the same idea vectorised over pixels and channels, with every argument
-of ``torch.nn.functional.conv_transpose2d`` and the same results.
+[`trans_conv`][transconv.reference.trans_conv] and [`corr2d`][transconv.reference.corr2d] are
+the teaching loops (they *are* the definition);
+[`conv_transpose2d`][transconv.reference.conv_transpose2d] is the same idea vectorised over
+pixels and channels, with every argument of `torch.nn.functional.conv_transpose2d` and the same
+results. [`conv_transpose2d_subpixel`][transconv.subpixel.conv_transpose2d_subpixel] computes
+it a third way, as a stride-1 convolution and a pixel shuffle.
+
+Examples
+--------
+>>> X = torch.tensor([[0.0, 1.0], [2.0, 3.0]])
+>>> torch.equal(trans_conv(X, X), conv_transpose2d(X[None, None], X[None, None])[0, 0])
+True
 """
 
 from __future__ import annotations
@@ -29,20 +38,21 @@ def trans_conv(X: Tensor, K: Tensor) -> Tensor:
     """Single-channel, stride-1 transposed convolution as a loop (the definition).
 
     Every input element ``X[i, j]`` scales the whole kernel and adds it into the output at
-    offset ``(i, j)``: ``Y[i:i + kh, j:j + kw] += X[i, j] * K``. The output is
-    ``(h + kh - 1) x (w + kw - 1)``.
+    offset ``(i, j)``: ``Y[i:i + kH, j:j + kW] += X[i, j] * K``.
+
+    Shape: ``(H, W)`` and ``(kH, kW)`` -> ``(H + kH - 1, W + kW - 1)``.
 
     Parameters
     ----------
     X : Tensor
-        2-D input ``(h, w)``.
+        Input of shape ``(H, W)``.
     K : Tensor
-        2-D kernel ``(kh, kw)``.
+        Kernel of shape ``(kH, kW)``.
 
     Returns
     -------
     Tensor
-        ``(h + kh - 1, w + kw - 1)``, dtype of ``X * K``.
+        Shape ``(H + kH - 1, W + kW - 1)``, dtype of ``X * K``.
 
     Raises
     ------
@@ -69,19 +79,21 @@ def trans_conv(X: Tensor, K: Tensor) -> Tensor:
 def corr2d(X: Tensor, K: Tensor) -> Tensor:
     """2-D cross-correlation as a loop (what deep-learning "convolution" computes).
 
-    ``Y[i, j] = sum(X[i:i + kh, j:j + kw] * K)``; the output is ``(h - kh + 1) x (w - kw + 1)``.
+    ``Y[i, j] = sum(X[i:i + kH, j:j + kW] * K)``.
+
+    Shape: ``(H, W)`` and ``(kH, kW)`` -> ``(H - kH + 1, W - kW + 1)``.
 
     Parameters
     ----------
     X : Tensor
-        2-D input ``(h, w)``.
+        Input of shape ``(H, W)``.
     K : Tensor
-        2-D kernel ``(kh, kw)``, no larger than ``X``.
+        Kernel of shape ``(kH, kW)``, no larger than ``X``.
 
     Returns
     -------
     Tensor
-        ``(h - kh + 1, w - kw + 1)``.
+        Shape ``(H - kH + 1, W - kW + 1)``, dtype of ``X * K``.
 
     Raises
     ------

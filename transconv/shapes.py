@@ -1,16 +1,23 @@
-"""Shape arithmetic of convolution and transposed convolution.
+r"""Shape arithmetic of convolution and transposed convolution.
 
 Every function takes ``int`` or ``tuple`` arguments, following PyTorch's convention: a tuple
 holds one entry per spatial dimension, an ``int`` applies to every dimension, and the result is
-an ``int`` when every argument is an ``int`` and a tuple otherwise.
+an ``int`` when every argument is an ``int`` and a tuple otherwise. Integers may be Python or
+numpy integers, as in PyTorch.
 
-The two formulas (per spatial dimension, as in PyTorch's ``Conv2d`` / ``ConvTranspose2d`` docs):
+The two formulas (per spatial dimension, as in PyTorch's `nn.Conv2d` / `nn.ConvTranspose2d`
+docs), for input size $n$, kernel size $k$, stride $s$, padding $p$ and dilation $d$:
 
-.. math::
+$$n_\text{conv} = \left\lfloor \frac{n + 2p - d (k - 1) - 1}{s} \right\rfloor + 1,
+\qquad
+n_\text{trans} = (n - 1) s - 2p + d (k - 1) + \text{output\_padding} + 1.$$
 
-    n_\\text{conv} = \\left\\lfloor \\frac{n + 2p - d (k - 1) - 1}{s} \\right\\rfloor + 1,
-    \\qquad
-    n_\\text{trans} = (n - 1) s - 2p + d (k - 1) + \\text{output\\_padding} + 1.
+Examples
+--------
+>>> conv_output_size((320, 480), kernel_size=3, stride=2, padding=1)
+(160, 240)
+>>> conv_transpose_output_size((10, 15), *upsampling_params(32))
+(320, 480)
 """
 
 from __future__ import annotations
@@ -123,16 +130,23 @@ def conv_output_size(
     padding: IntOrTuple = 0,
     dilation: IntOrTuple = 1,
 ) -> IntOrTuple:
-    """Spatial output size of a convolution (``nn.Conv2d`` and friends).
+    r"""Spatial output size of a convolution (`nn.Conv2d` and friends).
 
-    ``floor((size + 2 * padding - dilation * (kernel_size - 1) - 1) / stride) + 1`` per dimension.
+    $\lfloor (n + 2p - d (k - 1) - 1) / s \rfloor + 1$ per spatial dimension; an int argument
+    applies to every dimension.
 
     Parameters
     ----------
     size : int or tuple of int
-        Input spatial size, one entry per spatial dimension.
-    kernel_size, stride, padding, dilation : int or tuple of int
-        As in ``torch.nn.Conv2d``; an int applies to every dimension.
+        Input spatial size $n$, one entry per spatial dimension.
+    kernel_size : int or tuple of int
+        Kernel size $k$ per spatial dimension.
+    stride : int or tuple of int, optional
+        Stride $s$; default 1.
+    padding : int or tuple of int, optional
+        Zero padding $p$ on each side; default 0.
+    dilation : int or tuple of int, optional
+        Spacing $d$ between kernel taps; default 1.
 
     Returns
     -------
@@ -142,8 +156,10 @@ def conv_output_size(
     Raises
     ------
     ValueError
-        If an argument is not a legal layer argument, tuple lengths differ, or the output
-        would be empty (the message says which padding would make it non-empty).
+        If an argument is not a legal layer argument, a tuple is empty, tuple lengths differ,
+        or the output would be empty (the message says which padding would make it non-empty).
+    TypeError
+        If an argument is neither an int nor a tuple of ints.
 
     Examples
     --------
@@ -191,18 +207,28 @@ def conv_transpose_output_size(
     output_padding: IntOrTuple = 0,
     dilation: IntOrTuple = 1,
 ) -> IntOrTuple:
-    """Spatial output size of a transposed convolution (``nn.ConvTranspose2d``).
+    r"""Spatial output size of a transposed convolution (`nn.ConvTranspose2d`).
 
-    ``(size - 1) * stride - 2 * padding + dilation * (kernel_size - 1) + output_padding + 1``
-    per dimension. This is also the one place where transposed-convolution arguments are
-    validated; :func:`transconv.reference.conv_transpose2d` calls it.
+    $(n - 1) s - 2p + d (k - 1) + \text{output\_padding} + 1$ per spatial dimension; an int
+    argument applies to every dimension. This is also the one place where
+    transposed-convolution arguments are validated;
+    [`conv_transpose2d`][transconv.reference.conv_transpose2d] calls it.
 
     Parameters
     ----------
     size : int or tuple of int
-        Input spatial size, one entry per spatial dimension.
-    kernel_size, stride, padding, output_padding, dilation : int or tuple of int
-        As in ``torch.nn.ConvTranspose2d``; an int applies to every dimension.
+        Input spatial size $n$, one entry per spatial dimension.
+    kernel_size : int or tuple of int
+        Kernel size $k$ per spatial dimension.
+    stride : int or tuple of int, optional
+        Stride $s$; default 1.
+    padding : int or tuple of int, optional
+        Zero padding $p$ on each side; default 0.
+    output_padding : int or tuple of int, optional
+        Extra rows/columns at the bottom/right, smaller than the stride or the dilation
+        (PyTorch's rule); default 0.
+    dilation : int or tuple of int, optional
+        Spacing $d$ between kernel taps; default 1.
 
     Returns
     -------
@@ -213,9 +239,11 @@ def conv_transpose_output_size(
     ------
     ValueError
         If an argument is illegal (non-positive kernel_size/stride/dilation, negative padding,
-        output_padding not smaller than stride or dilation -- PyTorch's rule), tuple lengths
-        differ, or the output would be smaller than 1 (the message gives the largest padding
-        that works).
+        output_padding not smaller than stride or dilation -- PyTorch's rule), a tuple is
+        empty, tuple lengths differ, or the output would be smaller than 1 (the message gives
+        the largest padding that works).
+    TypeError
+        If an argument is neither an int nor a tuple of ints.
 
     Examples
     --------
@@ -228,7 +256,7 @@ def conv_transpose_output_size(
     >>> conv_transpose_output_size(5, kernel_size=3, stride=2, padding=1, output_padding=2)
     Traceback (most recent call last):
     ...
-    ValueError: output_padding must be smaller than stride (2) or dilation (1), got 2; pass output_padding <= 1
+    ValueError: output_padding must be smaller than stride (2) or dilation (1), got 2; ...
     """
     ndim, rows = _per_dimension(
         size=size,
@@ -281,8 +309,14 @@ def output_padding_for(
         Input spatial size of the transposed convolution.
     target : int or tuple of int
         Wanted output size.
-    kernel_size, stride, padding, dilation : int or tuple of int
-        As in ``torch.nn.ConvTranspose2d``.
+    kernel_size : int or tuple of int
+        Kernel size $k$ per spatial dimension.
+    stride : int or tuple of int, optional
+        Stride $s$; default 1.
+    padding : int or tuple of int, optional
+        Zero padding $p$ on each side; default 0.
+    dilation : int or tuple of int, optional
+        Spacing $d$ between kernel taps; default 1.
 
     Returns
     -------
@@ -292,7 +326,10 @@ def output_padding_for(
     Raises
     ------
     ValueError
-        If no legal output_padding reaches ``target``; the message gives the reachable range.
+        If no legal output_padding reaches ``target`` (the message gives the reachable range),
+        or an argument is illegal.
+    TypeError
+        If an argument is neither an int nor a tuple of ints.
 
     Examples
     --------
@@ -322,14 +359,14 @@ def _upsampling(factor: int) -> tuple[int, int, int]:
 
 
 def upsampling_params(factor: IntOrTuple) -> tuple[IntOrTuple, IntOrTuple, IntOrTuple]:
-    """``(kernel_size, stride, padding)`` of a transposed convolution that upsamples exactly x``factor``.
+    r"""``(kernel_size, stride, padding)`` of a transposed convolution upsampling exactly ×factor.
 
-    ``kernel_size = 2 * factor - factor % 2``, ``stride = factor``, ``padding = factor // 2``.
-    Then ``(n - 1) * f - 2 * (f // 2) + (2 * f - f % 2) = n * f + f - (2 * (f // 2) + f % 2)
-    = n * f`` for every input size ``n``, odd and even ``f`` alike (no adjustment is needed for
-    odd factors), with ``output_padding = 0``. The kernel spans two input pixels' worth of output
-    (``2f``, or ``2f - 1`` so that it has a centre tap when ``f`` is odd), which is exactly the
-    support of the bilinear (tent) kernel of :func:`transconv.bilinear.bilinear_kernel`.
+    $k = 2f - (f \bmod 2)$, $s = f$, $p = \lfloor f / 2 \rfloor$. Then
+    $(n - 1) f - 2 \lfloor f / 2 \rfloor + 2f - (f \bmod 2) = n f$ for every input size $n$,
+    odd and even $f$ alike (no adjustment is needed for odd factors), with
+    ``output_padding = 0``. The kernel spans two input pixels' worth of output ($2f$, or
+    $2f - 1$ so that it has a centre tap when $f$ is odd), which is exactly the support of the
+    bilinear (tent) kernel of [`bilinear_kernel`][transconv.bilinear.bilinear_kernel].
 
     Parameters
     ----------
@@ -344,7 +381,9 @@ def upsampling_params(factor: IntOrTuple) -> tuple[IntOrTuple, IntOrTuple, IntOr
     Raises
     ------
     ValueError
-        If a factor is not a positive integer.
+        If a factor is not a positive integer, or the tuple is empty.
+    TypeError
+        If ``factor`` is neither an int nor a tuple of ints.
 
     Examples
     --------
