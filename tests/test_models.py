@@ -324,7 +324,7 @@ def test_vgg_width_mismatch_keeps_random_head():
         (
             torch.zeros(3, 64, 64),
             ValueError,
-            r"a float batch of shape Bx3xHxW, got shape \(3, 64, 64\)",
+            r"input must be a float batch of shape \(B, 3, H, W\), got shape \(3, 64, 64\)",
         ),
         (torch.zeros(1, 1, 64, 64), ValueError, r"got shape \(1, 1, 64, 64\)"),
         (
