@@ -9,9 +9,9 @@ everything a results page needs into one directory:
 
 `train` writes `metrics.json` (final scores, per-epoch history, provenance), `history.csv`,
 `checkpoint.pt` (after every finished epoch whose losses and weights are finite),
-`predictions.png` and `curves.png` ([`transconv.runs`][transconv.runs]). Several GPUs:
+`predictions.png` and `curves.png` (written by `transconv.runs`). Several GPUs:
 `torchrun --standalone --nproc_per_node=N -m transconv train ...` (see
-[`transconv.distributed`][transconv.distributed]).
+`transconv.distributed`).
 
 A user's work is never replaced or mixed:
 
@@ -68,6 +68,7 @@ _RUN_DEFAULTS: dict[str, Any] = {
     "crop": [320, 480],
     "batch_size": 32,
     "seed": 0,
+    "upsample": "transposed",
 }
 _KEPT = " (with --resume: the checkpoint's)"
 
@@ -181,6 +182,12 @@ def _run_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--seed", type=int, help="seeds init, shuffling, crops, data (default 0" + _KEPT + ")"
     )
+    p.add_argument(
+        "--upsample",
+        choices=["transposed", "subpixel"],
+        help="how the model's transposed convolutions compute: ConvTranspose2d, or the same "
+        "weights as a stride-1 convolution and a pixel shuffle (default transposed" + _KEPT + ")",
+    )
 
 
 def _train_parser(sub: Any) -> None:
@@ -198,8 +205,8 @@ def _train_parser(sub: Any) -> None:
         "--resume",
         action="store_true",
         help="continue OUT/checkpoint.pt after its last finished epoch, with its settings: "
-        "--model, --recipe, --lr, --momentum, --weight-decay, --crop, --batch-size and "
-        "--seed default to the checkpoint's, and different values are refused",
+        "--model, --recipe, --lr, --momentum, --weight-decay, --crop, --batch-size, --seed "
+        "and --upsample default to the checkpoint's, and different values are refused",
     )
     again.add_argument(
         "--overwrite",
@@ -310,6 +317,7 @@ def _checkpoint_settings(config: dict[str, Any]) -> dict[str, Any]:
         "crop": config.get("crop"),
         "batch_size": args.get("batch_size"),
         "seed": args.get("seed"),
+        "upsample": config.get("upsample"),
     }
 
 
@@ -414,28 +422,24 @@ def _synthetic(args: argparse.Namespace, rank: int) -> tuple[Path, dict[str, Any
 
 
 def _voc(path: Path) -> tuple[Path, dict[str, Any]]:
+    from transconv.data.layout import list_examples, resolve_voc_dir
+
     if not path.is_dir():
         raise FileNotFoundError(
             f"data directory {path} not found; pass a VOCdevkit/VOC2012 directory (get one "
             "with transconv.data.download_voc) or --data synthetic"
         )
-    nested = path / "VOCdevkit" / "VOC2012"
-    voc_dir = nested if nested.is_dir() else path
-    counts = {}
-    for split in ("train", "val"):
-        listing = voc_dir / "ImageSets" / "Segmentation" / f"{split}.txt"
-        counts[f"num_{split}"] = len(listing.read_text().split()) if listing.is_file() else None
+    voc_dir = resolve_voc_dir(path)
+    counts = {f"num_{split}": len(list_examples(voc_dir, split)) for split in ("train", "val")}
     return voc_dir, {"kind": "voc", "path": str(voc_dir.resolve()), **counts}
 
 
 def _val_examples(voc_dir: Path, count: int) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     """The first ``count`` validation images (uint8) and their class-index labels."""
-    from transconv.data.voc import read_rgb, read_voc_label
+    from transconv.data import list_examples, read_rgb, read_voc_label
 
-    names = (voc_dir / "ImageSets" / "Segmentation" / "val.txt").read_text().split()[:count]
-    images = [read_rgb(voc_dir / "JPEGImages" / f"{n}.jpg") for n in names]
-    labels = [read_voc_label(voc_dir / "SegmentationClass" / f"{n}.png") for n in names]
-    return images, labels
+    pairs = list_examples(voc_dir, "val")[:count]
+    return [read_rgb(image) for image, _ in pairs], [read_voc_label(label) for _, label in pairs]
 
 
 def _prepare(args: argparse.Namespace, rank: int, world_size: int) -> tuple[Path, dict]:
@@ -467,7 +471,9 @@ def _model_and_optimizer(
 ) -> tuple[torch.nn.Module, torch.optim.Optimizer]:
     """Build model + optimizer; with a checkpoint ``state`` load both from it."""
     torch.manual_seed(args.seed)  # builders initialise through torch's global generator
-    net = build_model(args.model, num_classes=NUM_CLASSES, weights=args.weights).to(device)
+    net = build_model(
+        args.model, num_classes=NUM_CLASSES, weights=args.weights, upsample=args.upsample
+    ).to(device)
     if recipe.channels_last:
         net = net.to(memory_format=torch.channels_last)
     optimizer = make_optimizer(net, recipe, device)
@@ -533,6 +539,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
                 "model": args.model,
                 "num_classes": NUM_CLASSES,
                 "crop": args.crop,
+                "upsample": args.upsample,
                 "recipe": asdict(recipe),
                 "world_size": world_size,
                 "args": _args_dict(args),
@@ -599,6 +606,7 @@ def _write_results(
             "provenance": prov,
             "recipe": config["recipe"],
             "model": args.model,
+            "upsample": args.upsample,
             "args": config["args"],
         },
     )
@@ -610,17 +618,17 @@ def _write_results(
 
 
 def _read_image(path: Path) -> torch.Tensor:
-    from transconv.data.voc import read_rgb
+    from transconv.data import ImageReadError, read_rgb
 
     try:
         return read_rgb(path)
-    except FileNotFoundError:
+    except (FileNotFoundError, ImageReadError):  # one line that names the file already
         raise
-    except Exception as err:  # PIL's many ways to fail: unidentified, truncated, too large
+    except Exception as err:  # anything else Pillow raises, made one line naming the file
         message = " ".join(str(err).split()) or type(err).__name__
-        if str(path) not in message:
-            message = f"cannot decode image {path} ({type(err).__name__}: {message})"
-        raise ValueError(f"{message}; pass a JPEG or PNG image") from err
+        raise ValueError(
+            f"cannot decode image {path} ({type(err).__name__}: {message}); pass a JPEG or PNG"
+        ) from err
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
@@ -636,7 +644,11 @@ def _cmd_predict(args: argparse.Namespace) -> int:
             f"({config.get('model')!r}); use a checkpoint written by "
             "`transconv train`"
         )
-    net = build_model(config["model"], num_classes=config["num_classes"])
+    net = build_model(
+        config["model"],
+        num_classes=config["num_classes"],
+        upsample=config.get("upsample", "transposed"),
+    )
     load_checkpoint(args.checkpoint, net)
     image = _read_image(args.image)
     tile = args.tile or config.get("crop") or [320, 480]
