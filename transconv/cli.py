@@ -70,7 +70,7 @@ _RUN_DEFAULTS: dict[str, Any] = {
     "seed": 0,
     "upsample": "transposed",
 }
-_KEPT = " (with --resume: the checkpoint's)"
+_KEPT = "; with --resume: the checkpoint's"
 
 
 def _data_flags(p: argparse.ArgumentParser) -> None:
@@ -199,7 +199,13 @@ def _train_parser(sub: Any) -> None:
     )
     _data_flags(p)
     _run_flags(p)
-    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="output directory")
+    p.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="results directory: metrics.json, history.csv, checkpoint.pt, figures",
+    )
     again = p.add_mutually_exclusive_group()
     again.add_argument(
         "--resume",
