@@ -515,6 +515,38 @@ def _start(args: argparse.Namespace, rank: int) -> dict[str, Any] | None:
     return state
 
 
+def _run(
+    args: argparse.Namespace, device: torch.device, rank: int, world_size: int, done: dict[str, int]
+) -> None:
+    """Data, loaders, model, the loop, results: one training run, after the checks."""
+    state = _start(args, rank)
+    done["epoch"] = state["epoch"] if state else 0
+    voc_dir, data = _prepare(args, rank, world_size)
+    recipe = _recipe(args, device)
+    train_iter, test_iter = make_loaders(
+        voc_dir, recipe, batch_size=args.batch_size, crop_size=args.crop, device=device,
+        seed=args.seed, num_workers=args.workers, rank=rank, world_size=world_size,
+    )  # fmt: skip
+    net, optimizer = _model_and_optimizer(args, recipe, device, state)
+    model = wrap_ddp(net, device)
+    model = torch.compile(model) if recipe.compile else model
+    config = jsonable({
+        "model": args.model, "num_classes": NUM_CLASSES, "crop": args.crop,
+        "upsample": args.upsample, "recipe": asdict(recipe), "world_size": world_size,
+        "args": _args_dict(args),
+    })  # fmt: skip
+    history = train(
+        model, train_iter, test_iter, epochs=args.epochs, optimizer=optimizer, device=device,
+        num_classes=NUM_CLASSES, recipe=recipe, config=config,
+        checkpoint_path=args.out / "checkpoint.pt" if rank == 0 else None,
+        start_epoch=done["epoch"], history=state["history"] if state else None,
+        progress=not args.quiet, on_epoch_end=lambda row: done.update(epoch=row["epoch"]),
+    )  # fmt: skip
+    if rank == 0:
+        prov = provenance(device, world_size=world_size, data=data)
+        _write_results(args, net, voc_dir, history, config, prov, device)
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     device = _resolve_device(args.device)
     rank, world_size, local_rank = setup_distributed(device.type)
@@ -522,61 +554,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         device = torch.device("cuda", local_rank)
     done = {"epoch": 0}  # the last finished epoch, for the message after Ctrl-C or SIGTERM
     try:
-        state = _start(args, rank)
-        done["epoch"] = state["epoch"] if state else 0
-        voc_dir, data = _prepare(args, rank, world_size)
-        recipe = _recipe(args, device)
-        train_iter, test_iter = make_loaders(
-            voc_dir,
-            recipe,
-            batch_size=args.batch_size,
-            crop_size=args.crop,
-            device=device,
-            seed=args.seed,
-            num_workers=args.workers,
-            rank=rank,
-            world_size=world_size,
-        )
-        net, optimizer = _model_and_optimizer(args, recipe, device, state)
-        model = wrap_ddp(net, device)
-        model = torch.compile(model) if recipe.compile else model
-        config = jsonable(
-            {
-                "model": args.model,
-                "num_classes": NUM_CLASSES,
-                "crop": args.crop,
-                "upsample": args.upsample,
-                "recipe": asdict(recipe),
-                "world_size": world_size,
-                "args": _args_dict(args),
-            }
-        )
-        history = train(
-            model,
-            train_iter,
-            test_iter,
-            epochs=args.epochs,
-            optimizer=optimizer,
-            device=device,
-            num_classes=NUM_CLASSES,
-            recipe=recipe,
-            checkpoint_path=args.out / "checkpoint.pt" if rank == 0 else None,
-            config=config,
-            start_epoch=done["epoch"],
-            history=state["history"] if state else None,
-            progress=not args.quiet,
-            on_epoch_end=lambda row: done.update(epoch=row["epoch"]),
-        )
-        if rank == 0:
-            _write_results(
-                args,
-                net,
-                voc_dir,
-                history,
-                config,
-                provenance(device, world_size=world_size, data=data),
-                device,
-            )
+        _run(args, device, rank, world_size, done)
     except NonFiniteLossError:
         if world_size > 1:  # every rank raised it at the same check: leave together, so a
             torch.distributed.barrier()  # launcher sees every rank's own exit status 1
