@@ -11,6 +11,7 @@ from PIL import Image
 
 from transconv.data.dataset import (
     VOCSegDataset,
+    collate_normalize,
     load_data_voc,
     read_examples,
     read_voc_images,
@@ -141,6 +142,26 @@ def test_cache_holds_uint8_and_gives_the_same_items(synthetic: Path) -> None:
     for idx in range(len(cached)):
         for a, b in zip(cached[idx], lazy[idx], strict=True):
             assert torch.equal(a, b)
+
+
+def test_uint8_items_collate_to_the_float_batches(synthetic: Path) -> None:
+    floats = VOCSegDataset(True, (20, 30), synthetic, seed=2, verbose=False)
+    raw = VOCSegDataset(True, (20, 30), synthetic, seed=2, as_uint8=True, verbose=False)
+    image, label = raw[0]
+    assert image.dtype == label.dtype == torch.uint8 and image.is_contiguous()
+    expected = torch.utils.data.default_collate([floats[i] for i in range(4)])
+    got = collate_normalize([raw[i] for i in range(4)])
+    assert got[0].dtype == torch.float32 and got[1].dtype == torch.int64
+    assert torch.equal(got[0], expected[0]) and torch.equal(got[1], expected[1])
+
+
+def test_load_data_voc_cache_changes_nothing_but_speed(synthetic: Path) -> None:
+    def epoch(cache: bool) -> list:
+        train, val = load_data_voc(2, (20, 30), synthetic, seed=1, cache=cache, verbose=False)
+        set_loader_epoch(train, 1)
+        return list(train) + list(val)
+
+    assert _same(epoch(True), epoch(False))
 
 
 def test_crop_keeps_image_and_label_aligned(tmp_path: Path) -> None:
@@ -316,6 +337,7 @@ def test_persistent_workers_see_set_epoch(coordinates: Path) -> None:
     expected = [_epoch_batches(train, e) for e in range(2)]
     persistent = torch.utils.data.DataLoader(
         train.dataset, 3, sampler=train.sampler, drop_last=True, num_workers=1,
+        collate_fn=train.collate_fn,
         persistent_workers=True,
     )  # fmt: skip
     assert [_same(_epoch_batches(persistent, e), expected[e]) for e in (0, 1)] == [True, True]

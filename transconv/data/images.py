@@ -37,6 +37,11 @@ IMAGENET_STD: tuple[float, float, float] = (0.229, 0.224, 0.225)
 
 _SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N")
 
+# (x / 255 - mean) / std = (x - 255 mean) * (1 / (255 std)): one subtraction, one product, in
+# place on the one float copy; the constants are worked out in float64
+_SHIFT = (255 * torch.tensor(IMAGENET_MEAN, dtype=torch.float64)).reshape(3, 1, 1).float()
+_SCALE = (1 / (255 * torch.tensor(IMAGENET_STD, dtype=torch.float64))).reshape(3, 1, 1).float()
+
 
 class ImageReadError(OSError, ValueError):
     """An image or label file exists but cannot be decoded; ``str(error)`` names file and cause.
@@ -161,9 +166,8 @@ def image_size(path: str | os.PathLike) -> tuple[int, int]:
         with Image.open(path) as image:  # reads the header only
             width, height = image.size
     except Image.UnidentifiedImageError:
-        raise ImageReadError(
-            f"cannot decode image {path}: not a JPEG or PNG file Pillow recognises; replace the file"
-        ) from None
+        problem = "not a JPEG or PNG file Pillow recognises"
+        raise ImageReadError(f"cannot decode image {path}: {problem}; replace the file") from None
     except (OSError, SyntaxError, ValueError) as error:
         raise ImageReadError(
             f"cannot decode image {path}: {_damage(error)}; replace the file"
@@ -243,7 +247,9 @@ def normalize_image(img: Tensor) -> Tensor:
     with $\\mu$ = [`IMAGENET_MEAN`][transconv.data.images.IMAGENET_MEAN] $= (0.485, 0.456,
     0.406)$ and $\\sigma$ = [`IMAGENET_STD`][transconv.data.images.IMAGENET_STD] $= (0.229,
     0.224, 0.225)$, the statistics the torchvision backbones were trained with (d2l PR #1980
-    added the division by 255).
+    added the division by 255). It is computed as $(x - 255\\mu_c) \\cdot \\frac{1}{255
+    \\sigma_c}$, two in-place passes over one ``float32`` copy, equal to the formula up to
+    ``float32`` rounding.
 
     Parameters
     ----------
@@ -281,6 +287,5 @@ def normalize_image(img: Tensor) -> Tensor:
             f"img must have shape (3, H, W) or (B, 3, H, W), got {tuple(img.shape)}; "
             "read the image with read_rgb so it has 3 channels first"
         )
-    mean = torch.tensor(IMAGENET_MEAN).reshape(3, 1, 1)
-    std = torch.tensor(IMAGENET_STD).reshape(3, 1, 1)
-    return (img.to(torch.float32) / 255 - mean) / std
+    shift, scale = _SHIFT.to(img.device), _SCALE.to(img.device)  # no-ops on the CPU
+    return img.to(torch.float32).sub_(shift).mul_(scale)
