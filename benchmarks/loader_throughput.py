@@ -101,12 +101,22 @@ def build(variant: str, voc_dir: Path, crop: tuple[int, int]):
 def measure(variant: str, voc_dir: Path, crop: tuple[int, int], batch: int, epochs: int) -> dict:
     """Build ``variant``'s loader in this process and time ``epochs`` epochs on one core."""
     import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _measure(variant, voc_dir, crop, batch, epochs)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _measure(variant: str, voc_dir: Path, crop: tuple[int, int], batch: int, epochs: int) -> dict:
+    import torch
     import torchvision.transforms.functional  # noqa: F401 - imported before the baseline
     from torch.utils.data import DataLoader
 
-    import transconv.data  # noqa: F401
+    from transconv.data import collate_normalize
 
-    torch.set_num_threads(1)
     gc.collect()
     before = resident_bytes()
     start = time.perf_counter()
@@ -114,8 +124,6 @@ def measure(variant: str, voc_dir: Path, crop: tuple[int, int], batch: int, epoc
     build_s = time.perf_counter() - start
     gc.collect()
     resident = resident_bytes() - before
-    from transconv.data import collate_normalize
-
     collate = {"collate_fn": collate_normalize} if variant == "uint8" else {}
     loader = DataLoader(dataset, batch, shuffle=True, drop_last=True,
                         generator=torch.Generator().manual_seed(0), **collate)  # fmt: skip
@@ -187,6 +195,11 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--out", type=Path, help="write the results as JSON here")
+    parser.add_argument(
+        "--same-process",
+        action="store_true",
+        help="measure every variant in this process (quick; resident memory then mixes them)",
+    )
     parser.add_argument("--variant", choices=VARIANTS, help=argparse.SUPPRESS)
     parser.add_argument("--voc-dir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -199,11 +212,17 @@ def main(argv: list[str] | None = None) -> dict:
 
     with tempfile.TemporaryDirectory() as tmp:
         voc_dir = make_synthetic_voc(tmp, args.images, 1, size=tuple(args.size), progress=True)
-        results = {v: run_variant(v, args, voc_dir) for v in VARIANTS}
+        if args.same_process:
+            crop, batch = tuple(args.crop), args.batch_size
+            results = {v: measure(v, voc_dir, crop, batch, args.epochs) for v in VARIANTS}
+        else:
+            results = {v: run_variant(v, args, voc_dir) for v in VARIANTS}
     print(report(results))
     saved = {
         "results": results,
         "config": {k: v for k, v in vars(args).items() if k not in ("variant", "voc_dir", "out")},
+        "note": "speed: images per CPU-second of one single-threaded process, after a warm-up "
+        "epoch; resident_bytes: RSS growth while building the dataset",
         "machine": {
             "python": platform.python_version(),
             "cpu": platform.processor(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -390,3 +391,27 @@ def test_load_data_voc_rejects_bad_arguments(synthetic: Path, kwargs, error, mes
     args = {"batch_size": 2, "crop_size": (20, 30), "voc_dir": synthetic} | kwargs
     with pytest.raises(error, match=message):
         load_data_voc(**args)
+
+
+# --- benchmarks/loader_throughput.py ------------------------------------------------------------
+
+
+def test_loader_benchmark_smoke(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "loader_throughput.py"
+    spec = importlib.util.spec_from_file_location("loader_throughput", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = tmp_path / "loader.json"
+    args = ["--images", "4", "--size", "40", "48", "--crop", "32", "32", "--batch-size", "2"]
+    saved = bench.main([*args, "--epochs", "1", "--same-process", "--out", str(out)])
+    results = saved["results"]
+    assert set(results) == {"decode", "uint8_item", "uint8", "d2l"}
+    assert all(r["img_per_s_per_core"] > 0 and r["images"] == 4 for r in results.values())
+    assert results["decode"]["held_bytes"] == 0
+    assert results["uint8"]["held_bytes"] == 4 * 40 * 48 * 4  # 3 bytes a pixel + 1 of label
+    assert results["d2l"]["held_bytes"] == 4 * 40 * 48 * (12 + 3) + 8 * 256**3
+    printed = capsys.readouterr().out
+    assert "uint8 / d2l speed:" in printed and "uint8 / decode speed:" in printed
+    assert json.loads(out.read_text())["results"]["uint8"]["examples"] == 4

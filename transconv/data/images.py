@@ -184,8 +184,7 @@ def _to_rgb_array(image: Image.Image, path: Path) -> np.ndarray:
                 f"cannot decode image {path}: 32-bit integer pixels outside 0..65535 "
                 "have no colour scale; save it as an 8- or 16-bit image"
             )
-        # 65535 -> 255 exactly: x / 257 maps the 16-bit range onto the 8-bit one
-        grey = np.round(grey / 257).astype(np.uint8)
+        grey = (grey >> 8).astype(np.uint8)  # the high byte, as Pillow reads 16-bit RGB
         return np.repeat(grey[..., None], 3, axis=2)
     if image.mode == "F":
         raise ImageReadError(
@@ -200,8 +199,9 @@ def read_rgb(path: str | os.PathLike) -> Tensor:
 
     Does what d2l's ``torchvision.io.read_image(path, ImageReadMode.RGB)`` does (a palette
     PNG comes back in its palette's colours), through Pillow, because torchvision's image
-    decoders are deprecated since torchvision 0.29. A 16-bit grey image is scaled to 8 bits,
-    $x_8 = \\mathrm{round}(x_{16} / 257)$, rather than clipped at 255.
+    decoders are deprecated since torchvision 0.29. A 16-bit image keeps each value's high
+    byte, $x_8 = \\lfloor x_{16} / 256 \\rfloor$, rather than being clipped at 255: what Pillow
+    does for 16-bit RGB, done here for 16-bit grey too.
 
     Parameters
     ----------
