@@ -1,15 +1,23 @@
-"""Segmentation losses: cross-entropy over the labelled pixels, and d2l's per-image variant."""
+"""Segmentation losses: cross-entropy over the labelled pixels, a fused form of it that keeps
+the logits' dtype and memory layout, and d2l's per-image variant."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from transconv._validation import as_int
 from transconv.data.voc import IGNORE_INDEX
 
-__all__ = ["LOSSES", "d2l_loss", "loss_fn"]
+__all__ = ["LOSSES", "d2l_loss", "fused_loss", "loss_fn"]
+
+#: Pixels per chunk of [`fused_loss`][transconv.losses.fused_loss]: 2**18 pixels of 21 classes
+#: make a 22 MB float32 working copy, about the size of an H100's 50 MB L2 cache.
+CHUNK_PIXELS = 1 << 18
 
 
 def _check_logits(logits: Tensor, target: Tensor) -> None:
@@ -21,30 +29,38 @@ def _check_logits(logits: Tensor, target: Tensor) -> None:
 
 
 def loss_fn(logits: Tensor, target: Tensor, ignore_index: int = IGNORE_INDEX) -> Tensor:
-    """Cross-entropy averaged over the pixels whose target is not ``ignore_index``.
+    r"""Cross-entropy averaged over the pixels whose target is not `ignore_index`.
 
-    .. math:: \\ell = \\frac{1}{|K|} \\sum_{p \\in K} -\\log \\operatorname{softmax}(z_p)_{y_p},
-        \\quad K = \\{p : y_p \\ne \\text{ignore\\_index}\\}
+    $$\ell = \frac{1}{|K|} \sum_{p \in K} -\log \operatorname{softmax}(z_p)_{y_p},
+    \quad K = \{p : y_p \ne \text{ignore\_index}\}$$
 
-    A batch whose pixels are all ignored has loss 0 (not 0/0 = NaN).
+    A batch whose pixels are all ignored has loss 0 (not 0/0 = NaN). The logits are copied to
+    float32 first; [`fused_loss`][transconv.losses.fused_loss] computes the same value without
+    that copy.
 
     Parameters
     ----------
     logits : Tensor
-        ``BxCxHxW`` scores (any float dtype; computed in float32).
+        Scores of any float dtype (computed in float32).
     target : Tensor
-        ``BxHxW`` int64 class indices, ``ignore_index`` for pixels to leave out.
-    ignore_index : int, default 255
+        int64 class indices, `ignore_index` for pixels to leave out.
+    ignore_index : int, optional
+        The label of pixels that do not count, default 255 (VOC's object boundaries).
 
     Returns
     -------
     Tensor
-        Scalar loss.
+        Scalar float32 loss.
 
     Raises
     ------
     ValueError
         If the shapes do not match.
+
+    Shape
+    -----
+    - logits: ``(B, C, H, W)``
+    - target: ``(B, H, W)``
 
     Examples
     --------
@@ -58,23 +74,157 @@ def loss_fn(logits: Tensor, target: Tensor, ignore_index: int = IGNORE_INDEX) ->
     return total / (target != ignore_index).sum().clamp(min=1)
 
 
-def d2l_loss(logits: Tensor, target: Tensor, ignore_index: int = IGNORE_INDEX) -> Tensor:
-    """d2l's loss: per-pixel cross-entropy averaged per image, one value per image.
+def _chunks(logits: Tensor, chunk_pixels: int) -> list[slice]:
+    """Slices of the batch dimension of at most `chunk_pixels` pixels (at least one image)."""
+    per_image = max(1, logits.shape[2] * logits.shape[3])
+    step = max(1, chunk_pixels // per_image)
+    return [slice(i, i + step) for i in range(0, logits.shape[0], step)]
 
-    As d2l's ``loss(inputs, targets) = F.cross_entropy(..., reduction='none').mean(1).mean(1)``
-    with ``l.sum().backward()``: :func:`train_step` backpropagates the *sum*, so the gradient
-    grows with the batch size. Here ignored pixels add 0 but still count in each image's mean
-    (d2l trains them as background instead).
+
+class _FusedCrossEntropy(torch.autograd.Function):
+    """Mean cross-entropy over labelled pixels; float32 (or float64) one chunk at a time."""
+
+    @staticmethod
+    def forward(
+        ctx: Any, logits: Tensor, target: Tensor, ignore_index: int, chunk_pixels: int
+    ) -> Tensor:
+        acc = torch.promote_types(logits.dtype, torch.float32)  # float64 stays float64
+        keep = target != ignore_index
+        safe = torch.where(keep, target, 0).unsqueeze(1)  # any valid index at ignored pixels
+        lse = torch.empty(target.shape, dtype=acc, device=logits.device)
+        total = torch.zeros((), dtype=acc, device=logits.device)
+        for part in _chunks(logits, chunk_pixels):
+            z = logits[part].to(acc)  # a chunk-sized copy that keeps the memory format
+            top = z.amax(1, keepdim=True)
+            lse[part] = (z - top).exp_().sum(1).log_().add_(top.squeeze(1))
+            picked = z.gather(1, safe[part]).squeeze(1)
+            # torch.where, not a product with the mask: a NaN at an ignored pixel stays out
+            total += torch.where(keep[part], lse[part] - picked, 0.0).sum()
+        count = keep.sum().clamp(min=1)
+        ctx.save_for_backward(logits, safe, keep, lse, count)
+        ctx.chunk_pixels = chunk_pixels
+        return total / count
+
+    @staticmethod
+    def backward(ctx: Any, grad_out: Tensor) -> tuple[Tensor | None, None, None, None]:
+        logits, safe, keep, lse, count = ctx.saved_tensors
+        # empty_like keeps the logits' dtype and strides: channels_last in, channels_last out
+        grad = torch.empty_like(logits)
+        weight = (keep * (grad_out.to(lse.dtype) / count)).unsqueeze(1)  # (B, 1, H, W)
+        for part in _chunks(logits, ctx.chunk_pixels):
+            p = (logits[part].to(lse.dtype) - lse[part].unsqueeze(1)).exp_()  # softmax
+            # masked_fill_, not the zero weight alone: NaN * 0 is NaN at an ignored pixel
+            p.masked_fill_(~keep[part].unsqueeze(1), 0.0)
+            p.mul_(weight[part]).scatter_add_(1, safe[part], -weight[part])
+            grad[part] = p
+        return grad, None, None, None
+
+
+def fused_loss(
+    logits: Tensor,
+    target: Tensor,
+    ignore_index: int = IGNORE_INDEX,
+    *,
+    chunk_pixels: int = CHUNK_PIXELS,
+) -> Tensor:
+    r"""[`loss_fn`][transconv.losses.loss_fn] without a float32 copy of the logits.
+
+    The same value, the mean cross-entropy over labelled pixels, computed a chunk of images
+    at a time: each chunk is read in the logits' own dtype and memory format and reduced in
+    float32, and the gradient
+    $\partial \ell / \partial z_p = (\operatorname{softmax}(z_p) - e_{y_p}) / |K|$
+    (zero at ignored pixels, whatever their logits hold, NaN included) is written straight into
+    a tensor of the logits' dtype and strides. So a bfloat16 channels_last batch gets neither a
+    float32 copy (twice its size) nor an NCHW copy of its gradient. The backward pass keeps the
+    logits themselves and one float32 log-sum-exp per pixel ($1/C$ of a float32 copy).
+
+    Float64 logits are computed in float64 (for gradient checks), all others in float32. Equal
+    to [`loss_fn`][transconv.losses.loss_fn] up to the order of float32 sums: within
+    `rtol=1e-5` on the loss and `atol=1e-6` on a float32 gradient (one bfloat16 rounding step
+    on a bfloat16 one), as `tests/test_losses.py` checks.
 
     Parameters
     ----------
-    logits, target, ignore_index
-        As :func:`loss_fn`.
+    logits : Tensor
+        Scores, float64, float32, bfloat16 or float16, contiguous or channels_last.
+    target : Tensor
+        int64 class indices in `[0, C)`, or `ignore_index` for pixels to leave out.
+    ignore_index : int, optional
+        The label of pixels that do not count, default 255 (VOC's object boundaries).
+    chunk_pixels : int, optional
+        Pixels per chunk (whole images, at least one), default
+        [`CHUNK_PIXELS`][transconv.losses.CHUNK_PIXELS]; the float32 working copy is
+        `4 * C * chunk_pixels` bytes.
 
     Returns
     -------
     Tensor
-        Shape ``(B,)``.
+        Scalar float32 loss (float64 for float64 logits); 0 when every pixel is ignored.
+
+    Raises
+    ------
+    ValueError
+        If the shapes do not match or `chunk_pixels` is below 1.
+    TypeError
+        If `logits` is not floating point or `chunk_pixels` is not an int.
+
+    Shape
+    -----
+    - logits: ``(B, C, H, W)``
+    - target: ``(B, H, W)``
+
+    Examples
+    --------
+    >>> import torch
+    >>> logits = torch.zeros(1, 4, 1, 2, dtype=torch.bfloat16, requires_grad=True)
+    >>> loss = fused_loss(logits, torch.tensor([[[1, 255]]]))
+    >>> round(loss.item(), 4)  # log 4
+    1.3863
+    >>> loss.backward()
+    >>> logits.grad.dtype, logits.grad[0, :, 0, 0].tolist(), logits.grad[0, :, 0, 1].tolist()
+    (torch.bfloat16, [0.25, -0.75, 0.25, 0.25], [0.0, 0.0, 0.0, 0.0])
+    """
+    _check_logits(logits, target)
+    if not logits.is_floating_point():
+        raise TypeError(
+            f"logits must be floating point, got {logits.dtype}; pass the model's output"
+        )
+    chunk_pixels = as_int(chunk_pixels, "chunk_pixels", minimum=1, example=str(CHUNK_PIXELS))
+    return _FusedCrossEntropy.apply(logits, target, int(ignore_index), chunk_pixels)
+
+
+def d2l_loss(logits: Tensor, target: Tensor, ignore_index: int = IGNORE_INDEX) -> Tensor:
+    """d2l's loss: per-pixel cross-entropy averaged per image, one value per image.
+
+    As d2l's `loss(inputs, targets) = F.cross_entropy(..., reduction='none').mean(1).mean(1)`
+    with `l.sum().backward()`: [`train_step`][transconv.train.train_step] backpropagates the
+    *sum*, so the gradient grows with the batch size. Here ignored pixels add 0 but still count
+    in each image's mean (d2l trains them as background instead).
+
+    Parameters
+    ----------
+    logits : Tensor
+        Scores of any float dtype (computed in float32).
+    target : Tensor
+        int64 class indices, `ignore_index` for pixels that add 0.
+    ignore_index : int, optional
+        The label of pixels that add 0, default 255 (VOC's object boundaries).
+
+    Returns
+    -------
+    Tensor
+        One float32 loss per image.
+
+    Raises
+    ------
+    ValueError
+        If the shapes do not match.
+
+    Shape
+    -----
+    - logits: ``(B, C, H, W)``
+    - target: ``(B, H, W)``
+    - output: ``(B,)``
 
     Examples
     --------
@@ -88,4 +238,5 @@ def d2l_loss(logits: Tensor, target: Tensor, ignore_index: int = IGNORE_INDEX) -
     return per_pixel.mean(1).mean(1)
 
 
-LOSSES: dict[str, Callable[..., Tensor]] = {"mean": loss_fn, "d2l": d2l_loss}
+#: Losses by the name a [`Recipe`][transconv.recipes.Recipe] gives in its `loss` field.
+LOSSES: dict[str, Callable[..., Tensor]] = {"mean": loss_fn, "fused": fused_loss, "d2l": d2l_loss}
