@@ -101,8 +101,8 @@ def test_fused_ignores_whatever_the_ignored_logits_hold():
     value, grad = value_and_grad(fused_loss, poked, target)
     expected, expected_grad = value_and_grad(reference, logits, target)
     torch.testing.assert_close(value, expected)
-    torch.testing.assert_close(grad[:, :, 1:], expected_grad[:, :, 1:])
-    assert torch.count_nonzero(grad[0, :, 0, :]) == 0
+    torch.testing.assert_close(grad[1:], expected_grad[1:])
+    torch.testing.assert_close(grad[0, :, 1:], expected_grad[0, :, 1:])
 
 
 def test_fused_gradcheck():
@@ -170,7 +170,7 @@ def test_fused_makes_no_float32_copy_nor_nchw_gradient_of_bf16_channels_last_log
     assert grad.dtype == torch.bfloat16 and grad.stride() == logits.stride()
 
 
-def test_fused_saves_the_logits_and_one_value_per_pixel_for_backward():
+def test_fused_saves_the_logits_and_per_pixel_labels_for_backward():
     logits, target = batch((2, 21, 8, 12), torch.bfloat16, torch.channels_last)
     saved = []
     with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t) or t, lambda t: t):

@@ -81,6 +81,19 @@ def _chunks(logits: Tensor, chunk_pixels: int) -> list[slice]:
     return [slice(i, i + step) for i in range(0, logits.shape[0], step)]
 
 
+def _classes_last(*tensors: Tensor) -> tuple[list[Tensor], int]:
+    """The tensors viewed so that the class dimension runs in memory order, and that dimension.
+
+    A channels_last tensor is stored as ``(B, H, W, C)``: its permuted view is contiguous, and a
+    softmax over its last dimension reads it in order (CUDA's softmax over dimension 1 would
+    first copy it to NCHW). The first tensor decides; the others follow it.
+    """
+    first = tensors[0]
+    if not first.is_contiguous() and first.is_contiguous(memory_format=torch.channels_last):
+        return [t.permute(0, 2, 3, 1) for t in tensors], 3
+    return list(tensors), 1
+
+
 class _FusedCrossEntropy(torch.autograd.Function):
     """Mean cross-entropy over labelled pixels; float32 (or float64) one chunk at a time."""
 
@@ -91,32 +104,31 @@ class _FusedCrossEntropy(torch.autograd.Function):
         acc = torch.promote_types(logits.dtype, torch.float32)  # float64 stays float64
         keep = target != ignore_index
         safe = torch.where(keep, target, 0).unsqueeze(1)  # any valid index at ignored pixels
-        lse = torch.empty(target.shape, dtype=acc, device=logits.device)
         total = torch.zeros((), dtype=acc, device=logits.device)
         for part in _chunks(logits, chunk_pixels):
-            z = logits[part].to(acc)  # a chunk-sized copy that keeps the memory format
-            top = z.amax(1, keepdim=True)
-            lse[part] = (z - top).exp_().sum(1).log_().add_(top.squeeze(1))
-            picked = z.gather(1, safe[part]).squeeze(1)
+            (z, index), dim = _classes_last(logits[part], safe[part])
+            picked = torch.log_softmax(z, dim, dtype=acc).gather(dim, index).squeeze(dim)
             # torch.where, not a product with the mask: a NaN at an ignored pixel stays out
-            total += torch.where(keep[part], lse[part] - picked, 0.0).sum()
+            total -= torch.where(keep[part], picked.reshape(keep[part].shape), 0.0).sum()
         count = keep.sum().clamp(min=1)
-        ctx.save_for_backward(logits, safe, keep, lse, count)
+        ctx.save_for_backward(logits, safe, keep, count)
         ctx.chunk_pixels = chunk_pixels
         return total / count
 
     @staticmethod
     def backward(ctx: Any, grad_out: Tensor) -> tuple[Tensor | None, None, None, None]:
-        logits, safe, keep, lse, count = ctx.saved_tensors
+        logits, safe, keep, count = ctx.saved_tensors
+        acc = torch.promote_types(logits.dtype, torch.float32)
         # empty_like keeps the logits' dtype and strides: channels_last in, channels_last out
         grad = torch.empty_like(logits)
-        weight = (keep * (grad_out.to(lse.dtype) / count)).unsqueeze(1)  # (B, 1, H, W)
+        weight = (keep * (grad_out.to(acc) / count)).unsqueeze(1)  # (B, 1, H, W)
         for part in _chunks(logits, ctx.chunk_pixels):
-            p = (logits[part].to(lse.dtype) - lse[part].unsqueeze(1)).exp_()  # softmax
-            # masked_fill_, not the zero weight alone: NaN * 0 is NaN at an ignored pixel
-            p.masked_fill_(~keep[part].unsqueeze(1), 0.0)
-            p.mul_(weight[part]).scatter_add_(1, safe[part], -weight[part])
-            grad[part] = p
+            (z, index, w, out), dim = _classes_last(
+                logits[part], safe[part], weight[part], grad[part]
+            )
+            p = torch.softmax(z, dim, dtype=acc)  # recomputed: nothing full-size was saved
+            p.scatter_add_(dim, index, torch.full_like(w, -1.0))  # p - one_hot(y)
+            torch.mul(p, w, out=out)  # rounds once, into the logits' dtype and strides
         return grad, None, None, None
 
 
@@ -133,10 +145,10 @@ def fused_loss(
     at a time: each chunk is read in the logits' own dtype and memory format and reduced in
     float32, and the gradient
     $\partial \ell / \partial z_p = (\operatorname{softmax}(z_p) - e_{y_p}) / |K|$
-    (zero at ignored pixels, whatever their logits hold, NaN included) is written straight into
-    a tensor of the logits' dtype and strides. So a bfloat16 channels_last batch gets neither a
-    float32 copy (twice its size) nor an NCHW copy of its gradient. The backward pass keeps the
-    logits themselves and one float32 log-sum-exp per pixel ($1/C$ of a float32 copy).
+    (zero at ignored pixels) is written straight into a tensor of the logits' dtype and strides.
+    So a bfloat16 channels_last batch gets neither a float32 copy (twice its size) nor an NCHW
+    copy of its gradient. The backward pass keeps only the logits themselves (and per-pixel
+    labels) and recomputes the softmax a chunk at a time.
 
     Float64 logits are computed in float64 (for gradient checks), all others in float32. Equal
     to [`loss_fn`][transconv.losses.loss_fn] up to the order of float32 sums: within
