@@ -155,6 +155,9 @@ def fused_loss(
     `rtol=1e-5` on the loss and `atol=1e-6` on a float32 gradient (one bfloat16 rounding step
     on a bfloat16 one), as `tests/test_losses.py` checks.
 
+    `torch.compile(fused_loss, fullgraph=True)` traces it whole, forward and backward, so
+    compiled (with the model or alone) its per-chunk steps fuse into fewer kernels.
+
     Parameters
     ----------
     logits : Tensor
