@@ -27,8 +27,9 @@ GPU, as in the published figures::
 
     python benchmarks/train_throughput.py --write --profile runs/profile
 
-The figures' provenance names the commit from `git` or, where the tree has no `.git` (a copy
-on a GPU machine), from the environment variable `TRANSCONV_COMMIT`.
+The figures' provenance is `transconv.runs.provenance`: device, versions, date and the commit
+from `git` (`+dirty` when `transconv/` or `benchmarks/` differ from it) or, where the tree has
+no `.git` (a copy on a GPU machine), from the environment variable `TRANSCONV_COMMIT`.
 
 CPU smoke test (seconds; `tests/test_benchmarks.py` runs it)::
 
@@ -39,11 +40,8 @@ CPU smoke test (seconds; `tests/test_benchmarks.py` runs it)::
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -63,6 +61,7 @@ from transconv.data.synthetic import make_synthetic_voc
 from transconv.losses import LOSSES
 from transconv.models import build_model
 from transconv.recipes import RECIPES, Recipe, cudnn_autotune, make_optimizer
+from transconv.runs import provenance
 from transconv.train import train, train_step
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -130,6 +129,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         choices=sorted(set(LOSSES) - {"d2l"}),
         default=None,
         help="the fast recipe's loss (default: the recipe's own)",
+    )
+    p.add_argument(
+        "--upsample",
+        choices=("transposed", "subpixel"),
+        default=None,
+        help="how the fast model's x32 upsampling computes (default: the recipe's, else "
+        "transposed; (a) always uses ConvTranspose2d)",
     )
     p.add_argument(
         "--compile", action="store_true", help="torch.compile the fast recipe's model and its loss"
@@ -270,11 +276,17 @@ def fast_recipe(args: argparse.Namespace, device: torch.device) -> Recipe:
     return recipe.on(device)
 
 
+def fast_upsample(args: argparse.Namespace, recipe: Recipe) -> str:
+    """`--upsample`, else the recipe's `upsample` field where it has one, else transposed."""
+    return args.upsample or getattr(recipe, "upsample", None) or "transposed"
+
+
 def fast_model(args: argparse.Namespace, device: torch.device):
     """The fast recipe as it runs on `device`, its (compiled) model, loss and optimizer."""
     recipe = fast_recipe(args, device)
     torch.manual_seed(args.seed)
-    net = build_model(args.model, num_classes=NUM_CLASSES).to(device)
+    net = build_model(args.model, num_classes=NUM_CLASSES, upsample=fast_upsample(args, recipe))
+    net = net.to(device)
     if recipe.channels_last:
         net = net.to(memory_format=torch.channels_last)
     optimizer = make_optimizer(net, recipe, device)
@@ -400,51 +412,6 @@ def profile_step(step: Callable[[], object], device: torch.device, path: Path) -
     return [{"name": e.key, "count": e.count, "self_ms": getattr(e, key) / 1000} for e in top]
 
 
-def git_commit() -> str | None:
-    """`TRANSCONV_COMMIT` if set, else git's HEAD (`+dirty` when the sources differ)."""
-    if os.environ.get("TRANSCONV_COMMIT"):
-        return os.environ["TRANSCONV_COMMIT"]
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-        dirty = (
-            subprocess.run(
-                ["git", "diff", "--quiet", "HEAD", "--", "transconv", "benchmarks"],
-                cwd=ROOT,
-                capture_output=True,
-                timeout=10,
-            ).returncode
-            == 1
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return (head + ("+dirty" if dirty else "")) or None
-
-
-def provenance(device: torch.device) -> dict[str, object]:
-    """Where the figures were made: device, versions, commit, date."""
-    import torchvision
-
-    cuda = device.type == "cuda"
-    return {
-        "device": torch.cuda.get_device_name(device) if cuda else "cpu",
-        "gpu_count": torch.cuda.device_count() if cuda else 0,
-        "torch": torch.__version__,
-        "torchvision": torchvision.__version__,
-        "cuda": torch.version.cuda,
-        "cudnn": torch.backends.cudnn.version() if cuda else None,
-        "commit": git_commit(),
-        "python": sys.version.split()[0],
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-    }
-
-
 def cudnn_tf32() -> bool | None:
     """Whether cuDNN may run float32 convolutions in TF32 (torch's default: yes), if readable."""
     try:
@@ -535,6 +502,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         "repeats": args.repeats,
         "compile": args.compile,
         "loss": recipe.loss,
+        "upsample": fast_upsample(args, recipe),
         "fast_recipe": repr(recipe),
         "gflop_per_image_fwd_bwd": m["flops"] / 1e9,
         "cudnn_benchmark": {"d2l_step": False, "fast": recipe.cudnn_benchmark},
@@ -545,7 +513,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         "ratios": ratios,
         "targets_h100": TARGETS,
         "config": config,
-        "provenance": provenance(device),
+        "provenance": provenance(device, world_size=1, commit_paths=("transconv", "benchmarks")),
     }
     if m["profiles"]:
         out["profile"] = {"dir": str(args.profile), "top": m["profiles"]}
