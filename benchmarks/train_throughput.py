@@ -21,6 +21,8 @@ gives each one's median and min-max in images per second, the ratios b/a and c/b
 backward pass, `torch.utils.flop_counter.FlopCounterMode`) and GB/s (bytes of one step counted
 per operator as the tensors it reads and writes, a lower bound for unfused kernels).
 `--profile DIR` writes `torch.profiler` key averages of one step of (a) and of (b) to `DIR`.
+`--loss` and `--upsample` swap the fast recipe's loss (e.g. `fused`) and the form of its x32
+upsampling (`subpixel`) to measure what each gains.
 `--write` saves the figures with their provenance to `docs/results/benchmark.json`.
 
 GPU, as in the published figures::
