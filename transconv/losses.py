@@ -13,11 +13,11 @@ from torch import Tensor
 from transconv._validation import as_int
 from transconv.data.voc import IGNORE_INDEX
 
-__all__ = ["LOSSES", "d2l_loss", "fused_loss", "loss_fn"]
+__all__ = ["CHUNK_PIXELS", "LOSSES", "d2l_loss", "fused_loss", "loss_fn"]
 
-#: Pixels per chunk of [`fused_loss`][transconv.losses.fused_loss]: 2**18 pixels of 21 classes
-#: make a 22 MB float32 working copy, about the size of an H100's 50 MB L2 cache.
 CHUNK_PIXELS = 1 << 18
+"""Pixels per chunk of [`fused_loss`][transconv.losses.fused_loss]: 2**18 pixels of 21 classes
+make a 22 MB float32 working copy, which fits in an H100's 50 MB L2 cache."""
 
 
 def _check_logits(logits: Tensor, target: Tensor) -> None:
@@ -253,5 +253,8 @@ def d2l_loss(logits: Tensor, target: Tensor, ignore_index: int = IGNORE_INDEX) -
     return per_pixel.mean(1).mean(1)
 
 
-#: Losses by the name a [`Recipe`][transconv.recipes.Recipe] gives in its `loss` field.
 LOSSES: dict[str, Callable[..., Tensor]] = {"mean": loss_fn, "fused": fused_loss, "d2l": d2l_loss}
+"""The losses by the name a [`Recipe`][transconv.recipes.Recipe] gives in its `loss` field:
+`"mean"` ([`loss_fn`][transconv.losses.loss_fn]), `"fused"`
+([`fused_loss`][transconv.losses.fused_loss], the same value) and `"d2l"`
+([`d2l_loss`][transconv.losses.d2l_loss])."""
