@@ -452,12 +452,11 @@ def measure(args: argparse.Namespace, device: torch.device) -> dict[str, Any]:
         say(f"{NAMES[name]}: {args.warmup} warm-up steps")
         warm_up(step, args.warmup)
     # one step's bytes; the compiled step hides its kernels' traffic, so count it eagerly
-    eager = {
-        "d2l_step": steps["d2l_step"],
-        "fast_step": make_fast(
+    eager = dict(steps)
+    if args.compile:
+        eager["fast_step"] = make_fast(
             argparse.Namespace(**{**vars(args), "compile": False}), X, Y, device
-        ),
-    }
+        )
     nbytes = {name: count_bytes(step, device) / args.batch_size for name, step in eager.items()}
     nbytes["fast_epoch"] = nbytes["fast_step"]
     profiles = {}
