@@ -78,9 +78,14 @@ def _per_dimension(**values: IntOrTuple) -> tuple[int | None, list[dict[str, int
 def _map_dimensions(
     fn: Callable[..., int], ndim: int | None, rows: list[dict[str, int]]
 ) -> IntOrTuple:
-    """Apply ``fn(**row)`` per dimension, prefixing errors with the dimension for tuples."""
-    if ndim is None:
-        return fn(**rows[0])
+    """Apply ``fn(**row)`` per dimension, prefixing errors with the dimension for tuples.
+
+    An error that every dimension shares (an int argument broadcast to all of them) keeps no
+    prefix: it is not about one dimension.
+    """
+    if ndim is None or all(row == rows[0] for row in rows):
+        result = fn(**rows[0])
+        return result if ndim is None else (result,) * ndim
     results = []
     for i, row in enumerate(rows):
         try:
