@@ -13,8 +13,10 @@ Two recipes ([`RECIPES`][transconv.recipes.RECIPES]) share one loop,
 :   On CUDA: bfloat16 autocast, `channels_last`, a fused SGD with momentum, cuDNN autotuning
     (the crops have one fixed size), optional `torch.compile`, and the GPU-resident
     [`DeviceSegLoader`][transconv.data.gpu.DeviceSegLoader]; the loss is the mean over
-    non-ignored pixels ([`loss_fn`][transconv.losses.loss_fn]). On a CPU the CUDA-only parts are
-    switched off ([`Recipe.on`][transconv.recipes.Recipe.on]).
+    non-ignored pixels computed without a float32 copy of the logits or an NCHW copy of their
+    gradient ([`fused_loss`][transconv.losses.fused_loss], equal to
+    [`loss_fn`][transconv.losses.loss_fn] within float32 rounding). On a CPU the CUDA-only
+    parts are switched off ([`Recipe.on`][transconv.recipes.Recipe.on]).
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from typing import Any
 
 import torch
 from torch import nn
+
+from transconv.losses import LOSSES
 
 __all__ = ["RECIPES", "Recipe", "autocast", "cudnn_autotune", "make_optimizer"]
 
@@ -45,9 +49,11 @@ class Recipe:
         ``torch.optim.SGD`` momentum, >= 0.
     weight_decay : float, default 0.0
         ``torch.optim.SGD`` weight decay, >= 0.
-    loss : {"mean", "d2l"}, default "mean"
-        ``"mean"``: [`loss_fn`][transconv.losses.loss_fn]; ``"d2l"``:
-        [`d2l_loss`][transconv.losses.d2l_loss] (per-image means, summed).
+    loss : {"mean", "fused", "d2l"}, default "mean"
+        A key of [`LOSSES`][transconv.losses.LOSSES]: ``"mean"``,
+        [`loss_fn`][transconv.losses.loss_fn]; ``"fused"``,
+        [`fused_loss`][transconv.losses.fused_loss] (the same mean, no float32 copy of the
+        logits); ``"d2l"``, [`d2l_loss`][transconv.losses.d2l_loss] (per-image means, summed).
     amp_dtype : {None, "bfloat16"}, default None
         Autocast dtype on CUDA (float16 would need a gradient scaler, so it is not offered).
     channels_last : bool, default False
@@ -92,7 +98,7 @@ class Recipe:
 
     def __post_init__(self) -> None:
         choices = {
-            "loss": ("mean", "d2l"),
+            "loss": tuple(LOSSES),
             "amp_dtype": (None, "bfloat16"),
             "loader": ("dataloader", "device"),
         }
@@ -140,7 +146,7 @@ RECIPES: dict[str, Recipe] = {
         lr=0.01,
         momentum=0.9,
         weight_decay=1e-4,
-        loss="mean",
+        loss="fused",
         amp_dtype="bfloat16",
         channels_last=True,
         fused=True,
