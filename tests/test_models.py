@@ -356,3 +356,57 @@ def test_build_model_unknown_name_lists_known_names():
     match = r"unknown model 'fcn_unet'; use one of 'fcn_resnet18', .*'fcn_vgg16_deconv'"
     with pytest.raises(ValueError, match=match):
         build_model("fcn_unet")
+
+
+# --- upsample="subpixel" ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("builder", "kwargs", "size"),
+    [
+        (fcn_resnet18, {}, (40, 70)),
+        (fcn_vgg16, {"variant": "8s", "fc_channels": SMALL_FC}, (56, 88)),
+        (fcn_vgg16, {"variant": "32s", "fc_channels": SMALL_FC}, (33, 40)),
+        (fcn_vgg16_deconv, {}, (33, 65)),
+    ],
+)
+def test_subpixel_upsampling_equals_transposed(builder, kwargs, size):
+    nets = {}
+    for upsample in ("transposed", "subpixel"):
+        torch.manual_seed(0)  # same initialisation: the sub-pixel layers hold the same parameters
+        nets[upsample] = builder(num_classes=C, upsample=upsample, **kwargs).double().eval()
+    plain, fast = nets["transposed"], nets["subpixel"]
+    assert any(type(m).__name__ == "SubpixelConvTranspose2d" for m in fast.modules())
+    assert not any(type(m).__name__ == "SubpixelConvTranspose2d" for m in plain.modules())
+    state = plain.state_dict()
+    assert state.keys() == fast.state_dict().keys()
+    fast.load_state_dict(state)
+    x = _image(*size, seed=2)
+    outputs = {name: net(x) for name, net in nets.items()}
+    assert_close(outputs["subpixel"], outputs["transposed"])
+    probe = torch.randn_like(outputs["transposed"])
+    grads = {
+        name: torch.autograd.grad(
+            outputs[name], [p for p in net.parameters() if p.requires_grad], probe
+        )
+        for name, net in nets.items()
+    }
+    assert_close(grads["subpixel"], grads["transposed"])
+
+
+def test_build_model_passes_upsample():
+    net = build_model("fcn_resnet18", num_classes=C, upsample="subpixel")
+    assert type(net.transpose_conv).__name__ == "SubpixelConvTranspose2d"
+
+
+@pytest.mark.parametrize(
+    ("upsample", "error", "match"),
+    [
+        ("pixelshuffle", ValueError, r"upsample must be 'transposed' or 'subpixel', got 'pix"),
+        (None, TypeError, r"upsample must be a string, got None"),
+    ],
+)
+@pytest.mark.parametrize("builder", [fcn_resnet18, fcn_vgg16, fcn_vgg16_deconv])
+def test_bad_upsample(builder, upsample, error, match):
+    with pytest.raises(error, match=match):
+        builder(num_classes=C, upsample=upsample)

@@ -59,7 +59,7 @@ _EXPORTS: dict[str, str] = {
     "SubpixelConvTranspose2d": "transconv.subpixel",
     "conv_transpose2d_subpixel": "transconv.subpixel",
     "subpixel_weight": "transconv.subpixel",
-        "RECIPES": "transconv.recipes",
+    "RECIPES": "transconv.recipes",
     "Recipe": "transconv.recipes",
     "evaluate": "transconv.train",
     "predict": "transconv.tiling",
