@@ -433,6 +433,7 @@
         }
       }
     }
+    if (spec.crop) { hatchOutside(ctx, spec.crop, cs, width, height, pal); }
     (spec.boxes || []).forEach(function (b) {
       ctx.strokeStyle = rgb(b.colour);
       ctx.lineWidth = b.width || 2;
@@ -442,6 +443,23 @@
         (b.h || 1) * cs - 2 * inset);
       ctx.setLineDash([]);
     });
+  }
+
+  // Diagonal hatching over everything outside the crop rectangle (the cropped border)
+  function hatchOutside(ctx, crop, cs, width, height, pal) {
+    var tile = document.createElement("canvas");
+    tile.width = tile.height = 6;
+    var t = tile.getContext("2d");
+    t.strokeStyle = rgb(mix(pal.bg, pal.fg, 0.55));
+    t.lineWidth = 1;
+    t.beginPath(); t.moveTo(0, 6); t.lineTo(6, 0); t.stroke();
+    ctx.save();
+    ctx.fillStyle = ctx.createPattern(tile, "repeat");
+    ctx.beginPath();
+    ctx.rect(0, 0, width, height);
+    ctx.rect(crop.x * cs + crop.w * cs, crop.y * cs, -crop.w * cs, crop.h * cs);  // a hole
+    ctx.fill("evenodd");
+    ctx.restore();
   }
 
   function cellAt(canvas, cs, event) {
@@ -902,11 +920,11 @@
     if (app.hover && app.hover.kind === "out") {
       boxes.push({y: app.hover.y + p[0], x: app.hover.x + p[1], colour: pal.hover, width: 3});
     }
-    drawGrid(app.q(".tce-c-scatter"), {rows: rows, cols: cols, cs: cs, boxes: boxes,
+    drawGrid(app.q(".tce-c-scatter"), {rows: rows, cols: cols, cs: cs, boxes: boxes, crop: {y: p[0], x: p[1], h: H, w: W},
       fill: function (y, x) {
         var c = counts ? (canvasCount[y * cols + x] ? mix(pal.bg, pal.count, 0.15 + 0.85 * canvasCount[y * cols + x] / maxCount) : pal.bg)
           : vFill(canvasVals[y * cols + x]);
-        return inside(y, x) ? c : mix(c, pal.faint, 0.7);
+        return inside(y, x) ? c : mix(c, pal.bg, 0.5);
       },
       text: function (y, x) { return canvasCount[y * cols + x] || inside(y, x) ? formatNumber(canvasVals[y * cols + x]) : ""; },
       sub: function (y, x) { return canvasCount[y * cols + x] ? "×" + canvasCount[y * cols + x] : ""; }}, pal);
