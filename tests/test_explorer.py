@@ -9,7 +9,7 @@ import random
 import re
 import statistics
 from typing import Any
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs
 
 import pytest
 import torch
@@ -105,7 +105,14 @@ RULES = [
     # (what breaks, input, kernel, params, the page's rule, torch's message)
     ("stride", X3, W2, {"stride": [0, 1]}, r"`stride` must be at least 1", "non-positive stride"),
     ("dilation", X3, W2, {"dilation": [1, 0]}, r"`dilation` must be at least 1", "dilation should"),
-    ("padding", X3, W2, {"padding": [-1, 0]}, r"`padding` must be non-negative", "negative padding"),
+    (
+        "padding",
+        X3,
+        W2,
+        {"padding": [-1, 0]},
+        r"`padding` must be non-negative",
+        "negative padding",
+    ),
     (
         "output_padding",
         X3,
@@ -172,7 +179,9 @@ def test_solver_agrees_with_python(open_page) -> None:
     pairs = [(10, 320), (7, 224), (1, 1), (10, 5), (3, 6), (16, 32), (1, 64), (1, 1000)]
     pairs += [(rng.randint(1, 12), rng.randint(1, 100)) for _ in range(120)]
     page = open_explorer(open_page).page
-    got = page.evaluate("pairs => pairs.map(p => window.transconvExplorer.solve(p[0], p[1]))", pairs)
+    got = page.evaluate(
+        "pairs => pairs.map(p => window.transconvExplorer.solve(p[0], p[1]))", pairs
+    )
     for (n, target), listed in zip(pairs, got, strict=True):
         assert listed == solve_transposed_conv(n, target), (n, target)
     assert got[0][0] == {
@@ -219,7 +228,8 @@ def test_url_query_sets_the_shown_output(open_page) -> None:
 
 
 def query_of(page: Any) -> dict[str, list[str]]:
-    return parse_qs(urlparse(page.url).query)
+    # location itself: page.url learns of history.replaceState a moment later
+    return parse_qs(page.evaluate("location.search").lstrip("?"))
 
 
 def test_controls_update_url_and_output(open_page) -> None:
@@ -243,13 +253,15 @@ def test_controls_update_url_and_output(open_page) -> None:
     assert re.fullmatch(r"r\d+", query_of(page)["x"][0])
     values = [[float(v) for v in row.split()] for row in page.input_value(".tce-x").splitlines()]
     kernel = [[float(v) for v in row.split()] for row in page.input_value(".tce-w").splitlines()]
-    torch.testing.assert_close(cells(page), torch_conv(values, kernel, {"stride": [3, 3],
-                                                                        "padding": [1, 1]}))
-    link = page.url
+    torch.testing.assert_close(
+        cells(page), torch_conv(values, kernel, {"stride": [3, 3], "padding": [1, 1]})
+    )
+    link = page.evaluate("location.href")
     page.goto(link)  # a link reproduces the random values
     page.wait_for_selector(".tce-output", state="attached")
-    assert page.input_value(".tce-x").splitlines() == [" ".join(f"{v:g}" for v in row)
-                                                       for row in values]
+    assert page.input_value(".tce-x").splitlines() == [
+        " ".join(f"{v:g}" for v in row) for row in values
+    ]
     visit.assert_clean()
 
 
@@ -262,8 +274,9 @@ def test_illegal_setting_shows_rule_and_nearest_value(open_page) -> None:
     assert not page.locator(".tce-result").is_visible()
     page.click(".tce-fix")
     assert not error.is_visible()
-    expected = torch_conv([[0, 1], [2, 3]], [[0, 1], [2, 3]],
-                          {"stride": [2, 2], "output_padding": [1, 0]})
+    expected = torch_conv(
+        [[0, 1], [2, 3]], [[0, 1], [2, 3]], {"stride": [2, 2], "output_padding": [1, 0]}
+    )
     assert page.locator(".tce-shape").inner_text() == f"{expected.shape[0]} × {expected.shape[1]}"
     assert query_of(page)["op"] == ["1,0"]
     page.fill('input[aria-label="padding (width)"]', "3")
@@ -272,26 +285,40 @@ def test_illegal_setting_shows_rule_and_nearest_value(open_page) -> None:
     visit.assert_clean()
 
 
+def hover_text(page: Any, prefix: str) -> str:
+    """The hover description once it starts with ``prefix`` (hover redraws on the next frame)."""
+    page.wait_for_function(
+        "prefix => document.querySelector('.tce-hover').textContent.startsWith(prefix)", arg=prefix
+    )
+    return page.locator(".tce-hover").inner_text()
+
+
 def test_hover_and_keyboard_name_the_sources(open_page) -> None:
     visit = open_explorer(open_page, "?n=3&k=3&s=2&p=1")
     page = visit.page
     page.focus(".tce-c-output")
-    text = page.locator(".tce-hover").inner_text()
-    assert text.startswith("output (0, 0) = ")
+    hover_text(page, "output (0, 0) = ")
     page.keyboard.press("ArrowRight")
     page.keyboard.press("ArrowDown")
-    text = page.locator(".tce-hover").inner_text()
-    assert text.startswith("output (1, 1) = ")
+    text = hover_text(page, "output (1, 1) = ")
     # output (1, 1) = input (1, 1) through tap (0, 0) ... brute force the overlaps
     stamps = sum(
         1
-        for i in range(3) for a in range(3) for j in range(3) for b in range(3)
+        for i in range(3)
+        for a in range(3)
+        for j in range(3)
+        for b in range(3)
         if i * 2 + a - 1 == 1 and j * 2 + b - 1 == 1
     )
     assert f"; {stamps} overlapping stamp" in text
+    page.locator(".tce-c-scatter").scroll_into_view_if_needed()
     box = page.locator(".tce-c-scatter").bounding_box()
     page.mouse.move(box["x"] + 2, box["y"] + 2)  # a cropped border cell: nothing to name
-    assert page.locator(".tce-hover").inner_text().startswith("output (1, 1)")
+    cell = box["width"] / 7  # the full 7 x 7 output, cropped by padding 1 to 5 x 5
+    page.mouse.move(box["x"] + 4.5 * cell, box["y"] + 4.5 * cell)
+    assert f"; {stamps} overlapping stamps" in hover_text(page, "output (3, 3) = ")
+    page.mouse.move(0, 0)
+    hover_text(page, "Hover or focus an output pixel")
     visit.assert_clean()
 
 
@@ -331,13 +358,19 @@ def test_solver_table_marks_fcn_and_applies_a_row(open_page) -> None:
     assert page.locator(".tce-solve-summary").inner_text().startswith(f"{count} settings")
     first = page.locator(".tce-solve tbody tr").first
     assert [c.strip() for c in first.locator("td").all_inner_texts()[:5]] == [
-        "64 ★ FCN", "32", "16", "0", "1",
+        "64 ★ FCN",
+        "32",
+        "16",
+        "0",
+        "1",
     ]
     first.locator("button").click()
     assert page.locator(".tce-shape").inner_text() == "320 × 320"
     page.fill(".tce-solve-t", "20")
     assert query_of(page)["solve"] == ["10,20"]
-    assert page.locator(".tce-solve tbody tr").count() == min(24, len(solve_transposed_conv(10, 20)))
+    assert page.locator(".tce-solve tbody tr").count() == min(
+        24, len(solve_transposed_conv(10, 20))
+    )
     visit.assert_clean()
 
 
@@ -369,4 +402,20 @@ def test_update_renders_in_under_50_ms(open_page, stride: int) -> None:
     median = statistics.median(times)
     print(f"explorer render, 16x16 input, 7x7 kernel, stride {stride}: median {median:.1f} ms")
     assert median < 50, times
+    visit.assert_clean()
+
+
+def test_palette_switch_recolours_the_views(open_page) -> None:
+    visit = open_explorer(open_page, "?n=3&k=1&s=2")  # output (1, 1) is an inserted zero
+    page = visit.page
+    pixel = """() => {
+        const c = document.querySelector('.tce-c-output'), cs = c.width / 5;
+        return Array.from(c.getContext('2d').getImageData(1.5 * cs, 1.5 * cs, 1, 1).data);
+    }"""
+    before = page.evaluate(pixel)
+    page.locator("form[data-md-component=palette] label:visible").first.click()
+    page.wait_for_function("document.body.dataset.mdColorScheme === 'slate'")
+    page.wait_for_timeout(100)  # the page recolours when Material switches the palette
+    after = page.evaluate(pixel)
+    assert sum(before[:3]) > 600 and sum(after[:3]) < 200, (before, after)  # white, then dark
     visit.assert_clean()

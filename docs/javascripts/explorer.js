@@ -198,7 +198,7 @@
 
   // ------------------------------------------------------------------ state and URL
 
-  var LIMITS = {n: [0, 32], k: [0, 64], s: [0, 64], p: [-1, 128], op: [-1, 64], d: [0, 16]};
+  var LIMITS = {n: [0, 32], k: [0, 128], s: [0, 64], p: [-1, 256], op: [-1, 127], d: [0, 128]};
   var PARAM_KEYS = ["n", "k", "s", "p", "op", "d"];
   var DEFAULTS = {n: [2, 2], k: [2, 2], s: [1, 1], p: [0, 0], op: [0, 0], d: [1, 1]};
   var MAX_DRAWN = 250000;   // cells per drawn grid; bigger outputs show sizes only
@@ -598,6 +598,11 @@
         if (app) { app.pal = palette(app.root); render(); }
       });
       init.observer.observe(document.body, {attributes: true, attributeFilter: ["data-md-color-scheme"]});
+      var resizing = 0;
+      window.addEventListener("resize", function () {  // cell sizes follow the column width
+        clearTimeout(resizing);
+        resizing = setTimeout(function () { if (app) { render(); } }, 150);
+      });
     }
   }
 
@@ -614,6 +619,7 @@
         a.step = null;
         render();
       });
+      input.addEventListener("change", syncControls);  // show the value actually used
     });
     ["x", "w"].forEach(function (which) {
       var area = a.q(".tce-" + which);
@@ -680,8 +686,7 @@
       var button = e.target.closest("button[data-row]");
       if (!button) { return; }
       var c = app.solverRows[Number(button.dataset.row)];
-      var n = Math.min(app.st.solveN, LIMITS.n[1]);
-      app.st.n = [n, n]; app.st.k = [c.kernel_size, c.kernel_size]; app.st.s = [c.stride, c.stride];
+      app.st.n = [app.st.solveN, app.st.solveN]; app.st.k = [c.kernel_size, c.kernel_size]; app.st.s = [c.stride, c.stride];
       app.st.p = [c.padding, c.padding]; app.st.op = [c.output_padding, c.output_padding];
       app.st.d = [c.dilation, c.dilation];
       app.step = null;
@@ -751,11 +756,15 @@
     }
     errorBox.hidden = true;
     result.hidden = false;
-    var n = st.n, k = st.k, s = st.s, p = st.p, op = st.op, d = st.d;
-    var full = scatter(cur.x, cur.w, n, k, s, p, op, d);
+    var n = st.n, k = st.k, s = st.s, p = st.p, op = st.op, d = st.d, area = [];
+    for (var ax = 0; ax < 2; ax++) {  // the scatter canvas: the full output or the cropped one
+      var out = outputSize(n[ax], k[ax], s[ax], p[ax], op[ax], d[ax]);
+      area.push(Math.max(out + p[ax], (n[ax] - 1) * s[ax] + d[ax] * (k[ax] - 1) + 1));
+    }
+    app.big = area[0] * area[1] > MAX_DRAWN;
+    var full = app.big ? {H: outputSize(n[0], k[0], s[0], p[0], op[0], d[0]),
+      W: outputSize(n[1], k[1], s[1], p[1], op[1], d[1]), out: null} : scatter(cur.x, cur.w, n, k, s, p, op, d);
     app.full = full;
-    var steps = app.step === null ? n[0] * n[1] : app.step;
-    app.partial = steps === n[0] * n[1] ? full : scatter(cur.x, cur.w, n, k, s, p, op, d, steps);
     drawAll();
     renderTable(full);
     renderCode(cur, full);
@@ -841,7 +850,7 @@
   function flat(rows) { return [].concat.apply([], rows); }
 
   function drawAll() {
-    var st = app.st, pal = app.pal, cur = app.cur, full = app.full, part = app.partial;
+    var st = app.st, pal = app.pal, cur = app.cur, full = app.full;
     var avail = Math.max(200, app.root.clientWidth - 8);
     var n = st.n, k = st.k, s = st.s, p = st.p, op = st.op, d = st.d, H = full.H, W = full.W;
     var hov = app.hover, src = hov && hov.kind === "out" ? sources(hov.y, hov.x) : [];
@@ -849,7 +858,7 @@
     var stamp = app.step !== null && app.step > 0 ?
       {i: Math.floor((app.step - 1) / n[1]), j: (app.step - 1) % n[1]} : null;
     var hovIn = hov && hov.kind === "in" ? hov : null;
-    var big = H * W > MAX_DRAWN;
+    var big = app.big;
     app.q(".tce-scatter-caption").textContent = big ? "output too large to draw here (" + H + " × " + W +
       " pixels); the formula above still holds" : "full output (" + (Math.max((n[0] - 1) * s[0] + d[0] * (k[0] - 1) + 1, p[0] + H)) +
       " × " + (Math.max((n[1] - 1) * s[1] + d[1] * (k[1] - 1) + 1, p[1] + W)) + "), cropped to the " + H + " × " + W + " output";
@@ -874,7 +883,7 @@
       return;
     }
     ["scatter", "zeros", "flipped", "output"].forEach(function (c) { app.q(".tce-c-" + c).hidden = false; });
-    drawScatter(pal, avail, src, stamp, hovIn, part);
+    drawScatter(pal, avail, src, stamp, hovIn, full);
     drawGather(pal, avail, src);
     drawMatrix(pal, avail, src, hovIn);
     renderAnimLabel(steps);
@@ -1047,7 +1056,7 @@
 
   function renderTable(full) {
     var wrap = app.q(".tce-table-wrap");
-    if (full.H * full.W > MAX_TABLE) {
+    if (!full.out || full.H * full.W > MAX_TABLE) {
       wrap.innerHTML = "<p>The table is written for outputs of at most " + MAX_TABLE + " pixels.</p>";
       return;
     }
@@ -1088,7 +1097,7 @@
       "y = layer(x)",
       "print(y.shape)  # torch.Size([1, 1, " + full.H + ", " + full.W + "])"
     ];
-    if (full.H * full.W <= MAX_TABLE) {
+    if (full.out && full.H * full.W <= MAX_TABLE) {
       lines.push("expected = torch.tensor(" + pyTensor(toRows(full.out, full.H, full.W)) + ", dtype=torch.float64)");
       lines.push("torch.testing.assert_close(y[0, 0].detach(), expected)  # the explorer's output");
     }
@@ -1207,7 +1216,13 @@
     var same = JSON.stringify(h) === JSON.stringify(app.hover);
     if (same) { return; }
     app.hover = h;
-    drawAll();
+    // one redraw per frame, however fast the mouse moves
+    if (!setHover.pending) {
+      setHover.pending = requestAnimationFrame(function () {
+        setHover.pending = 0;
+        if (app && app.full && !app.cur.broken) { drawAll(); }
+      });
+    }
   }
 
   // ------------------------------------------------------------------ solver table
@@ -1219,6 +1234,7 @@
     summary.textContent = rows.length + " setting" + (rows.length === 1 ? "" : "s") + " reach " + app.st.solveT +
       " from " + app.st.solveN + (rows.length ? "" : " within these bounds") + ".";
     var shown = Math.min(rows.length, app.shown);
+    var showable = app.st.solveN <= LIMITS.n[1];  // the explorer above draws inputs up to 32
     var html = ['<table class="tce-solve"><thead><tr><th scope="col">kernel<wbr>_size</th><th scope="col">stride</th>',
       '<th scope="col">padding</th><th scope="col">output<wbr>_padding</th><th scope="col">dilation</th>',
       '<th scope="col"><span class="tce-sr">use</span></th></tr></thead><tbody>'];
@@ -1226,9 +1242,10 @@
       var c = rows[r], fcn = fcnRule(c);
       html.push("<tr" + (fcn ? ' class="tce-fcn"' : "") + "><td>" + c.kernel_size + (fcn ? ' <span class="tce-star" title="the FCN rule k = 2s, p = s/2">★ FCN</span>' : "") +
         "</td><td>" + c.stride + "</td><td>" + c.padding + "</td><td>" + c.output_padding + "</td><td>" + c.dilation +
-        '</td><td><button type="button" class="md-button tce-use" data-row="' + r + '" aria-label="Show kernel_size ' +
-        c.kernel_size + ", stride " + c.stride + ", padding " + c.padding + ", output_padding " + c.output_padding +
-        ", dilation " + c.dilation + ' in the explorer">Show</button></td></tr>');
+        "</td><td>" + (showable ? '<button type="button" class="md-button tce-use" data-row="' + r +
+        '" aria-label="Show kernel_size ' + c.kernel_size + ", stride " + c.stride + ", padding " + c.padding +
+        ", output_padding " + c.output_padding + ", dilation " + c.dilation + ' in the explorer">Show</button>' : "") +
+        "</td></tr>");
     }
     html.push("</tbody></table>");
     wrap.innerHTML = rows.length ? html.join("") : "";
