@@ -946,9 +946,9 @@
     var e = [d[0] * (k[0] - 1) - p[0], d[1] * (k[1] - 1) - p[1]];
     var Hz = (n[0] - 1) * s[0] + 1 + 2 * e[0] + op[0], Wz = (n[1] - 1) * s[1] + 1 + 2 * e[1] + op[1];
     app.q(".tce-gather-caption").innerHTML = "The same output as a stride-1 convolution: insert " +
-      "s − 1 zeros between input pixels (" + (s[0] - 1) + ", " + (s[1] - 1) + "), pad every side with " +
-      "d·(k − 1) − p (" + e[0] + ", " + e[1] + "; negative crops) plus output_padding at the bottom and right, and slide the " +
-      "flipped kernel (taps d apart) over it.";
+      "s − 1 zeros between input pixels (" + (s[0] - 1) + " down, " + (s[1] - 1) + " across), pad every side with " +
+      "d·(k − 1) − p (" + e[0] + " rows, " + e[1] + " columns; a negative padding crops) plus output_padding at the bottom " +
+      "and right, and slide the flipped kernel (taps d apart) over it.";
     var zeros = new Float64Array(Hz * Wz), real = new Uint8Array(Hz * Wz);
     for (var i = 0; i < n[0]; i++) {
       var r = i * s[0] + e[0];
