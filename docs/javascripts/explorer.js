@@ -403,35 +403,41 @@
       for (x = 0; x <= cols; x++) { ctx.moveTo(x * cs + 0.5 - (x === cols), 0); ctx.lineTo(x * cs + 0.5 - (x === cols), height); }
       ctx.stroke();
     }
-    if (spec.text && cs >= 20) {
-      var size = Math.max(10, Math.min(14, Math.floor(cs * 0.42)));
-      ctx.font = size + "px system-ui, sans-serif";
-      ctx.textAlign = "center";
-      ctx.textBaseline = "middle";
-      for (y = 0; y < rows; y++) {
-        for (x = 0; x < cols; x++) {
-          var label = spec.text(y, x);
-          if (label === null || label === "") { continue; }
-          if (ctx.measureText(label).width > cs - 2) { continue; }
-          var f = spec.fill(y, x);
-          ctx.fillStyle = (0.299 * f[0] + 0.587 * f[1] + 0.114 * f[2]) > 140 ? "#000" : "#fff";
-          ctx.fillText(label, x * cs + cs / 2, y * cs + cs / 2 + (spec.sub && cs >= 30 ? 2 : 0));
+    if (spec.text && cs >= 22) {
+      // labels in two passes (dark text on light cells, then light on dark), widths measured
+      // once per distinct label: text is most of a redraw's cost
+      var size = Math.max(10, Math.min(14, Math.floor(cs * 0.42))), widths = {};
+      var fits = function (label) {
+        if (widths[label] === undefined) { widths[label] = ctx.measureText(label).width; }
+        return widths[label] <= cs - 2;
+      };
+      var lightCell = function (o) { return 0.299 * data[o] + 0.587 * data[o + 1] + 0.114 * data[o + 2] > 140; };
+      var withSub = spec.sub && cs >= 30;
+      [true, false].forEach(function (light) {
+        ctx.font = size + "px system-ui, sans-serif";
+        ctx.textAlign = "center";
+        ctx.textBaseline = "middle";
+        ctx.fillStyle = light ? "#000" : "#fff";
+        for (var y = 0; y < rows; y++) {
+          for (var x = 0; x < cols; x++) {
+            if (lightCell(4 * (y * cols + x)) !== light) { continue; }
+            var label = spec.text(y, x);
+            if (label === null || label === "" || !fits(label)) { continue; }
+            ctx.fillText(label, x * cs + cs / 2, y * cs + cs / 2 + (withSub ? 2 : 0));
+          }
         }
-      }
-      if (spec.sub && cs >= 30) {
+        if (!withSub) { return; }
         ctx.font = "10px system-ui, sans-serif";
         ctx.textAlign = "right";
         ctx.textBaseline = "top";
+        ctx.fillStyle = light ? "#333" : "#ddd";
         for (y = 0; y < rows; y++) {
           for (x = 0; x < cols; x++) {
-            var sub = spec.sub(y, x);
-            if (!sub) { continue; }
-            var g = spec.fill(y, x);
-            ctx.fillStyle = (0.299 * g[0] + 0.587 * g[1] + 0.114 * g[2]) > 140 ? "#333" : "#ddd";
-            ctx.fillText(sub, x * cs + cs - 2, y * cs + 1);
+            var sub = lightCell(4 * (y * cols + x)) === light && spec.sub(y, x);
+            if (sub) { ctx.fillText(sub, x * cs + cs - 2, y * cs + 1); }
           }
         }
-      }
+      });
     }
     if (spec.crop) { hatchOutside(ctx, spec.crop, cs, width, height, pal); }
     (spec.boxes || []).forEach(function (b) {
@@ -588,6 +594,8 @@
     buildParamRows(root);
     app = {root: root, st: readQuery(location.search), step: null, hover: null, shown: 24,
       pal: palette(root), q: function (sel) { return root.querySelector(sel); }};
+    // read once (and on resize): reading layout inside render would force a reflow per update
+    app.width = root.clientWidth;
     wire(app);
     syncControls();
     render();
@@ -601,7 +609,9 @@
       var resizing = 0;
       window.addEventListener("resize", function () {  // cell sizes follow the column width
         clearTimeout(resizing);
-        resizing = setTimeout(function () { if (app) { render(); } }, 150);
+        resizing = setTimeout(function () {
+          if (app) { app.width = app.root.clientWidth; render(); }
+        }, 150);
       });
     }
   }
@@ -851,7 +861,7 @@
 
   function drawAll() {
     var st = app.st, pal = app.pal, cur = app.cur, full = app.full;
-    var avail = Math.max(200, app.root.clientWidth - 8);
+    var avail = Math.max(200, app.width - 8);
     var n = st.n, k = st.k, s = st.s, p = st.p, op = st.op, d = st.d, H = full.H, W = full.W;
     var hov = app.hover, src = hov && hov.kind === "out" ? sources(hov.y, hov.x) : [];
     var steps = app.step === null ? n[0] * n[1] : app.step;
