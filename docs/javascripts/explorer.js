@@ -752,15 +752,17 @@
     app.cur = cur;
     ["x", "w"].forEach(function (which) {
       var area = app.q(".tce-" + which);
-      if (document.activeElement !== area) { area.value = valuesToText(cur[which === "x" ? "x" : "w"], "\n", " "); }
-      area.rows = Math.min(8, Math.max(2, cur[which].length));
+      var text = valuesToText(cur[which], "\n", " ");
+      if (document.activeElement !== area && area.value !== text) { area.value = text; }
+      var lines = Math.min(8, Math.max(2, cur[which].length));
+      if (area.rows !== lines) { area.rows = lines; }
     });
     renderFormula(cur.broken);
     var errorBox = app.q(".tce-error"), result = app.q(".tce-result");
     if (cur.broken) {
       showError(errorBox, cur.broken);
       result.hidden = true;
-      app.q(".tce-code code").textContent = "# no valid layer: " + cur.broken.rule;
+      put(app.q(".tce-code code"), "textContent", "# no valid layer: " + cur.broken.rule);
       writeUrl();
       return null;
     }
@@ -800,7 +802,7 @@
       html.push('<p class="tce-shape-line">' + st.n[0] + ' × ' + st.n[1] + ' input → <output class="tce-shape">' +
         H + ' × ' + W + '</output> output</p>');
     }
-    app.q(".tce-formula").innerHTML = html.join("");
+    put(app.q(".tce-formula"), "innerHTML", html.join(""));
   }
 
   var KEY_OF = {"input size": "n", kernel_size: "k", stride: "s", padding: "p", output_padding: "op",
@@ -869,9 +871,9 @@
       {i: Math.floor((app.step - 1) / n[1]), j: (app.step - 1) % n[1]} : null;
     var hovIn = hov && hov.kind === "in" ? hov : null;
     var big = app.big;
-    app.q(".tce-scatter-caption").textContent = big ? "output too large to draw here (" + H + " × " + W +
+    put(app.q(".tce-scatter-caption"), "textContent", big ? "output too large to draw here (" + H + " × " + W +
       " pixels); the formula above still holds" : "full output (" + (Math.max((n[0] - 1) * s[0] + d[0] * (k[0] - 1) + 1, p[0] + H)) +
-      " × " + (Math.max((n[1] - 1) * s[1] + d[1] * (k[1] - 1) + 1, p[1] + W)) + "), cropped to the " + H + " × " + W + " output";
+      " × " + (Math.max((n[1] - 1) * s[1] + d[1] * (k[1] - 1) + 1, p[1] + W)) + "), cropped to the " + H + " × " + W + " output");
     // input and kernel
     var xs = flat(cur.x), ws = flat(cur.w);
     var xFill = valueFill(pal, maxAbsOf(xs)), wFill = valueFill(pal, maxAbsOf(ws));
@@ -900,7 +902,18 @@
     renderHoverText(src);
   }
 
-  function describeCanvas(sel, text) { app.q(sel).setAttribute("aria-label", text); }
+  function describeCanvas(sel, text) {
+    var c = app.q(sel);
+    if (c._tceLabel !== text) { c._tceLabel = text; c.setAttribute("aria-label", text); }
+  }
+
+  // Write a DOM property only when its value changes: an unchanged write still costs a layout
+  function put(node, prop, value) {
+    var key = "_tce_" + prop;
+    if (node[key] === value) { return; }
+    node[key] = value;
+    node[prop] = value;
+  }
 
   function drawScatter(pal, avail, src, stamp, hovIn, part) {
     var st = app.st, n = st.n, k = st.k, s = st.s, p = st.p, d = st.d, H = part.H, W = part.W;
@@ -955,10 +968,10 @@
     var st = app.st, n = st.n, k = st.k, s = st.s, p = st.p, op = st.op, d = st.d, cur = app.cur, full = app.full;
     var e = [d[0] * (k[0] - 1) - p[0], d[1] * (k[1] - 1) - p[1]];
     var Hz = (n[0] - 1) * s[0] + 1 + 2 * e[0] + op[0], Wz = (n[1] - 1) * s[1] + 1 + 2 * e[1] + op[1];
-    app.q(".tce-gather-caption").innerHTML = "The same output as a stride-1 convolution: insert " +
+    put(app.q(".tce-gather-caption"), "innerHTML", "The same output as a stride-1 convolution: insert " +
       "s − 1 zeros between input pixels (" + (s[0] - 1) + " down, " + (s[1] - 1) + " across), pad every side with " +
       "d·(k − 1) − p (" + e[0] + " rows, " + e[1] + " columns; a negative padding crops) plus output_padding at the bottom " +
-      "and right, and slide the flipped kernel (taps d apart) over it.";
+      "and right, and slide the flipped kernel (taps d apart) over it.");
     var zeros = new Float64Array(Hz * Wz), real = new Uint8Array(Hz * Wz);
     for (var i = 0; i < n[0]; i++) {
       var r = i * s[0] + e[0];
@@ -1009,15 +1022,15 @@
     var caption = app.q(".tce-matrix-caption");
     if (rows > MAX_MATRIX || cols > MAX_MATRIX) {
       canvas.hidden = true;
-      caption.textContent = "The matrix Cᵀ (one row per output pixel, one column per input pixel) is drawn " +
-        "for inputs and outputs of at most " + MAX_MATRIX + " pixels; this one would be " + rows + " × " + cols + ".";
+      put(caption, "textContent", "The matrix Cᵀ (one row per output pixel, one column per input pixel) is drawn " +
+        "for inputs and outputs of at most " + MAX_MATRIX + " pixels; this one would be " + rows + " × " + cols + ".");
       app.cs.matrix = 0;
       return;
     }
     canvas.hidden = false;
-    caption.textContent = "The output, flattened row by row, is Cᵀ times the flattened input: Cᵀ has one row per " +
+    put(caption, "textContent", "The output, flattened row by row, is Cᵀ times the flattened input: Cᵀ has one row per " +
       "output pixel (" + rows + ") and one column per input pixel (" + cols + "); C is the matrix of the strided convolution " +
-      "that this layer transposes. Row r holds the kernel taps that write output pixel r.";
+      "that this layer transposes. Row r holds the kernel taps that write output pixel r.");
     var m = new Float64Array(rows * cols), used = new Uint8Array(rows * cols);
     for (var i = 0; i < n[0]; i++) {
       for (var j = 0; j < n[1]; j++) {
@@ -1049,25 +1062,25 @@
 
   function renderHoverText(src) {
     var hov = app.hover, box = app.q(".tce-hover"), cur = app.cur, full = app.full;
-    if (!hov) { box.textContent = "Hover or focus an output pixel to see the input pixels and kernel taps that write it."; return; }
+    if (!hov) { put(box, "textContent", "Hover or focus an output pixel to see the input pixels and kernel taps that write it."); return; }
     if (hov.kind === "in") {
-      box.textContent = "input (" + hov.i + ", " + hov.j + ") = " + formatNumber(cur.x[hov.i][hov.j]) +
+      put(box, "textContent", "input (" + hov.i + ", " + hov.j + ") = " + formatNumber(cur.x[hov.i][hov.j]) +
         " stamps " + formatNumber(cur.x[hov.i][hov.j]) + " × kernel at full-output rows from " + hov.i * app.st.s[0] +
-        ", columns from " + hov.j * app.st.s[1] + ".";
+        ", columns from " + hov.j * app.st.s[1] + ".");
       return;
     }
     var terms = src.map(function (q) {
       return "x[" + q.i + "," + q.j + "]·w[" + q.a + "," + q.b + "] = " + formatNumber(cur.x[q.i][q.j]) + "·" + formatNumber(cur.w[q.a][q.b]);
     });
-    box.textContent = "output (" + hov.y + ", " + hov.x + ") = " + formatNumber(full.out[hov.y * full.W + hov.x]) +
+    put(box, "textContent", "output (" + hov.y + ", " + hov.x + ") = " + formatNumber(full.out[hov.y * full.W + hov.x]) +
       (terms.length ? " = " + terms.join(" + ") : ": no input reaches it (padding or output_padding zeros)") +
-      "; " + src.length + " overlapping stamp" + (src.length === 1 ? "" : "s") + ".";
+      "; " + src.length + " overlapping stamp" + (src.length === 1 ? "" : "s") + ".");
   }
 
   function renderTable(full) {
     var wrap = app.q(".tce-table-wrap");
     if (!full.out || full.H * full.W > MAX_TABLE) {
-      wrap.innerHTML = "<p>The table is written for outputs of at most " + MAX_TABLE + " pixels.</p>";
+      put(wrap, "innerHTML", "<p>The table is written for outputs of at most " + MAX_TABLE + " pixels.</p>");
       return;
     }
     var html = ['<table class="tce-output"><caption>output, ' + full.H + " × " + full.W +
@@ -1082,7 +1095,7 @@
       html.push("</tr>");
     }
     html.push("</tbody></table>");
-    wrap.innerHTML = html.join("");
+    put(wrap, "innerHTML", html.join(""));
   }
 
   function pyTensor(values) {
@@ -1111,7 +1124,7 @@
       lines.push("expected = torch.tensor(" + pyTensor(toRows(full.out, full.H, full.W)) + ", dtype=torch.float64)");
       lines.push("torch.testing.assert_close(y[0, 0].detach(), expected)  # the explorer's output");
     }
-    app.q(".tce-code code").textContent = lines.join("\n");
+    put(app.q(".tce-code code"), "textContent", lines.join("\n"));
   }
 
   function copyCode() {
@@ -1171,11 +1184,11 @@
 
   function renderAnimLabel(steps) {
     var total = app.st.n[0] * app.st.n[1], label = app.q(".tce-step");
-    if (app.step === null) { label.textContent = "all " + total + " input pixels stamped"; return; }
-    if (steps === 0) { label.textContent = "step 0 / " + total + ": nothing stamped yet"; return; }
+    if (app.step === null) { put(label, "textContent", "all " + total + " input pixels stamped"); return; }
+    if (steps === 0) { put(label, "textContent", "step 0 / " + total + ": nothing stamped yet"); return; }
     var i = Math.floor((steps - 1) / app.st.n[1]), j = (steps - 1) % app.st.n[1];
-    label.textContent = "step " + steps + " / " + total + ": input (" + i + ", " + j + ") = " +
-      formatNumber(app.cur.x[i][j]) + " stamps its scaled kernel";
+    put(label, "textContent", "step " + steps + " / " + total + ": input (" + i + ", " + j + ") = " +
+      formatNumber(app.cur.x[i][j]) + " stamps its scaled kernel");
   }
 
   // ------------------------------------------------------------------ hover and keyboard
