@@ -559,7 +559,8 @@
     'strides up to the size ratio ⌈T / n⌉ (at most 64), kernels whose dilated span ',
     'd·(k − 1) + 1 is at most twice that, and for each the smallest padding. ',
     '★ marks the FCN rule k = 2s, p = s/2 (<code>transconv.shapes.upsampling_params</code>). ',
-    'Simplest first; the same search is <code>transconv.shapes.solve_transposed_conv</code>.</p>',
+    'Simplest first; the same search is <code>transconv.shapes.solve_transposed_conv</code>. ',
+    'Press a kernel size to show its setting in the explorer above.</p>',
     '<form class="tce-solver-form" aria-label="Shape solver" novalidate>',
     '<label>input size <input class="tce-solve-n" type="number" min="1" max="4096"></label>',
     '<label>target size <input class="tce-solve-t" type="number" min="1" max="65536"></label>',
@@ -1260,14 +1261,17 @@
     var showable = app.st.solveN <= LIMITS.n[1];  // the explorer above draws inputs up to 32
     var html = ['<table class="tce-solve"><thead><tr><th scope="col">kernel<wbr>_size</th><th scope="col">stride</th>',
       '<th scope="col">padding</th><th scope="col">output<wbr>_padding</th><th scope="col">dilation</th>',
-      '<th scope="col"><span class="tce-sr">use</span></th></tr></thead><tbody>'];
+      '</tr></thead><tbody>'];
     for (var r = 0; r < shown; r++) {
       var c = rows[r], fcn = fcnRule(c);
-      html.push("<tr" + (fcn ? ' class="tce-fcn"' : "") + "><td>" + c.kernel_size + (fcn ? ' <span class="tce-star" title="the FCN rule k = 2s, p = s/2">★ FCN</span>' : "") +
+      // the kernel size is the button that shows the row in the explorer: no extra column
+      var label = "Show kernel_size " + c.kernel_size + ", stride " + c.stride + ", padding " + c.padding +
+        ", output_padding " + c.output_padding + ", dilation " + c.dilation + " in the explorer";
+      var kernel = showable ? '<button type="button" class="md-button tce-use" data-row="' + r +
+        '" aria-label="' + label + '" title="' + label + '">' + c.kernel_size + "</button>" : String(c.kernel_size);
+      html.push("<tr" + (fcn ? ' class="tce-fcn"' : "") + "><td>" + kernel +
+        (fcn ? ' <span class="tce-star" title="the FCN rule k = 2s, p = s/2">★<span class="tce-fcn-word"> FCN</span></span>' : "") +
         "</td><td>" + c.stride + "</td><td>" + c.padding + "</td><td>" + c.output_padding + "</td><td>" + c.dilation +
-        "</td><td>" + (showable ? '<button type="button" class="md-button tce-use" data-row="' + r +
-        '" aria-label="Show kernel_size ' + c.kernel_size + ", stride " + c.stride + ", padding " + c.padding +
-        ", output_padding " + c.output_padding + ", dilation " + c.dilation + ' in the explorer">Show</button>' : "") +
         "</td></tr>");
     }
     html.push("</tbody></table>");
