@@ -17,8 +17,8 @@ from matplotlib.text import Text
 
 #: Pixels per inch at which figures are rendered for the pages (matplotlib's default).
 DPI = 100
-#: Width, in CSS pixels, of the pages' text column at a 1280-px window.
-COLUMN_PX = 720
+#: Width, in CSS pixels, of the pages' output column at a 1280-px window (measured in Chromium).
+COLUMN_PX = 708
 #: Smallest text size, in CSS pixels, that a figure shows at (the house rule is 10).
 TEXT_PX = 11.0
 
