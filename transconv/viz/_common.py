@@ -46,10 +46,24 @@ def new_figure(
     layout: str | None = None,
     **kwargs: Any,
 ):
-    """A figure (no pyplot state) and its ``(nrows, ncols)`` array of axes."""
-    fig = Figure(figsize=figsize, dpi=DPI, layout=layout)
+    """A figure and its ``(nrows, ncols)`` array of axes, closed in pyplot at once."""
+    fig = blank_figure(figsize, layout=layout)
     axes = fig.subplots(nrows, ncols, squeeze=False, **kwargs)
     return fig, axes
+
+
+def blank_figure(figsize: tuple[float, float], *, layout: str | None = None) -> Figure:
+    """A figure made through pyplot and closed there at once.
+
+    Going through pyplot activates the notebook's inline backend, which is what draws a
+    ``Figure`` at the end of a cell; closing it means the notebook shows it once, when the
+    cell returns it, and figures do not pile up in memory.
+    """
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=figsize, dpi=DPI, layout=layout)
+    plt.close(fig)
+    return fig
 
 
 def finish(fig: Figure, alt: str, *, layout: bool = True) -> Figure:
@@ -63,6 +77,9 @@ def finish(fig: Figure, alt: str, *, layout: bool = True) -> Figure:
     if layout:
         fig.tight_layout()
     setattr(fig, ALT_ATTRIBUTE, alt)
+    from transconv.viz.display import register_html_display
+
+    register_html_display()
     return fig
 
 

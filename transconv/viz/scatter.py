@@ -24,6 +24,7 @@ from transconv.overlap import scatter_stamps, zero_insert
 from transconv.viz._common import (
     DPI,
     ZERO_RGB,
+    blank_figure,
     decimals_for,
     finish,
     fits_in_cells,
@@ -157,7 +158,7 @@ def plot_scatter(
     decimals = decimals_for(np.concatenate([xs.ravel(), ks.ravel(), stamps.ravel()]))
     width = 7.2
     pt = text_pt(width)
-    fig = Figure(figsize=(width, 1.0), dpi=DPI, layout="constrained")
+    fig = blank_figure((width, 1.0), layout="constrained")
     left_cells = max(w, kw)
     outer = fig.add_gridspec(1, 3, width_ratios=[left_cells, w * (out[1] + 0.6), out[1] * 1.3])
     cell = 0.8 * width / (left_cells + w * (out[1] + 0.6) + out[1] * 1.3)
