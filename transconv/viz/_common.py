@@ -150,4 +150,5 @@ def fits_in_cells(cell_in: float, values: np.ndarray, fontsize: float) -> bool:
     """Whether the widest formatted value fits a cell ``cell_in`` inches wide at ``fontsize``."""
     decimals = decimals_for(values)
     widest = max((len(format_value(v, decimals)) for v in values.flat), default=1)
-    return 0.62 * fontsize * widest / 72 + 0.04 <= cell_in
+    # a margin of about one character around the widest value, and room for its height
+    return 0.62 * fontsize * (widest + 1) / 72 <= cell_in and 1.4 * fontsize / 72 <= cell_in
