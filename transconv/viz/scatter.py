@@ -158,6 +158,7 @@ def plot_scatter(
     decimals = decimals_for(np.concatenate([xs.ravel(), ks.ravel(), stamps.ravel()]))
     width = 7.2
     pt = text_pt(width)
+    number_pt = text_pt(width, px=13)  # the numbers are the lesson: larger than labels
     fig = blank_figure((width, 1.0), layout="constrained")
     left_cells = max(w, kw)
     outer = fig.add_gridspec(1, 3, width_ratios=[left_cells, w * (out[1] + 0.6), out[1] * 1.3])
@@ -168,25 +169,25 @@ def plot_scatter(
     colours = _pixel_colours(h * w).reshape(h, w, 3)
     left = outer[0].subgridspec(2, 1, height_ratios=[h, kh])
     ax = fig.add_subplot(left[0])
-    _number_grid(ax, colours, xs, decimals, pt)
+    _number_grid(ax, colours, xs, decimals, number_pt)
     ax.set_title("input x")
     ax = fig.add_subplot(left[1])
-    _number_grid(ax, np.tile(ZERO_RGB, (kh, kw, 1)), ks, decimals, pt)
+    _number_grid(ax, np.tile(ZERO_RGB, (kh, kw, 1)), ks, decimals, number_pt)
     ax.set_title("kernel K")
     middle = outer[1].subgridspec(h, w)
-    show_numbers = fits_in_cells(cell, stamps, pt)
+    show_numbers = fits_in_cells(cell, stamps, number_pt)
     for (i, j), stamp_colour in zip(np.ndindex(h, w), colours.reshape(-1, 3), strict=False):
         ax = fig.add_subplot(middle[i, j])
         footprint = reach[i, j]
         cells = np.where(footprint[..., None], stamp_colour, _WHITE)
         _number_grid(
-            ax, cells, stamps[i, j] if show_numbers else None, decimals, pt, blank=~footprint
+            ax, cells, stamps[i, j] if show_numbers else None, decimals, number_pt, blank=~footprint
         )
         ax.set_title(f"{format_value(xs[i, j], decimals)}·K from x[{i},{j}]")
     ax = fig.add_subplot(outer[2])
     covered = reach.sum(axis=(0, 1))
     shade = 1 - 0.12 * covered[..., None] / max(covered.max(), 1)
-    _number_grid(ax, np.broadcast_to(shade, (*out, 3)).copy(), total, decimals, pt)
+    _number_grid(ax, np.broadcast_to(shade, (*out, 3)).copy(), total, decimals, number_pt)
     ax.set_title(f"sum {out[0]}×{out[1]}")
     fig.suptitle(
         f"scatter view of conv_transpose2d, {args}: {h}×{w} ⊛ {kh}×{kw} → {out[0]}×{out[1]}"
