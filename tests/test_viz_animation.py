@@ -75,7 +75,7 @@ def test_animation_writes_path_with_the_alt_text_inside(tmp_path) -> None:
         (
             {"stride": 2, "output_padding": 2, "transposed": True},
             ValueError,
-            r"output_padding \(2\) must be smaller than stride \(2\) or dilation \(1\)",
+            r"output_padding must be smaller than stride \(2\) or dilation \(1\), got 2",
         ),
         (
             {"stride": 2, "padding": 3, "transposed": True},
