@@ -10,10 +10,10 @@ Examples
 (3, 3)
 >>> as_hw((320, 480), "crop_size", example="(320, 480)")
 (320, 480)
->>> as_hw((320,), "crop_size", example="(320, 480)")
+>>> as_hw((320,), "crop", example="(320, 480)")
 Traceback (most recent call last):
     ...
-ValueError: crop_size must be an int or a pair (h, w) of ints, got (320,); pass e.g. crop_size=(320, 480)
+ValueError: crop must be an int or a pair (h, w) of ints, got (320,); pass e.g. crop=(320, 480)
 >>> as_int(-1, "batch_size", minimum=1)
 Traceback (most recent call last):
     ...
@@ -83,8 +83,15 @@ def as_int(value: Any, name: str, *, minimum: int | None = None, example: str | 
     return int(value)
 
 
-def as_float(value: Any, name: str, *, low: float | None = None, high: float | None = None,
-             high_open: bool = False, example: str | None = None) -> float:
+def as_float(
+    value: Any,
+    name: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    high_open: bool = False,
+    example: str | None = None,
+) -> float:
     """Return ``value`` as a finite ``float`` in ``[low, high]`` (or ``[low, high)``).
 
     Parameters
