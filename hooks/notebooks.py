@@ -203,15 +203,22 @@ def on_files(files: Files, config) -> Files:
         stem = file.src_uri[: -len(".py")]
         page_uri = stem + ".md"
         page = NotebookPage(
-            file.src_uri, file.src_dir, file.dest_dir, config.use_directory_urls,
+            file.src_uri,
+            file.src_dir,
+            file.dest_dir,
+            config.use_directory_urls,
             dest_uri=File(page_uri, None, file.dest_dir, config.use_directory_urls).dest_uri,
         )
         result.append(page)
         extra += _render(page, Path(file.abs_src_path), stem, config, executed)
     state.cache.keep_only({f.src_uri for f in result if isinstance(f, NotebookPage)})
     if executed:
-        log.info("Executed %d of %d pages; the others came from %s/",
-                 len(executed), len(state.markdown), CACHE_DIR)
+        log.info(
+            "Executed %d of %d pages; the others came from %s/",
+            len(executed),
+            len(state.markdown),
+            CACHE_DIR,
+        )
     return Files(result + extra)
 
 

@@ -211,7 +211,10 @@ def execute(source: Path, root: Path, *, kernel_name: str = "python3", timeout: 
     with tempfile.TemporaryDirectory(prefix="transconv-kernel-") as sockets:
         # IPC transport (Unix sockets in a private folder): no TCP port, no warning about it
         client = NotebookClient(
-            nb, kernel_name=kernel_name, timeout=timeout, allow_errors=False,
+            nb,
+            kernel_name=kernel_name,
+            timeout=timeout,
+            allow_errors=False,
             resources={"metadata": {"path": str(root)}},
         )
         client.km = client.kernel_manager_class(
@@ -235,9 +238,7 @@ def execute(source: Path, root: Path, *, kernel_name: str = "python3", timeout: 
     return nb, dict(sorted(deps.items()))
 
 
-def run_or_reuse(
-    cache: PageCache, page: str, source: Path, root: Path, log
-) -> tuple[Entry, bool]:
+def run_or_reuse(cache: PageCache, page: str, source: Path, root: Path, log) -> tuple[Entry, bool]:
     """The page's entry, and whether it was executed now (else nothing it used changed)."""
     source_digest = digest(source.read_bytes())
     entry = cache.load(page)
