@@ -34,7 +34,7 @@ IMAGE_TYPES = {"image/png": "png", "image/jpeg": "jpg", "image/gif": "gif", "ima
 #: Output types in the order a rich output is shown by (the first one it has wins).
 PREFERENCE = ("text/markdown", "text/html", *IMAGE_TYPES, "text/latex", "text/plain")
 #: ``text/plain`` of objects whose repr says nothing (not usable as an alt text).
-DEFAULT_REPR = re.compile(r"^<.*(object at 0x|Figure size|with \d+ Axes).*>$", re.DOTALL)
+DEFAULT_REPR = re.compile(r"^<([\w.]+ object( at 0x[0-9a-f]+)?|Figure size .*)>$", re.DOTALL)
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 DATA_URI = re.compile(r"""(src=["'])data:image/(png|gif|jpeg|svg\+xml);base64,([^"']+)(["'])""")
 
