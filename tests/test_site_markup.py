@@ -9,13 +9,14 @@ every page and snippet where markup leaked.
 
 from __future__ import annotations
 
+import json
 import re
 from html.parser import HTMLParser
 from pathlib import Path
 
 #: Elements whose text is not prose: code is shown verbatim, maths is typeset by MathJax.
 SKIPPED_TAGS = {"pre", "code", "script", "style", "svg", "kbd", "samp"}
-SKIPPED_CLASSES = {"arithmatex"}
+SKIPPED_CLASSES = {"arithmatex", "headerlink"}
 VOID_TAGS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source"}
 
 LEAKS = {
@@ -91,3 +92,43 @@ def test_no_page_leaks_markup(site_dir: Path) -> None:
         for leak in leaks_in(ProseText.of(main.group(0) if main else content)):
             report.append(f"{page.relative_to(site_dir)}: {leak}")
     assert not report, f"{len(report)} leaks of markup:\n" + "\n".join(report)
+
+
+SEARCH_NOISE = {
+    "TeX delimiters": re.compile(r"\\[(\[]"),
+    "permalink sign": re.compile("¶"),
+    "copy-button text": re.compile(r"Copied!"),
+    "notebook prompt": re.compile(r"(?:In|Out) ?\[\d*\]:"),
+}
+
+
+def test_search_snippets_are_clean_text(site_dir: Path) -> None:
+    index = json.loads((site_dir / "search" / "search_index.json").read_text(encoding="utf-8"))
+    report = []
+    for doc in index["docs"]:
+        text = f"{doc['title']} {doc['text']}"
+        for kind, pattern in {**SEARCH_NOISE, **LEAKS}.items():
+            for match in pattern.finditer(text):
+                snippet = " ".join(text[max(0, match.start() - 40) : match.end() + 40].split())
+                report.append(f"{doc['location']}: {kind}: …{snippet}…")
+    assert not report, f"{len(report)} search entries with markup or noise:\n" + "\n".join(report)
+
+
+#: Per executed page, embedded images not counted (API pages grow with the package's surface).
+MAX_PAGE_BYTES = 150_000
+DATA_URI = re.compile(rb"data:image/[\w.+-]+;base64,[A-Za-z0-9+/=]+")
+
+
+def test_pages_are_light_and_without_prompts(site_dir: Path) -> None:
+    docs = Path(__file__).resolve().parents[1] / "docs"
+    executed = {f"{p.relative_to(docs).with_suffix('')}/index.html" for p in docs.rglob("*.py")}
+    heavy, prompts = [], []
+    for page in sorted(site_dir.rglob("index.html")):
+        html = page.read_bytes()
+        size = len(DATA_URI.sub(b"", html))  # embedded images do not count
+        if page.relative_to(site_dir).as_posix() in executed and size > MAX_PAGE_BYTES:
+            heavy.append(f"{page.relative_to(site_dir)}: {size:,} bytes")
+        if re.search(rb"jp-InputPrompt|In&nbsp;\[|In \[\d*\]:", html):
+            prompts.append(str(page.relative_to(site_dir)))
+    assert not heavy, f"pages over {MAX_PAGE_BYTES:,} bytes of HTML: {heavy}"
+    assert not prompts, f"notebook prompts on {prompts}"
