@@ -30,7 +30,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 #: Bump when the entry layout changes: older entries are then ignored.
-FORMAT = 2
+FORMAT = 3
 #: Recorded paths under the root are ignored inside these directories (build output, caches).
 IGNORED_PARTS = frozenset({"__pycache__", ".git", ".cache", ".venv", "site", ".hypothesis"})
 
@@ -84,6 +84,19 @@ def _transconv_record(root):
 
 _transconv_seen = _transconv_record(ROOT)
 del _transconv_record
+"""
+
+# Also in the first cell: a Figure carrying an alt text (transconv.viz puts it in the attribute
+# `transconv_alt`) is displayed with it in its metadata, where hooks/notebooks.py reads it.
+_FIGURE_ALT = r"""
+def _transconv_alt(fig, include=None, exclude=None):
+    alt = getattr(fig, "transconv_alt", None)
+    return ({}, {"image/png": {"alt": alt}}) if alt else None
+
+get_ipython().display_formatter.mimebundle_formatter.for_type_by_name(
+    "matplotlib.figure", "Figure", _transconv_alt
+)
+del _transconv_alt
 """
 
 # Runs last (and is removed from the page): prints what the run used.
@@ -206,7 +219,8 @@ def execute(source: Path, root: Path, *, kernel_name: str = "python3", timeout: 
     ``{path relative to root: fingerprint}``.
     """
     nb = jupytext.read(source)
-    nb.cells.insert(0, nbformat.v4.new_code_cell(_RECORD.replace("ROOT", repr(str(root) + os.sep))))
+    prelude = _RECORD.replace("ROOT", repr(str(root) + os.sep)) + _FIGURE_ALT
+    nb.cells.insert(0, nbformat.v4.new_code_cell(prelude))
     nb.cells.append(nbformat.v4.new_code_cell(_REPORT))
     with tempfile.TemporaryDirectory(prefix="transconv-kernel-") as sockets:
         # IPC transport (Unix sockets in a private folder): no TCP port, no warning about it

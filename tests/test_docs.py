@@ -42,6 +42,7 @@ print(f"value={VALUE} result={result} extra={extra.is_file()} token={secrets.tok
 # %%
 fig, ax = plt.subplots(figsize=(2, 2))
 ax.plot([0, 1], [1, 0])
+fig.transconv_alt = "A falling straight line"
 fig
 """
 
@@ -172,7 +173,7 @@ def test_executed_page_renders_as_light_markdown(project: Path) -> None:
     html = (site / "probe" / "index.html").read_text()
     assert "jp-" not in html and "In&nbsp;[" not in html and "In [" not in html
     assert '<code><span class="kn">import</span>' in html or "language-python" in html
-    assert re.search(r'<img [^>]*src="figure-01\.png"', html)
+    assert re.search(r'<img alt="A falling straight line" [^>]*src="figure-01\.png"', html)
     assert (site / "probe" / "figure-01.png").read_bytes()[:4] == b"\x89PNG"
     link = re.search(r'<a [^>]*class="nb-download"[^>]*href="([^"]+)"', html)
     assert link and (site / "probe" / link.group(1)).is_file()
