@@ -9,6 +9,7 @@ the cache, so each step asserts which edit re-executes the page and which does n
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import os
 import re
@@ -206,3 +207,12 @@ def test_search_index_maths_is_plain_text() -> None:
     hook = _load_hook("search_text")
     text = hook.plain_maths(r"size \(H_{out} = \frac{H}{s} \times 2\) here")
     assert text == "size H_out = H/s × 2 here"
+
+
+def test_html_output_images_move_to_files_keeping_their_alt() -> None:
+    notebooks = _load_hook("notebooks")
+    renderer = notebooks.Renderer("api/page")
+    png = base64.b64encode(b"\x89PNG fake").decode()
+    html = renderer.html(f'<img src="data:image/png;base64,{png}" alt="A 4 by 4 grid">')
+    assert '<img src="figure-01.png" alt="A 4 by 4 grid">' in html
+    assert renderer.assets == {"api/page/figure-01.png": b"\x89PNG fake"}
