@@ -1,5 +1,8 @@
 """Tests for transconv.reference: the loops and the vectorised conv_transpose2d vs torch."""
 
+import math
+
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -21,9 +24,13 @@ def _randn(gen, *shape):
 
 def test_trans_conv_and_corr2d_book_examples():
     X = torch.tensor([[0.0, 1.0], [2.0, 3.0]])
-    assert torch.equal(trans_conv(X, X), torch.tensor([[0.0, 0.0, 1.0], [0.0, 4.0, 6.0], [4.0, 12.0, 9.0]]))
+    assert torch.equal(
+        trans_conv(X, X), torch.tensor([[0.0, 0.0, 1.0], [0.0, 4.0, 6.0], [4.0, 12.0, 9.0]])
+    )
     K = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
-    assert torch.equal(corr2d(torch.arange(9.0).reshape(3, 3), K), torch.tensor([[27.0, 37.0], [57.0, 67.0]]))
+    assert torch.equal(
+        corr2d(torch.arange(9.0).reshape(3, 3), K), torch.tensor([[27.0, 37.0], [57.0, 67.0]])
+    )
 
 
 @settings(max_examples=40)
@@ -45,14 +52,19 @@ def test_loops_match_torch(h, w, kh, kw, seed):
 
 @pytest.mark.parametrize("fn", [trans_conv, corr2d])
 def test_loops_reject_non_2d(fn):
-    with pytest.raises(ValueError, match=r"X must be a 2-D \(height, width\) tensor, got shape \(1, 2, 2\)"):
+    with pytest.raises(
+        ValueError, match=r"X must be a 2-D \(height, width\) tensor, got shape \(1, 2, 2\)"
+    ):
         fn(torch.zeros(1, 2, 2), torch.zeros(2, 2))
     with pytest.raises(ValueError, match=r"K must be a 2-D .* got shape \(2,\)"):
         fn(torch.zeros(2, 2), torch.zeros(2))
 
 
 def test_corr2d_rejects_kernel_larger_than_input():
-    with pytest.raises(ValueError, match=r"kernel \(3, 1\) is larger than the input \(2, 2\).*pad the input"):
+    with pytest.raises(
+        ValueError,
+        match=r"K must be no larger than X .*got kernel \(3, 1\) and input \(2, 2\); pad",
+    ):
         corr2d(torch.zeros(2, 2), torch.zeros(3, 1))
 
 
@@ -62,7 +74,9 @@ def test_corr2d_rejects_kernel_larger_than_input():
 @st.composite
 def configs(draw):
     def pair(lo, hi):
-        return draw(st.one_of(st.integers(lo, hi), st.tuples(st.integers(lo, hi), st.integers(lo, hi))))
+        return draw(
+            st.one_of(st.integers(lo, hi), st.tuples(st.integers(lo, hi), st.integers(lo, hi)))
+        )
 
     stride, dilation = pair(1, 3), pair(1, 3)
     s2, d2 = (v if isinstance(v, tuple) else (v, v) for v in (stride, dilation))
@@ -100,10 +114,12 @@ def test_conv_transpose2d_matches_torch(cfg):
     try:
         expected = F.conv_transpose2d(x, w, b, groups=cfg["groups"], **cfg["kwargs"])
     except RuntimeError:  # padding too large for this input: both must refuse
-        with pytest.raises(ValueError, match="but it must be >= 1"):
+        with pytest.raises(ValueError, match=r"output size .* must be >= 1, got"):
             conv_transpose2d(x, w, b, groups=cfg["groups"], **cfg["kwargs"])
         return
-    torch.testing.assert_close(conv_transpose2d(x, w, b, groups=cfg["groups"], **cfg["kwargs"]), expected)
+    torch.testing.assert_close(
+        conv_transpose2d(x, w, b, groups=cfg["groups"], **cfg["kwargs"]), expected
+    )
 
 
 @settings(max_examples=60)
@@ -124,7 +140,12 @@ def test_conv_transpose2d_is_adjoint_of_conv2d(cfg):
         return
     y = _randn(g, *conv.shape)
     op = output_padding_for(
-        tuple(conv.shape[2:]), cfg["size"], cfg["kernel"], kw["stride"], kw["padding"], kw["dilation"]
+        tuple(conv.shape[2:]),
+        cfg["size"],
+        cfg["kernel"],
+        kw["stride"],
+        kw["padding"],
+        kw["dilation"],
     )
     back = conv_transpose2d(y, w, groups=cfg["groups"], output_padding=op, **kw)
     torch.testing.assert_close((conv * y).sum(), (z * back).sum())
@@ -155,8 +176,20 @@ def test_float32_and_unbatched():
 @pytest.mark.parametrize(
     ("x_shape", "w_shape", "b_shape", "kw", "match"),
     [
-        ((4, 4), (1, 1, 2, 2), None, {}, r"input must be 3-D \(C_in, H, W\) or 4-D .* got shape \(4, 4\)"),
-        ((1, 1, 1, 4, 4), (1, 1, 2, 2), None, {}, r"input must be 3-D .* got shape \(1, 1, 1, 4, 4\)"),
+        (
+            (4, 4),
+            (1, 1, 2, 2),
+            None,
+            {},
+            r"input must be 3-D \(C_in, H, W\) or 4-D .* got shape \(4, 4\)",
+        ),
+        (
+            (1, 1, 1, 4, 4),
+            (1, 1, 2, 2),
+            None,
+            {},
+            r"input must be 3-D .* got shape \(1, 1, 1, 4, 4\)",
+        ),
         (
             (1, 1, 4, 4),
             (1, 2, 2),
@@ -169,16 +202,22 @@ def test_float32_and_unbatched():
             (3, 1, 2, 2),
             None,
             {},
-            r"input has 2 channels but weight \(3, 1, 2, 2\) expects weight.shape\[0\] = 3.*swap",
+            r"input channels must equal weight.shape\[0\] = 3 .*got 2;.*swap",
         ),
         (
             (1, 3, 4, 4),
             (3, 1, 2, 2),
             None,
             {"groups": 2},
-            r"weight.shape\[0\] \(C_in = 3\) must be divisible by groups \(2\)",
+            r"weight.shape\[0\] \(C_in\) must be divisible by groups \(2\), got 3",
         ),
-        ((1, 3, 4, 4), (3, 1, 2, 2), None, {"groups": 0}, r"groups \(0\) must be a positive integer"),
+        (
+            (1, 3, 4, 4),
+            (3, 1, 2, 2),
+            None,
+            {"groups": 0},
+            r"^groups must be an int >= 1, got 0; pass groups=1",
+        ),
         (
             (1, 4, 4, 4),
             (4, 3, 2, 2),
@@ -191,14 +230,97 @@ def test_float32_and_unbatched():
             (1, 1, 3, 3),
             None,
             {"stride": 2, "output_padding": 2},
-            r"output_padding \(2\) must be smaller than stride \(2\) or dilation \(1\)",
+            r"output_padding must be smaller than stride \(2\) or dilation \(1\), got 2",
         ),
-        ((1, 1, 4, 4), (1, 1, 3, 3), None, {"stride": (1, 2), "output_padding": (0, 1, 0)}, r"same length"),
-        ((1, 1, 2, 2), (1, 1, 2, 2), None, {"padding": 2}, r"output size would be -1 .*use padding <= 1"),
-        ((1, 1, 2, 2), (1, 1, 2, 2), None, {"stride": 0}, r"stride \(0\) must be a positive integer"),
+        (
+            (1, 1, 4, 4),
+            (1, 1, 3, 3),
+            None,
+            {"stride": (1, 2), "output_padding": (0, 1, 0)},
+            r"same length",
+        ),
+        (
+            (1, 1, 2, 2),
+            (1, 1, 2, 2),
+            None,
+            {"padding": 2},
+            r"output size .* must be >= 1, got .* = -1; pass padding <= 1",
+        ),
+        (
+            (1, 1, 2, 2),
+            (1, 1, 2, 2),
+            None,
+            {"stride": 0},
+            r"stride must be an int >= 1, got 0",
+        ),
     ],
 )
 def test_conv_transpose2d_errors(x_shape, w_shape, b_shape, kw, match):
     b = None if b_shape is None else torch.zeros(b_shape)
     with pytest.raises(ValueError, match=match):
         conv_transpose2d(torch.zeros(x_shape), torch.zeros(w_shape), b, **kw)
+
+
+# --- conv_transpose2d: bug 10 -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "kw", [{}, {"stride": 2}, {"stride": 2, "padding": 1}, {"stride": 3, "output_padding": 2}]
+)
+@pytest.mark.parametrize("value", [math.inf, -math.inf, math.nan])
+def test_non_finite_weight_tap_spreads_like_torch(kw, value):
+    # bug 10: zeros of the padded grid times an inf tap gave NaN where torch is finite
+    x = torch.arange(1.0, 10.0, dtype=torch.float64).reshape(1, 1, 3, 3)
+    w = torch.ones(1, 2, 3, 3, dtype=torch.float64)
+    w[0, 1, 0, 0] = value
+    expected = F.conv_transpose2d(x, w, **kw)
+    assert expected.isfinite().any()
+    torch.testing.assert_close(conv_transpose2d(x, w, **kw), expected, equal_nan=True)
+
+
+def test_non_finite_taps_with_groups_dilation_and_gradients():
+    g = torch.Generator().manual_seed(3)
+    x, w, b = _randn(g, 2, 4, 3, 5), _randn(g, 4, 3, 3, 2), _randn(g, 6)
+    w[1, 2, 1, 0], w[3, 0, 2, 1] = math.inf, -math.inf
+    kw = dict(stride=(2, 1), padding=(1, 0), output_padding=(1, 0), groups=2, dilation=(1, 2))
+    ours = [a.clone().requires_grad_() for a in (x, w, b)]
+    theirs = [a.clone().requires_grad_() for a in (x, w, b)]
+    y_ours, y_theirs = conv_transpose2d(*ours, **kw), F.conv_transpose2d(*theirs, **kw)
+    assert y_theirs.isfinite().any() and not y_theirs.isfinite().all()
+    torch.testing.assert_close(y_ours, y_theirs, equal_nan=True)
+    probe = torch.randn(y_theirs.shape, generator=g, dtype=f64)
+    grads_ours = torch.autograd.grad(y_ours, ours, probe)
+    grads_theirs = torch.autograd.grad(y_theirs, theirs, probe)
+    torch.testing.assert_close(grads_ours, grads_theirs, equal_nan=True)
+
+
+@pytest.mark.parametrize(
+    ("weight_dtype", "bias_dtype", "name"),
+    [(torch.float32, torch.float64, "bias"), (torch.float64, None, "weight")],
+)
+def test_dtype_mismatch_raises_like_torch(weight_dtype, bias_dtype, name):
+    # bug 10: a float64 bias silently promoted a float32 input; torch refuses (its batch-1
+    # path lets a bias through, every other path raises: we always refuse)
+    x = torch.zeros(2, 2, 3, 3)
+    w = torch.zeros(2, 2, 3, 3, dtype=weight_dtype)
+    b = None if bias_dtype is None else torch.zeros(2, dtype=bias_dtype)
+    with pytest.raises(RuntimeError):
+        F.conv_transpose2d(x, w, b)
+    with pytest.raises(TypeError, match=rf"^{name} must have the dtype of input \(torch.float32\)"):
+        conv_transpose2d(x, w, b)
+
+
+def test_numpy_integers_are_accepted_like_torch():
+    g = torch.Generator().manual_seed(0)
+    x, w = _randn(g, 1, 4, 3, 5), _randn(g, 4, 3, 3, 3)
+    kw = {"stride": np.int64(2), "padding": (np.int32(1), 0), "output_padding": np.int64(1)}
+    expected = F.conv_transpose2d(x, w, groups=np.int64(2), **kw)
+    torch.testing.assert_close(conv_transpose2d(x, w, groups=np.int64(2), **kw), expected)
+
+
+def test_wrong_argument_types_raise_type_error():
+    x, w = torch.zeros(1, 1, 3, 3), torch.zeros(1, 1, 2, 2)
+    with pytest.raises(TypeError, match=r"^groups must be an int, got 1.0"):
+        conv_transpose2d(x, w, groups=1.0)
+    with pytest.raises(TypeError, match=r"^stride must be an int or a tuple of ints, got 2.0"):
+        conv_transpose2d(x, w, stride=2.0)

@@ -1,53 +1,45 @@
-"""Train, evaluate and predict with fully convolutional networks.
+"""Train and evaluate fully convolutional networks: the step, the epoch loop, evaluation.
 
-Two recipes (:data:`RECIPES`) share one loop, :func:`train`:
+The pieces around the loop live in their own modules and are re-exported here, so
+`from transconv.train import X` keeps working for every name it ever offered:
+[`recipes`][transconv.recipes] (what to run), [`losses`][transconv.losses],
+[`distributed`][transconv.distributed] (torchrun/DDP plumbing),
+[`checkpoint`][transconv.checkpoint] and [`tiling`][transconv.tiling] (tiled `predict`).
 
-``d2l``
-    d2l.ai's FCN recipe: float32, NCHW, ``SGD(lr=0.001, weight_decay=1e-3)``, the
-    per-image mean cross-entropy *summed* over the batch (d2l's ``l.sum().backward()``) and a
-    CPU ``DataLoader``. One difference: the loss ignores VOC's boundary pixels
-    (``ignore_index=255``), where d2l maps them to background and trains on them.
-``fast``
-    On CUDA: bfloat16 autocast, ``channels_last``, a fused SGD with momentum, cuDNN autotuning
-    (the crops have one fixed size), optional ``torch.compile``, and the GPU-resident
-    :class:`transconv.data.gpu.DeviceSegLoader`; the loss is the mean over non-ignored pixels
-    (:func:`loss_fn`). The training loop reads nothing back from the GPU between steps except
-    a NaN check every 20 steps. On a CPU the CUDA-only parts are switched off
-    (:meth:`Recipe.on`).
-
-Multi-GPU training uses ``DistributedDataParallel`` (d2l uses ``DataParallel``). Launch one
-process per GPU with torchrun::
-
-    torchrun --standalone --nproc_per_node=NUM_GPUS -m transconv train --recipe fast --out runs/ddp
-
-:func:`setup_distributed` reads torchrun's ``RANK``/``WORLD_SIZE``/``LOCAL_RANK``; each process
-trains on its shard of the data (``--batch-size`` is per process), gradients are averaged by DDP,
-the confusion matrices of the evaluation are summed over processes, and only rank 0 shows
-progress and writes the checkpoint. Without ``WORLD_SIZE`` (or with 1) everything runs in one
-plain process.
+The loop reads nothing back from the GPU between steps except a NaN check every 20 steps.
 """
 
 from __future__ import annotations
 
 import contextlib
-import inspect
-import math
 import os
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import torch
 import torch.distributed as dist
-import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm import tqdm  # text bars: tqdm.auto would need ipywidgets inside notebooks
 
-from transconv.data.voc import IGNORE_INDEX, normalize_image
+from transconv._validation import seeded
+from transconv.checkpoint import load_checkpoint, remove_partial_checkpoints, save_checkpoint
+from transconv.data.voc import IGNORE_INDEX
+from transconv.distributed import (
+    any_rank,
+    broadcast_buffers,
+    get_rank,
+    get_world_size,
+    is_distributed,
+    setup_distributed,
+    unwrap_model,
+    wrap_ddp,
+)
+from transconv.losses import LOSSES, d2l_loss, loss_fn
 from transconv.metrics import confusion_matrix, segmentation_scores
+from transconv.recipes import RECIPES, Recipe, autocast, cudnn_autotune, make_optimizer
+from transconv.tiling import predict
 
 __all__ = [
     "NonFiniteLossError",
@@ -69,230 +61,11 @@ __all__ = [
 ]
 
 _CHECK_EVERY = 20  # steps between host syncs that look for a non-finite loss
+_KINDS = ("nan", "inf", "-inf")  # how a bad loss is sent between ranks: its index here
 
 
 class NonFiniteLossError(RuntimeError):
-    """Training produced a NaN or infinite loss."""
-
-
-@dataclass(frozen=True)
-class Recipe:
-    """How to train: optimizer settings, loss, numerics, memory layout and data pipeline.
-
-    Parameters
-    ----------
-    name : str
-        Label stored with results.
-    lr, momentum, weight_decay : float
-        ``torch.optim.SGD`` settings.
-    loss : {"mean", "d2l"}
-        ``"mean"``: :func:`loss_fn`; ``"d2l"``: :func:`d2l_loss` (per-image means, summed).
-    amp_dtype : {None, "bfloat16"}
-        Autocast dtype on CUDA (float16 would need a gradient scaler, so it is not offered).
-    channels_last : bool
-        Model and batches in ``torch.channels_last`` memory format (CUDA only).
-    fused : bool
-        ``SGD(fused=True)`` where this torch supports it (CUDA only; torch >= 2.3 has it).
-    cudnn_benchmark : bool
-        Let cuDNN time its convolution algorithms for each new input shape and keep the
-        fastest (``torch.backends.cudnn.benchmark``, CUDA only), for the duration of
-        :func:`train`; it pays off when every batch has the same size, as with fixed crops.
-    compile : bool
-        Wrap the model in ``torch.compile``.
-    loader : {"dataloader", "device"}
-        A CPU ``DataLoader`` of :class:`~transconv.data.voc.VOCSegDataset`, or the GPU-resident
-        :class:`~transconv.data.gpu.DeviceSegLoader`.
-
-    Raises
-    ------
-    ValueError
-        If a field has a value outside the choices above or ``lr`` is not positive.
-
-    Examples
-    --------
-    >>> RECIPES["fast"].on("cpu").amp_dtype is None
-    True
-    >>> replace(RECIPES["d2l"], lr=0.01).lr
-    0.01
-    """
-
-    name: str
-    lr: float
-    momentum: float = 0.0
-    weight_decay: float = 0.0
-    loss: str = "mean"
-    amp_dtype: str | None = None
-    channels_last: bool = False
-    fused: bool = False
-    compile: bool = False
-    loader: str = "dataloader"
-    cudnn_benchmark: bool = False
-
-    def __post_init__(self) -> None:
-        choices = {"loss": ("mean", "d2l"), "amp_dtype": (None, "bfloat16"),
-                   "loader": ("dataloader", "device")}
-        for field, allowed in choices.items():
-            if getattr(self, field) not in allowed:
-                raise ValueError(
-                    f"Recipe.{field} must be one of {allowed}, got {getattr(self, field)!r}"
-                )
-        if not self.lr > 0 or self.momentum < 0 or self.weight_decay < 0:
-            raise ValueError(
-                f"Recipe needs lr > 0, momentum >= 0 and weight_decay >= 0, got lr={self.lr}, "
-                f"momentum={self.momentum}, weight_decay={self.weight_decay}"
-            )
-
-    def on(self, device: str | torch.device) -> Recipe:
-        """The recipe as it runs on ``device``: off CUDA, no autocast, channels_last, fusing or
-        cuDNN autotuning."""
-        if torch.device(device).type == "cuda":
-            return self
-        return replace(self, amp_dtype=None, channels_last=False, fused=False,
-                       cudnn_benchmark=False)
-
-    @property
-    def torch_amp_dtype(self) -> torch.dtype | None:
-        """``amp_dtype`` as a ``torch.dtype`` (None: no autocast)."""
-        return None if self.amp_dtype is None else getattr(torch, self.amp_dtype)
-
-
-#: The two recipes; override fields with ``dataclasses.replace`` (the CLI flags do).
-RECIPES: dict[str, Recipe] = {
-    "d2l": Recipe("d2l", lr=0.001, weight_decay=1e-3, loss="d2l"),
-    "fast": Recipe("fast", lr=0.01, momentum=0.9, weight_decay=1e-4, loss="mean",
-                   amp_dtype="bfloat16", channels_last=True, fused=True, loader="device",
-                   cudnn_benchmark=True),
-}
-
-
-def _check_logits(logits: Tensor, target: Tensor) -> None:
-    if logits.dim() != 4 or target.shape != (logits.shape[0], *logits.shape[2:]):
-        raise ValueError(
-            f"expected logits BxCxHxW and target BxHxW of the same B, H, W, got logits "
-            f"{tuple(logits.shape)} and target {tuple(target.shape)}"
-        )
-
-
-def loss_fn(logits: Tensor, target: Tensor, ignore_index: int = IGNORE_INDEX) -> Tensor:
-    """Cross-entropy averaged over the pixels whose target is not ``ignore_index``.
-
-    .. math:: \\ell = \\frac{1}{|K|} \\sum_{p \\in K} -\\log \\operatorname{softmax}(z_p)_{y_p},
-        \\quad K = \\{p : y_p \\ne \\text{ignore\\_index}\\}
-
-    A batch whose pixels are all ignored has loss 0 (not 0/0 = NaN).
-
-    Parameters
-    ----------
-    logits : Tensor
-        ``BxCxHxW`` scores (any float dtype; computed in float32).
-    target : Tensor
-        ``BxHxW`` int64 class indices, ``ignore_index`` for pixels to leave out.
-    ignore_index : int, default 255
-
-    Returns
-    -------
-    Tensor
-        Scalar loss.
-
-    Raises
-    ------
-    ValueError
-        If the shapes do not match.
-
-    Examples
-    --------
-    >>> logits = torch.zeros(1, 4, 1, 2)
-    >>> round(loss_fn(logits, torch.tensor([[[1, 255]]])).item(), 4)  # log 4
-    1.3863
-    """
-    _check_logits(logits, target)
-    total = F.cross_entropy(logits.float(), target, ignore_index=ignore_index, reduction="sum")
-    return total / (target != ignore_index).sum().clamp(min=1)
-
-
-def d2l_loss(logits: Tensor, target: Tensor, ignore_index: int = IGNORE_INDEX) -> Tensor:
-    """d2l's loss: per-pixel cross-entropy averaged per image, one value per image.
-
-    As d2l's ``loss(inputs, targets) = F.cross_entropy(..., reduction='none').mean(1).mean(1)``
-    with ``l.sum().backward()``: :func:`train_step` backpropagates the *sum*, so the gradient
-    grows with the batch size. Here ignored pixels add 0 but still count in each image's mean
-    (d2l trains them as background instead).
-
-    Parameters
-    ----------
-    logits, target, ignore_index
-        As :func:`loss_fn`.
-
-    Returns
-    -------
-    Tensor
-        Shape ``(B,)``.
-
-    Examples
-    --------
-    >>> logits = torch.zeros(2, 4, 1, 2)
-    >>> d2l_loss(logits, torch.tensor([[[1, 255]], [[0, 3]]])).numpy().round(4)
-    array([0.6931, 1.3863], dtype=float32)
-    """
-    _check_logits(logits, target)
-    per_pixel = F.cross_entropy(logits.float(), target, ignore_index=ignore_index,
-                                reduction="none")
-    return per_pixel.mean(1).mean(1)
-
-
-_LOSSES: dict[str, Callable[..., Tensor]] = {"mean": loss_fn, "d2l": d2l_loss}
-
-
-def _autocast(device_type: str, amp_dtype: torch.dtype | None) -> torch.autocast:
-    if amp_dtype not in (None, torch.bfloat16):
-        raise ValueError(
-            f"amp_dtype must be None or torch.bfloat16, got {amp_dtype}; float16 autocast "
-            "needs a GradScaler, which this loop does not use"
-        )
-    return torch.autocast(device_type, dtype=amp_dtype or torch.bfloat16,
-                          enabled=amp_dtype is not None)
-
-
-@contextlib.contextmanager
-def cudnn_autotune(enabled: bool) -> Iterator[None]:
-    """Set ``torch.backends.cudnn.benchmark`` to ``enabled`` inside the block, restore it after.
-
-    With autotuning cuDNN times the algorithms for each new convolution shape once (the first
-    steps are slower) and then runs the fastest; without it, it follows its heuristics. The
-    flag is process-wide, so :func:`train` sets it only while it runs.
-
-    Parameters
-    ----------
-    enabled : bool
-
-    Examples
-    --------
-    >>> before = torch.backends.cudnn.benchmark
-    >>> with cudnn_autotune(not before):
-    ...     torch.backends.cudnn.benchmark == (not before)
-    True
-    >>> torch.backends.cudnn.benchmark == before
-    True
-    """
-    before = torch.backends.cudnn.benchmark
-    torch.backends.cudnn.benchmark = bool(enabled)
-    try:
-        yield
-    finally:
-        torch.backends.cudnn.benchmark = before
-
-
-def _step(net: nn.Module, X: Tensor, Y: Tensor, optimizer: torch.optim.Optimizer,
-          amp_dtype: torch.dtype | None, criterion: Callable[..., Tensor]) -> tuple[Tensor, Tensor]:
-    """One optimisation step; returns (detached mean loss, detached logits)."""
-    net.train()
-    optimizer.zero_grad(set_to_none=True)
-    with _autocast(X.device.type, amp_dtype):
-        logits = net(X)
-        loss = criterion(logits, Y)
-    loss.sum().backward()
-    optimizer.step()
-    return loss.detach().float().mean(), logits.detach()
+    """Training produced a NaN or infinite loss (or weights); raised on every rank alike."""
 
 
 def train_step(
@@ -303,27 +76,36 @@ def train_step(
     *,
     amp_dtype: torch.dtype | None = None,
     criterion: Callable[..., Tensor] = loss_fn,
-) -> Tensor:
-    """Forward, loss, backward and optimizer step on one batch.
+    return_logits: bool = False,
+) -> Tensor | tuple[Tensor, Tensor]:
+    """Forward, loss, backward and optimizer step on one batch, without a host sync.
 
     Parameters
     ----------
     net : nn.Module
-        Maps ``Bx3xHxW`` to logits ``BxCxHxW``; put in training mode.
-    X, Y : Tensor
-        Images ``Bx3xHxW`` and int64 labels ``BxHxW`` on the model's device.
+        Maps images to logits; put in training mode.
+    X : Tensor
+        Images ``(B, 3, H, W)`` on the model's device.
+    Y : Tensor
+        int64 labels ``(B, H, W)`` on the same device (255 = ignore).
     optimizer : torch.optim.Optimizer
+        Steps ``net``'s parameters.
     amp_dtype : torch.dtype, optional
-        ``torch.bfloat16`` runs forward and loss under autocast; None runs in full precision.
-    criterion : callable, default :func:`loss_fn`
+        ``torch.bfloat16`` runs forward and loss under autocast; None (default) runs in full
+        precision.
+    criterion : callable, optional
         ``criterion(logits, Y)`` returning a scalar or per-sample losses (backward runs on
-        their sum, as d2l's ``l.sum().backward()``).
+        their sum, as d2l's ``l.sum().backward()``); default
+        [`loss_fn`][transconv.losses.loss_fn].
+    return_logits : bool, default False
+        Also return the detached logits (the loop scores training accuracy with them).
 
     Returns
     -------
-    Tensor
+    Tensor or (Tensor, Tensor)
         The loss (mean of the criterion's values), detached, on the device: reading it with
-        ``.item()`` is the caller's choice of when to synchronise.
+        ``.item()`` is the caller's choice of when to synchronise; with ``return_logits`` also
+        the logits ``(B, C, H, W)``.
 
     Raises
     ------
@@ -339,102 +121,38 @@ def train_step(
     >>> bool(train_step(net, X, Y, opt) < first)
     True
     """
-    return _step(net, X, Y, optimizer, amp_dtype, criterion)[0]
+    net.train()
+    optimizer.zero_grad(set_to_none=True)
+    with autocast(X.device.type, amp_dtype):
+        logits = net(X)
+        loss = criterion(logits, Y)
+    loss.sum().backward()
+    optimizer.step()
+    mean = loss.detach().float().mean()
+    return (mean, logits.detach()) if return_logits else mean
 
 
-def _bare(net: nn.Module) -> nn.Module:
-    """The module inside ``torch.compile`` and ``DistributedDataParallel`` wrappers."""
-    while True:
-        if isinstance(net, nn.parallel.DistributedDataParallel):
-            net = net.module
-        elif isinstance(getattr(net, "_orig_mod", None), nn.Module):
-            net = net._orig_mod
-        else:
-            return net
-
-
-def _distributed() -> bool:
-    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
-
-
-def _rank() -> int:
-    return dist.get_rank() if _distributed() else 0
-
-
-def setup_distributed(device_type: str = "cuda") -> tuple[int, int, int]:
-    """Join the process group when launched by torchrun with ``WORLD_SIZE > 1``.
-
-    Parameters
-    ----------
-    device_type : {"cuda", "cpu"}
-        ``"cuda"`` uses NCCL and selects GPU ``LOCAL_RANK``; ``"cpu"`` uses gloo.
-
-    Returns
-    -------
-    rank, world_size, local_rank : int
-        ``(0, 1, 0)`` in a plain single process (``WORLD_SIZE`` unset or 1).
-
-    Examples
-    --------
-    >>> setup_distributed("cpu") if "WORLD_SIZE" not in os.environ else (0, 1, 0)
-    (0, 1, 0)
-    """
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    if world_size <= 1:
-        return 0, 1, 0
-    rank, local_rank = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
-    if not dist.is_initialized():
-        if device_type == "cuda":
-            torch.cuda.set_device(local_rank)
-        dist.init_process_group("nccl" if device_type == "cuda" else "gloo")
-    return rank, world_size, local_rank
-
-
-def wrap_ddp(net: nn.Module, device: str | torch.device) -> nn.Module:
-    """``DistributedDataParallel(net)`` inside a process group of several, else ``net`` itself.
-
-    Examples
-    --------
-    >>> net = nn.Conv2d(3, 2, 1)
-    >>> wrap_ddp(net, "cpu") is net  # no process group: a plain module
-    True
-    """
-    if not _distributed():
-        return net
-    device = torch.device(device)
-    if device.type != "cuda":
-        return nn.parallel.DistributedDataParallel(net)
-    index = device.index if device.index is not None else torch.cuda.current_device()
-    return nn.parallel.DistributedDataParallel(net, device_ids=[index])
-
-
-def make_optimizer(net: nn.Module, recipe: Recipe, device: str | torch.device) -> torch.optim.SGD:
-    """SGD with the recipe's settings; ``fused=True`` on CUDA when the recipe asks and torch can.
-
-    The fused kernel updates all parameters in a few launches instead of a few per parameter.
-    A torch whose ``SGD`` has no ``fused`` argument (before 2.3) gets the default
-    implementation, with the same arithmetic.
-
-    Examples
-    --------
-    >>> opt = make_optimizer(nn.Linear(2, 2), RECIPES["fast"], "cpu")
-    >>> opt.defaults["lr"], opt.defaults["momentum"], opt.defaults.get("fused")
-    (0.01, 0.9, None)
-    """
-    kwargs: dict[str, Any] = {"lr": recipe.lr, "momentum": recipe.momentum,
-                              "weight_decay": recipe.weight_decay}
-    fused_ok = "fused" in inspect.signature(torch.optim.SGD).parameters
-    if recipe.on(device).fused and fused_ok:
-        kwargs["fused"] = True
-    return torch.optim.SGD(net.parameters(), **kwargs)
-
-
-def _to_device(X: Tensor, Y: Tensor, device: torch.device,
-               channels_last: bool) -> tuple[Tensor, Tensor]:
+def _to_device(
+    X: Tensor, Y: Tensor, device: torch.device, channels_last: bool
+) -> tuple[Tensor, Tensor]:
     X = X.to(device, non_blocking=True)
     if channels_last:
         X = X.contiguous(memory_format=torch.channels_last)
     return X, Y.to(device, non_blocking=True)
+
+
+def _first_bad_step(bad: Tensor) -> tuple[int, int, int] | None:
+    """(step, rank, kind) of the earliest bad loss on any rank, the same answer on every rank.
+
+    Each rank writes its own row of a (world size, 2) table and one all_reduce (max) fills in
+    the others' rows (the other entries are -1): a flag and its details in one collective.
+    """
+    rows = bad.new_full((get_world_size(), 2), -1.0)
+    rows[get_rank()] = bad
+    if is_distributed():
+        dist.all_reduce(rows, op=dist.ReduceOp.MAX)
+    found = [(int(s), r, int(k)) for r, (s, k) in enumerate(rows.tolist()) if s >= 0]
+    return min(found) if found else None
 
 
 class _EpochMeter:
@@ -443,7 +161,7 @@ class _EpochMeter:
     def __init__(self, device: torch.device, epoch: int) -> None:
         self.epoch, self.steps, self.images = epoch, 0, 0
         self.sums = torch.zeros(3, dtype=torch.float64, device=device)  # loss, correct, labelled
-        self.bad = torch.full((2,), -1.0, dtype=torch.float64, device=device)  # step, value
+        self.bad = torch.full((2,), -1.0, dtype=torch.float64, device=device)  # step, kind
 
     def update(self, loss: Tensor, logits: Tensor, Y: Tensor) -> None:
         keep = Y != IGNORE_INDEX
@@ -451,38 +169,70 @@ class _EpochMeter:
         loss64 = loss.double()
         self.sums += torch.stack([loss64, correct.double(), keep.sum().double()])
         new_bad = ~torch.isfinite(loss64) & (self.bad[0] < 0)
-        here = torch.stack([torch.full_like(loss64, self.steps + 1), loss64])
+        kind = torch.where(loss64.isnan(), 0.0, torch.where(loss64 > 0, 1.0, 2.0))
+        here = torch.stack([torch.full_like(loss64, self.steps + 1), kind.double()])
         self.bad = torch.where(new_bad, here, self.bad)
         self.steps += 1
         self.images += Y.shape[0]
 
     def check(self, optimizer: torch.optim.Optimizer) -> None:
-        """Raise :class:`NonFiniteLossError` if a step so far had a NaN or infinite loss."""
-        step, value = self.bad.tolist()
-        if step >= 0:
-            lr = optimizer.param_groups[0]["lr"]
-            raise NonFiniteLossError(
-                f"loss is {value} at epoch {self.epoch} step {int(step)}; lower --lr (now "
-                f"{lr:g}), check that labels are class indices below num_classes or 255, or "
-                "train in float32 (--recipe d2l)"
-            )
+        """Raise NonFiniteLossError on every rank if any rank's loss was NaN or infinite."""
+        first = _first_bad_step(self.bad)  # a collective: every rank calls it at the same step
+        if first is None:
+            return
+        step, rank, kind = first
+        where = f" on rank {rank} of {get_world_size()}" if is_distributed() else ""
+        lr = optimizer.param_groups[0]["lr"]
+        raise NonFiniteLossError(
+            f"loss is {_KINDS[kind]} at epoch {self.epoch} step {step}{where}; lower --lr (now "
+            f"{lr:g}), check that labels are class indices below num_classes or 255, or "
+            "train in float32 (--recipe d2l)"
+        )
 
     def totals(self) -> tuple[float, float, int]:
         """(mean loss per step, pixel accuracy, images), summed over processes under DDP."""
         sums = torch.cat([self.sums, self.sums.new_tensor([self.steps, self.images])])
-        if _distributed():
+        if is_distributed():
             dist.all_reduce(sums)
         loss_sum, correct, labelled, steps, images = sums.tolist()
         return loss_sum / max(steps, 1), correct / max(labelled, 1), int(images)
 
 
-def _train_epoch(net: nn.Module, loader: Iterable, optimizer: torch.optim.Optimizer,
-                 device: torch.device, recipe: Recipe, meter: _EpochMeter,
-                 bar: Any) -> None:
-    criterion = _LOSSES[recipe.loss]
+def _check_weights(net: nn.Module, epoch: int, optimizer: torch.optim.Optimizer) -> None:
+    """Refuse to go on (and to checkpoint) with non-finite weights, on every rank alike."""
+    params = [p for p in unwrap_model(net).parameters()]
+    if not params:
+        return
+    bad = torch.stack([~torch.isfinite(p).all() for p in params]).any()
+    if any_rank(bad, params[0].device):
+        lr = optimizer.param_groups[0]["lr"]
+        raise NonFiniteLossError(
+            f"weights are not finite after epoch {epoch} although its losses were; lower --lr "
+            f"(now {lr:g}) or train in float32 (--recipe d2l)"
+        )
+
+
+def _train_epoch(
+    net: nn.Module,
+    loader: Iterable,
+    optimizer: torch.optim.Optimizer,
+    device: torch.device,
+    recipe: Recipe,
+    meter: _EpochMeter,
+    bar: Any,
+) -> None:
+    criterion = LOSSES[recipe.loss]
     for X, Y in loader:
         X, Y = _to_device(X, Y, device, recipe.channels_last)
-        loss, logits = _step(net, X, Y, optimizer, recipe.torch_amp_dtype, criterion)
+        loss, logits = train_step(
+            net,
+            X,
+            Y,
+            optimizer,
+            amp_dtype=recipe.torch_amp_dtype,
+            criterion=criterion,
+            return_logits=True,
+        )
         meter.update(loss, logits, Y)
         bar.update(1)
         if meter.steps % _CHECK_EVERY == 0:
@@ -500,20 +250,36 @@ def _set_epoch(loader: Any, epoch: int) -> None:
 
 
 def _check_epochs(epochs: int, start_epoch: int) -> None:
-    if not (isinstance(epochs, int) and isinstance(start_epoch, int) and 0 <= start_epoch
-            and epochs >= 1):
+    if not (
+        isinstance(epochs, int)
+        and isinstance(start_epoch, int)
+        and 0 <= start_epoch
+        and epochs >= 1
+    ):
         raise ValueError(
             f"need epochs >= 1 and start_epoch >= 0, got epochs={epochs!r}, "
             f"start_epoch={start_epoch!r}; epochs is the total, start_epoch the epochs done"
         )
 
 
-def _history_row(meter: _EpochMeter, scores: dict[str, Any], optimizer: torch.optim.Optimizer,
-                 train_seconds: float, seconds: float) -> dict[str, Any]:
+def _history_row(
+    meter: _EpochMeter,
+    scores: dict[str, Any],
+    optimizer: torch.optim.Optimizer,
+    train_seconds: float,
+    seconds: float,
+) -> dict[str, Any]:
     loss, acc, images = meter.totals()
-    return {"epoch": meter.epoch, "train_loss": loss, "train_acc": acc, **scores,
-            "lr": optimizer.param_groups[0]["lr"], "train_seconds": train_seconds,
-            "seconds": seconds, "img_per_s": images / max(train_seconds, 1e-9)}
+    return {
+        "epoch": meter.epoch,
+        "train_loss": loss,
+        "train_acc": acc,
+        **scores,
+        "lr": optimizer.param_groups[0]["lr"],
+        "train_seconds": train_seconds,
+        "seconds": seconds,
+        "img_per_s": images / max(train_seconds, 1e-9),
+    }
 
 
 def _sync(device: torch.device) -> None:
@@ -533,19 +299,26 @@ def evaluate(
 ) -> dict[str, Any]:
     """Segmentation scores of ``net`` over every batch of ``loader``.
 
-    One confusion matrix is accumulated on the device (summed over processes under DDP)
-    and turned into scores by :func:`transconv.metrics.segmentation_scores`.
+    One confusion matrix is accumulated on the device and turned into scores by
+    [`segmentation_scores`][transconv.metrics.segmentation_scores]. Under DDP each rank scores
+    its own shard (give every rank a different, exact shard, as
+    [`make_loaders`][transconv.train.make_loaders] does), the matrices are summed, and rank 0's
+    BatchNorm statistics are first broadcast to every rank
+    ([`broadcast_buffers`][transconv.distributed.broadcast_buffers]), so every rank evaluates
+    the model that rank 0 checkpoints.
 
     Parameters
     ----------
     net : nn.Module
-        Maps ``Bx3xHxW`` to ``BxCxHxW`` logits; put in eval mode.
+        Maps images ``(B, 3, H, W)`` to logits ``(B, C, H, W)``; put in eval mode.
     loader : iterable of (Tensor, Tensor)
-        Batches of images and int64 labels (255 = ignore).
+        Batches of images and int64 labels ``(B, H, W)`` (255 = ignore).
     num_classes : int
+        $C$, the size of the confusion matrix.
     device : str or torch.device
+        Where the model runs.
     amp_dtype : torch.dtype, optional
-        ``torch.bfloat16`` to run the forward pass under autocast.
+        ``torch.bfloat16`` to run the forward pass under autocast; default None.
     channels_last : bool, default False
         Convert batches to ``channels_last`` first.
 
@@ -567,15 +340,17 @@ def evaluate(
     ['fw_iou', 'iou', 'mean_acc', 'mean_iou', 'pixel_acc']
     """
     device = torch.device(device)
-    net = _bare(net) if _distributed() else net  # every rank sees its own shard: no DDP sync
+    if is_distributed():
+        broadcast_buffers(net)
+        net = unwrap_model(net)  # every rank sees its own shard: no DDP sync in the forward
     net.eval()
     cm = torch.zeros(num_classes, num_classes, dtype=torch.int64, device=device)
     for X, Y in loader:
         X, Y = _to_device(X, Y, device, channels_last)
-        with _autocast(device.type, amp_dtype):
+        with autocast(device.type, amp_dtype):
             logits = net(X)
         cm += confusion_matrix(logits.argmax(1), Y, num_classes)
-    if _distributed():
+    if is_distributed():
         dist.all_reduce(cm)
     return segmentation_scores(cm)
 
@@ -600,32 +375,46 @@ def train(
     """Train for epochs ``start_epoch + 1 .. epochs``, evaluating and checkpointing each one.
 
     After every epoch the history gets one row (``epoch``, ``train_loss``, ``train_acc``, the
-    test scores of :func:`evaluate`, ``lr``, ``train_seconds``, ``seconds``, ``img_per_s``) and,
-    on rank 0, the checkpoint is rewritten atomically (:func:`save_checkpoint`). To resume, load
-    it with :func:`load_checkpoint` and pass ``start_epoch=state["epoch"]`` and
-    ``history=state["history"]``. Multi-GPU: see the module docstring (torchrun).
+    test scores of [`evaluate`][transconv.train.evaluate], ``lr``, ``train_seconds``,
+    ``seconds``, ``img_per_s``) and, on rank 0, the checkpoint is rewritten atomically
+    ([`save_checkpoint`][transconv.checkpoint.save_checkpoint]) — but only for an epoch whose
+    losses and resulting weights are all finite, so a diverging run never replaces a good
+    checkpoint. To resume, load it with [`load_checkpoint`][transconv.checkpoint.load_checkpoint]
+    and pass ``start_epoch=state["epoch"]`` and ``history=state["history"]``: loaders with a
+    ``set_epoch`` method (those of [`make_loaders`][transconv.train.make_loaders]) then draw the
+    same batches as an uninterrupted run, and validation sees the same crops every epoch
+    (``set_epoch(0)`` before each evaluation). Multi-GPU: see
+    [`transconv.distributed`][transconv.distributed].
 
     Parameters
     ----------
     net : nn.Module
-        The model, already on ``device`` (and wrapped by :func:`wrap_ddp` under torchrun).
-    train_iter, test_iter : iterable of (Tensor, Tensor)
-        Batches of images ``Bx3xHxW`` and int64 labels ``BxHxW`` (255 = ignore).
+        The model, already on ``device`` (and wrapped by
+        [`wrap_ddp`][transconv.distributed.wrap_ddp] under torchrun).
+    train_iter : iterable of (Tensor, Tensor)
+        Training batches: images ``(B, 3, H, W)`` and int64 labels ``(B, H, W)`` (255 = ignore).
+        ``set_epoch(e)`` (on it or on its ``sampler``) is called before epoch ``e + 1``.
+    test_iter : iterable of (Tensor, Tensor)
+        Validation batches, as ``train_iter``; ``set_epoch(0)`` before every evaluation.
     epochs : int
         Total number of epochs, counting the ``start_epoch`` already done.
     optimizer : torch.optim.Optimizer
+        Steps ``net``'s parameters; its first group's ``lr`` is recorded in the history.
     device : str or torch.device
+        Where batches are moved and the model runs.
     num_classes : int
+        Classes scored by the evaluation (the model's output channels).
     recipe : Recipe, optional
         Loss, autocast and memory format (as run on ``device``); default: float32, NCHW,
-        :func:`loss_fn`.
-    checkpoint_path : path, optional
-        Where to write the checkpoint after each epoch.
+        [`loss_fn`][transconv.losses.loss_fn].
+    checkpoint_path : str or os.PathLike, optional
+        Where to write the checkpoint after each epoch (rank 0 only); temporary files left
+        there by a killed run are removed at the start. Default: no checkpoint.
     config : dict, optional
         Stored in the checkpoint (the CLI stores model name, num_classes, recipe, arguments).
     start_epoch : int, default 0
         Epochs already done.
-    history : list of dict, optional
+    history : sequence of dict, optional
         Rows of the epochs already done.
     progress : bool, default True
         Show a tqdm bar per epoch and a summary line (rank 0 only).
@@ -640,7 +429,9 @@ def train(
     Raises
     ------
     NonFiniteLossError
-        When a step's loss is NaN or infinite; names the epoch and step.
+        When a step's loss is NaN or infinite (the message names the epoch, the step and,
+        under DDP, the rank; every rank raises it at the same check), or the weights are not
+        finite at the end of an epoch.
     ValueError
         If ``epochs``/``start_epoch`` are not valid counts.
 
@@ -660,17 +451,30 @@ def train(
     device = torch.device(device)
     recipe = (recipe or Recipe("plain", lr=optimizer.param_groups[0]["lr"])).on(device)
     history = list(history or [])
-    show = progress and _rank() == 0
+    show = progress and get_rank() == 0
+    if checkpoint_path is not None and get_rank() == 0:
+        remove_partial_checkpoints(checkpoint_path)  # left by a run killed while saving
     # autotuning when the recipe asks; otherwise the process's own setting stays in force
     autotune = cudnn_autotune(True) if recipe.cudnn_benchmark else contextlib.nullcontext()
     with autotune:
         for epoch in range(start_epoch + 1, epochs + 1):
-            row = _fit_epoch(net, train_iter, test_iter, optimizer, device=device, recipe=recipe,
-                             epoch=epoch, epochs=epochs, num_classes=num_classes, show=show)
+            row = _fit_epoch(
+                net,
+                train_iter,
+                test_iter,
+                optimizer,
+                device=device,
+                recipe=recipe,
+                epoch=epoch,
+                epochs=epochs,
+                num_classes=num_classes,
+                show=show,
+            )
             history.append(row)
-            if checkpoint_path is not None and _rank() == 0:
-                save_checkpoint(checkpoint_path, net, optimizer, epoch=epoch, history=history,
-                                config=config)
+            if checkpoint_path is not None and get_rank() == 0:
+                save_checkpoint(
+                    checkpoint_path, net, optimizer, epoch=epoch, history=history, config=config
+                )
             if show:
                 tqdm.write(_summary(row, epochs))
             if on_epoch_end is not None:
@@ -678,254 +482,131 @@ def train(
     return history
 
 
-def _fit_epoch(net: nn.Module, train_iter: Iterable, test_iter: Iterable,
-               optimizer: torch.optim.Optimizer, *, device: torch.device, recipe: Recipe,
-               epoch: int, epochs: int, num_classes: int, show: bool) -> dict[str, Any]:
-    """Train one epoch, then evaluate; return the epoch's history row."""
+def _fit_epoch(
+    net: nn.Module,
+    train_iter: Iterable,
+    test_iter: Iterable,
+    optimizer: torch.optim.Optimizer,
+    *,
+    device: torch.device,
+    recipe: Recipe,
+    epoch: int,
+    epochs: int,
+    num_classes: int,
+    show: bool,
+) -> dict[str, Any]:
+    """Train one epoch, check it stayed finite, then evaluate; return the epoch's history row."""
     _set_epoch(train_iter, epoch - 1)
     meter = _EpochMeter(device, epoch)
     _sync(device)  # the clock starts with an idle GPU
     start = time.perf_counter()
     total = len(train_iter) if hasattr(train_iter, "__len__") else None
-    with tqdm(total=total, desc=f"epoch {epoch}/{epochs}", disable=not show,
-              leave=False, dynamic_ncols=True) as bar:
+    with tqdm(
+        total=total,
+        desc=f"epoch {epoch}/{epochs}",
+        disable=not show,
+        leave=False,
+        dynamic_ncols=True,
+    ) as bar:
         _train_epoch(net, train_iter, optimizer, device, recipe, meter, bar)
     _sync(device)
     train_seconds = time.perf_counter() - start
-    _set_epoch(test_iter, 0)  # a DeviceSegLoader then evaluates the same crops every epoch
-    scores = evaluate(net, test_iter, num_classes=num_classes, device=device,
-                      amp_dtype=recipe.torch_amp_dtype, channels_last=recipe.channels_last)
+    _check_weights(net, epoch, optimizer)  # before anything is evaluated or saved
+    _set_epoch(test_iter, 0)  # the same validation crops every epoch
+    scores = evaluate(
+        net,
+        test_iter,
+        num_classes=num_classes,
+        device=device,
+        amp_dtype=recipe.torch_amp_dtype,
+        channels_last=recipe.channels_last,
+    )
     return _history_row(meter, scores, optimizer, train_seconds, time.perf_counter() - start)
 
 
 def _summary(row: dict[str, Any], epochs: int) -> str:
-    return (f"epoch {row['epoch']}/{epochs}: loss {row['train_loss']:.4f}, train acc "
-            f"{row['train_acc']:.3f}, test acc {row['pixel_acc']:.3f}, mIoU "
-            f"{row['mean_iou']:.3f}, {row['img_per_s']:.1f} img/s, {row['seconds']:.1f} s")
+    return (
+        f"epoch {row['epoch']}/{epochs}: loss {row['train_loss']:.4f}, train acc "
+        f"{row['train_acc']:.3f}, test acc {row['pixel_acc']:.3f}, mIoU "
+        f"{row['mean_iou']:.3f}, {row['img_per_s']:.1f} img/s, {row['seconds']:.1f} s"
+    )
 
 
-def save_checkpoint(
-    path: str | os.PathLike,
-    net: nn.Module,
-    optimizer: torch.optim.Optimizer,
-    *,
-    epoch: int,
-    history: Sequence[dict[str, Any]],
-    config: dict[str, Any] | None = None,
-) -> Path:
-    """Write model, optimizer, epoch, history and config atomically.
+def _mix(*parts: int) -> int:
+    """One seed from several ints (seed, purpose, epoch, index); distinct parts, distinct seeds."""
+    mixed = 0
+    for part in parts:
+        mixed = (mixed * 1_000_003 + int(part)) % (1 << 63)  # a prime spreads the parts apart
+    return mixed
 
-    ``torch.save`` writes a temporary file in the same directory, which ``os.replace`` then
-    renames over ``path`` in one step: an interruption leaves the previous checkpoint whole.
 
-    Parameters
-    ----------
-    path : path
-    net : nn.Module
-        Saved without its ``torch.compile``/DDP wrappers, so any copy of the plain model loads it.
-    optimizer : torch.optim.Optimizer
-    epoch : int
-        Epochs finished.
-    history : list of dict
-    config : dict, optional
-        Plain data (str, numbers, lists, dicts) describing the run.
+# one generator per purpose, each derived from --seed
+_TRAIN_CROPS, _VAL_CROPS, _SHUFFLE, _WORKERS = 1, 2, 3, 4
 
-    Returns
-    -------
-    Path
-        ``path``.
 
-    Examples
-    --------
-    >>> net = nn.Conv2d(3, 2, 1)
-    >>> opt = torch.optim.SGD(net.parameters(), lr=0.1)
-    >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     path = save_checkpoint(Path(tmp) / "ckpt.pt", net, opt, epoch=1, history=[])
-    ...     sorted(load_checkpoint(path))
-    ['config', 'epoch', 'history', 'model', 'optimizer']
+class _EpochCrops(torch.utils.data.Dataset):
+    """Crop ``i`` of epoch ``e`` drawn from a generator seeded by ``(seed, e, i)``.
+
+    A pure function of its key, whatever the worker, the order or the epochs before, so a
+    resumed run draws what an uninterrupted one would. Keys are ``(epoch, index)`` pairs (from
+    [`_EpochShuffle`]) or plain indices, meaning epoch 0 (the fixed validation crops). The
+    dataset's own generator is None, so its crop is drawn from torch's global generator, which
+    is forked (saved and restored) around each item.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    state = {"model": _bare(net).state_dict(), "optimizer": optimizer.state_dict(),
-             "epoch": epoch, "history": list(history), "config": dict(config or {})}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(state, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+
+    def __init__(self, dataset: Any, seed: int) -> None:
+        self.dataset, self.seed = dataset, seed
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, key: int | tuple[int, int]) -> tuple[Tensor, Tensor]:
+        epoch, index = key if isinstance(key, tuple) else (0, key)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(_mix(self.seed, epoch, index))
+            return self.dataset[index]
 
 
-def load_checkpoint(
-    path: str | os.PathLike,
-    net: nn.Module | None = None,
-    optimizer: torch.optim.Optimizer | None = None,
-    *,
-    map_location: str | torch.device = "cpu",
-) -> dict[str, Any]:
-    """Read a checkpoint of :func:`save_checkpoint`; load it into ``net``/``optimizer`` if given.
+class _EpochShuffle(torch.utils.data.Sampler):
+    """This rank's share of a permutation drawn from ``(seed, epoch)``; yields (epoch, index).
 
-    Parameters
-    ----------
-    path : path
-    net : nn.Module, optional
-    optimizer : torch.optim.Optimizer, optional
-    map_location : str or torch.device, default "cpu"
-
-    Returns
-    -------
-    dict
-        ``model``, ``optimizer``, ``epoch``, ``history``, ``config``.
-
-    Raises
-    ------
-    FileNotFoundError
-        If ``path`` is not a file.
-
-    Examples
-    --------
-    >>> load_checkpoint("no/such/checkpoint.pt")
-    Traceback (most recent call last):
-    ...
-    FileNotFoundError: checkpoint no/such/checkpoint.pt not found; ...
+    Every rank draws the same permutation, cuts it to a multiple of the world size and takes
+    every ``world_size``-th entry: equal, disjoint shards. The epoch travels with each index,
+    so worker processes need no message when it changes.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"checkpoint {path} not found; `transconv train --out DIR` writes DIR/checkpoint.pt"
-        )
-    state = torch.load(path, map_location=map_location, weights_only=True)
-    if net is not None:
-        _bare(net).load_state_dict(state["model"])
-    if optimizer is not None:
-        optimizer.load_state_dict(state["optimizer"])
-    return state
+
+    def __init__(self, length: int, seed: int, rank: int, world_size: int) -> None:
+        self.length, self.seed, self.rank, self.world_size = length, seed, rank, world_size
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.length // self.world_size
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        order = torch.randperm(self.length, generator=seeded(_mix(self.seed, self.epoch)))
+        mine = order[: len(self) * self.world_size][self.rank :: self.world_size]
+        return iter([(self.epoch, int(i)) for i in mine])
 
 
-def _tile_starts(length: int, tile: int, overlap: float) -> list[int]:
-    """Tile origins along one axis: step ``tile * (1 - overlap)``, the last tile flush with the end.
+class _EveryNthBatch:
+    """Batches ``rank, rank + world_size, ...`` of a loader: an exact shard, nothing repeated."""
 
-    Examples
-    --------
-    >>> _tile_starts(10, 4, 0.5), _tile_starts(4, 4, 0.5), _tile_starts(9, 4, 0.0)
-    ([0, 2, 4, 6], [0], [0, 4, 5])
-    """
-    step = max(1, int(tile * (1 - overlap)))
-    return list(range(0, length - tile, step)) + [length - tile]
+    def __init__(self, loader: Any, rank: int, world_size: int) -> None:
+        self.loader, self.rank, self.world_size = loader, rank, world_size
 
+    def set_epoch(self, epoch: int) -> None:
+        self.loader.set_epoch(epoch)
 
-def _check_predict_args(image: Tensor, tile_size: Sequence[int], overlap: float,
-                        batch_size: int) -> tuple[int, int]:
-    if image.dtype != torch.uint8 or image.dim() != 3 or image.shape[0] != 3:
-        raise ValueError(
-            f"image must be a uint8 tensor 3xHxW (as torchvision.io.read_image returns), got "
-            f"dtype {image.dtype} and shape {tuple(image.shape)}"
-        )
-    tile = tuple(tile_size)
-    if len(tile) != 2 or not all(isinstance(v, int) and v > 0 for v in tile):
-        raise ValueError(f"tile_size must be two positive ints (h, w), got {tile_size!r}")
-    if not 0 <= overlap < 1:
-        raise ValueError(
-            f"overlap must be a fraction of the tile in [0, 1), got {overlap}; 0.25 overlaps "
-            "neighbouring tiles by a quarter"
-        )
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-    return tile  # type: ignore[return-value]
+    def __len__(self) -> int:
+        return len(range(self.rank, len(self.loader), self.world_size))
 
-
-def _tile_logits(net: nn.Module, X: Tensor, tile: tuple[int, int],
-                 boxes: list[tuple[int, int]], batch_size: int) -> tuple[Tensor, Tensor]:
-    """Sum of the tiles' logits over the padded image, and how many tiles cover each pixel."""
-    (th, tw), (_, H, W) = tile, X.shape
-    logit_sum, count = None, torch.zeros(1, H, W, device=X.device)
-    for i in range(0, len(boxes), batch_size):
-        chunk = boxes[i:i + batch_size]
-        out = net(torch.stack([X[:, t:t + th, l:l + tw] for t, l in chunk])).float()
-        if out.shape[-2:] != (th, tw):
-            raise ValueError(
-                f"the network maps a {th}x{tw} tile to {tuple(out.shape[-2:])} logits; predict "
-                "needs outputs of the input's size (an FCN)"
-            )
-        if logit_sum is None:
-            logit_sum = torch.zeros(out.shape[1], H, W, device=X.device)
-        for (t, l), tile_logits in zip(chunk, out):
-            logit_sum[:, t:t + th, l:l + tw] += tile_logits
-            count[:, t:t + th, l:l + tw] += 1
-    return logit_sum, count
-
-
-@torch.no_grad()
-def predict(
-    net: nn.Module,
-    image: Tensor,
-    *,
-    tile_size: Sequence[int] = (320, 480),
-    overlap: float = 0.25,
-    device: str | torch.device | None = None,
-    batch_size: int = 4,
-) -> Tensor:
-    """Label every pixel of an image of any size with overlapping tiles.
-
-    The image is normalised (:func:`~transconv.data.voc.normalize_image`). An image smaller
-    than the tile is zero-padded at the bottom/right *after* normalisation, i.e. with the
-    ImageNet mean colour, a neutral grey (reflection would fail for images less than half the
-    tile), and the padding is cropped away at the end. A larger image is covered by tiles
-    whose origins step by ``tile * (1 - overlap)``, the last flush with the edge; each pixel's
-    logits are averaged over the tiles that cover it, then the argmax is taken. Sizes need
-    not be multiples of 32.
-
-    Parameters
-    ----------
-    net : nn.Module
-        Maps ``Bx3xhxw`` to ``BxCxhxw`` logits (any FCN); run in eval mode, mode restored after.
-    image : Tensor
-        uint8 ``3xHxW``.
-    tile_size : (int, int), default (320, 480)
-        Tile height and width (d2l's crop size).
-    overlap : float, default 0.25
-        Fraction of the tile that neighbouring tiles share, in ``[0, 1)``.
-    device : str or torch.device, optional
-        Where to run; default: the device of ``net``'s first parameter.
-    batch_size : int, default 4
-        Tiles per forward pass.
-
-    Returns
-    -------
-    Tensor
-        int64 ``HxW`` class indices, on the CPU.
-
-    Raises
-    ------
-    ValueError
-        For a non-uint8 or non-3xHxW image, a bad ``tile_size``/``overlap``/``batch_size``, or
-        a network whose output size differs from its input's.
-
-    Examples
-    --------
-    >>> net = nn.Conv2d(3, 2, 1)
-    >>> image = torch.zeros(3, 50, 70, dtype=torch.uint8)
-    >>> predict(net, image, tile_size=(32, 32)).shape
-    torch.Size([50, 70])
-    """
-    tile = _check_predict_args(image, tile_size, overlap, batch_size)
-    if device is None:
-        device = next(iter(net.parameters()), torch.empty(0)).device
-    H, W = image.shape[1:]
-    X = normalize_image(image).to(device)
-    X = F.pad(X, (0, max(tile[1] - W, 0), 0, max(tile[0] - H, 0)))
-    boxes = [(t, left) for t in _tile_starts(X.shape[1], tile[0], overlap)
-             for left in _tile_starts(X.shape[2], tile[1], overlap)]
-    was_training = net.training
-    net.eval()
-    try:
-        logit_sum, count = _tile_logits(net, X, tile, boxes, batch_size)
-    finally:
-        net.train(was_training)
-    return (logit_sum / count).argmax(0)[:H, :W].cpu()
+    def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
+        for i, batch in enumerate(self.loader):
+            if i % self.world_size == self.rank:
+                yield batch
 
 
 def _shard(dataset: Any, rank: int, world_size: int) -> Any:
@@ -935,34 +616,62 @@ def _shard(dataset: Any, rank: int, world_size: int) -> Any:
     return torch.utils.data.Subset(dataset, range(rank, len(dataset), world_size))
 
 
-def _dataloaders(voc_dir: Path, *, batch_size: int, crop_size: tuple[int, int],
-                 device: torch.device, seed: int, num_workers: int, rank: int,
-                 world_size: int) -> tuple[Any, Any]:
+def _check_labelled(labels: Iterable[Tensor], voc_dir: Path, count: int) -> None:
+    """Refuse validation data without one labelled pixel (it would score 0/0 after an epoch)."""
+    if not any(bool((label != IGNORE_INDEX).any()) for label in labels):  # stops at the first
+        raise ValueError(
+            f"validation labels must have a pixel that is not 255 (ignore), got {count} val "
+            f"labels of {voc_dir} that are 255 everywhere; check ImageSets/Segmentation/val.txt "
+            "and the SegmentationClass PNGs (class indices 0-20, 255 only on boundaries)"
+        )
+
+
+def _dataloaders(
+    voc_dir: Path,
+    *,
+    batch_size: int,
+    crop_size: tuple[int, int],
+    device: torch.device,
+    seed: int,
+    num_workers: int,
+    rank: int,
+    world_size: int,
+) -> tuple[Any, Any]:
     """d2l's pipeline: VOCSegDataset crops on the CPU, a DataLoader (sharded under DDP)."""
-    from torch.utils.data import DataLoader, DistributedSampler
+    from torch.utils.data import DataLoader
 
-    from transconv.data.voc import VOCSegDataset
+    from transconv.data.voc import VOCSegDataset, read_voc_label
 
-    gen = torch.Generator().manual_seed
-    train_set = VOCSegDataset(True, crop_size, voc_dir, generator=gen(seed + 1 + rank),
-                              verbose=rank == 0)
-    test_set = VOCSegDataset(False, crop_size, voc_dir, generator=gen(seed + 2 + rank),
-                             verbose=rank == 0)
-    for name, data, need in (("training", train_set, batch_size * world_size),
-                             ("validation", test_set, world_size)):
+    train_set = VOCSegDataset(True, crop_size, voc_dir, verbose=rank == 0)
+    test_set = VOCSegDataset(False, crop_size, voc_dir, verbose=rank == 0)
+    for name, data, need in (
+        ("training", train_set, batch_size * world_size),
+        ("validation", test_set, 1),
+    ):
         if data.num_kept < need:
             raise ValueError(
                 f"crop {crop_size[0]}x{crop_size[1]} keeps {data.num_kept} of "
                 f"{data.num_kept + data.num_dropped} {name} images, fewer than the {need} "
                 "needed (batch size x processes); use a smaller --crop or --batch-size"
             )
-    sampler = (DistributedSampler(train_set, world_size, rank, seed=seed, drop_last=True)
-               if world_size > 1 else None)
-    common = {"batch_size": batch_size, "num_workers": num_workers,
-              "pin_memory": device.type == "cuda", "persistent_workers": num_workers > 0}
-    train_iter = DataLoader(train_set, shuffle=sampler is None, sampler=sampler,
-                            drop_last=True, generator=gen(seed), **common)
-    test_iter = DataLoader(_shard(test_set, rank, world_size), **common)
+    labels = (read_voc_label(label) for _, label in test_set.examples)
+    _check_labelled(labels, voc_dir, test_set.num_kept)
+    common = {
+        "batch_size": batch_size,
+        "num_workers": num_workers,
+        "pin_memory": device.type == "cuda",
+        "persistent_workers": num_workers > 0,
+        "generator": seeded(_mix(seed, _WORKERS)),  # worker seeds; torch's global RNG untouched
+    }
+    sampler = _EpochShuffle(len(train_set), _mix(seed, _SHUFFLE), rank, world_size)
+    train_iter = DataLoader(
+        _EpochCrops(train_set, _mix(seed, _TRAIN_CROPS)),
+        sampler=sampler,
+        drop_last=True,
+        **common,
+    )
+    val_crops = _EpochCrops(test_set, _mix(seed, _VAL_CROPS))
+    test_iter = DataLoader(_shard(val_crops, rank, world_size), **common)
     return train_iter, test_iter
 
 
@@ -980,43 +689,58 @@ def make_loaders(
 ) -> tuple[Any, Any]:
     """Training and validation batches of a VOC-format tree, the way ``recipe`` asks.
 
-    ``recipe.loader == "dataloader"``: d2l's pipeline (``VOCSegDataset`` random crops in a
-    ``DataLoader``, ``DistributedSampler`` under DDP). ``"device"``: two
-    :class:`~transconv.data.gpu.DeviceSegLoader` holding the decoded images on ``device``.
-    Both drop images smaller than the crop and evaluate on random crops of the validation
-    images, as d2l does.
+    ``recipe.loader == "dataloader"``: d2l's pipeline
+    ([`VOCSegDataset`][transconv.data.voc.VOCSegDataset] random crops in a ``DataLoader``).
+    ``"device"``: two [`DeviceSegLoader`][transconv.data.gpu.DeviceSegLoader] holding the decoded
+    images on ``device``. Both drop images smaller than the crop and evaluate on random crops
+    of the validation images, as d2l does, with these guarantees on both paths:
+
+    - the shuffling and the training crops of epoch $e$ are a function of ``(seed, e)`` only
+      (each from its own generator): a run resumed after epoch $e$ draws the same batches as
+      an uninterrupted one, once [`train`][transconv.train.train] calls ``set_epoch``;
+    - the validation crops are the same every epoch;
+    - under DDP the training shards are equal and disjoint, and every validation crop is
+      scored by exactly one rank.
 
     Parameters
     ----------
-    voc_dir : path
+    voc_dir : str or os.PathLike
         A ``VOCdevkit/VOC2012`` directory (real or synthetic).
     recipe : Recipe
+        Its ``loader`` picks the pipeline; ``channels_last`` the device loader's layout.
     batch_size : int
-        Per process.
+        Images per batch and process.
     crop_size : (int, int)
+        Crop height and width.
     device : str or torch.device
+        Where the batches go (the device loader keeps the images there).
     seed : int, default 0
         Seeds shuffling and crops.
     num_workers : int, default 0
         DataLoader workers (ignored by the device loader).
-    rank, world_size : int
-        This process's shard under DDP.
+    rank : int, default 0
+        This process's index under DDP.
+    world_size : int, default 1
+        The number of processes under DDP.
 
     Returns
     -------
-    train_iter, test_iter
+    tuple
+        ``(train_iter, test_iter)``: iterables of ``(images, labels)`` batches with a
+        ``len`` and, on the loader or its ``sampler``, ``set_epoch``.
 
     Raises
     ------
     ValueError
         If the crop leaves fewer training images than one batch per process, or no
-        validation image.
+        validation image, or every validation label is 255 (nothing to score).
     FileNotFoundError
         If the VOC tree is incomplete.
 
     Examples
     --------
     >>> from transconv.data.synthetic import make_synthetic_voc
+    >>> import tempfile
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     voc = make_synthetic_voc(tmp, num_train=4, num_val=2, size=(40, 48))
     ...     train_iter, test_iter = make_loaders(voc, RECIPES["fast"], batch_size=2,
@@ -1028,13 +752,33 @@ def make_loaders(
     device, crop = torch.device(device), (int(crop_size[0]), int(crop_size[1]))
     recipe = recipe.on(device)
     if recipe.loader == "dataloader":
-        return _dataloaders(Path(voc_dir), batch_size=batch_size, crop_size=crop, device=device,
-                            seed=seed, num_workers=num_workers, rank=rank, world_size=world_size)
+        return _dataloaders(
+            Path(voc_dir),
+            batch_size=batch_size,
+            crop_size=crop,
+            device=device,
+            seed=seed,
+            num_workers=num_workers,
+            rank=rank,
+            world_size=world_size,
+        )
     from transconv.data.gpu import DeviceSegLoader
 
-    common = {"crop_size": crop, "batch_size": batch_size, "device": device, "seed": seed,
-              "channels_last": recipe.channels_last, "rank": rank, "world_size": world_size}
-    train_iter = DeviceSegLoader.from_voc(voc_dir, True, **common)
-    test_iter = DeviceSegLoader.from_voc(voc_dir, False, shuffle=False, drop_last=False,
-                                         **{**common, "seed": seed + 1})
+    common = {
+        "crop_size": crop,
+        "batch_size": batch_size,
+        "device": device,
+        "channels_last": recipe.channels_last,
+    }
+    train_iter = DeviceSegLoader.from_voc(
+        voc_dir, True, seed=_mix(seed, _TRAIN_CROPS), rank=rank, world_size=world_size, **common
+    )
+    # one copy of the validation loader per rank, cut by batches: an exact shard (the
+    # loader's own sharding would pad by wrapping around and count some crops twice)
+    test_iter = DeviceSegLoader.from_voc(
+        voc_dir, False, shuffle=False, drop_last=False, seed=_mix(seed, _VAL_CROPS), **common
+    )
+    _check_labelled(test_iter.labels, Path(voc_dir), test_iter.num_kept)
+    if world_size > 1:
+        test_iter = _EveryNthBatch(test_iter, rank, world_size)
     return train_iter, test_iter
