@@ -30,7 +30,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 #: Bump when the entry layout changes: older entries are then ignored.
-FORMAT = 3
+FORMAT = 4
 #: Recorded paths under the root are ignored inside these directories (build output, caches).
 IGNORED_PARTS = frozenset({"__pycache__", ".git", ".cache", ".venv", "site", ".hypothesis"})
 
@@ -86,17 +86,27 @@ _transconv_seen = _transconv_record(ROOT)
 del _transconv_record
 """
 
-# Also in the first cell: a Figure carrying an alt text (transconv.viz puts it in the attribute
-# `transconv_alt`) is displayed with it in its metadata, where hooks/notebooks.py reads it.
+# Also in the first cell: a cell ending in a matplotlib Figure shows it as a PNG even when the
+# page never imported pyplot (transconv.viz draws without it, so the inline backend never starts),
+# with the Figure's alt text (transconv.viz puts it in the attribute `transconv_alt`) in the
+# output's metadata, where hooks/notebooks.py reads it.
 _FIGURE_ALT = r"""
-def _transconv_alt(fig, include=None, exclude=None):
-    alt = getattr(fig, "transconv_alt", None)
-    return ({}, {"image/png": {"alt": alt}}) if alt else None
+def _transconv_figures():
+    from IPython.core.pylabtools import print_figure
 
-get_ipython().display_formatter.mimebundle_formatter.for_type_by_name(
-    "matplotlib.figure", "Figure", _transconv_alt
-)
-del _transconv_alt
+    def png(fig):
+        return print_figure(fig, fmt="png", bbox_inches="tight", base64=True)
+
+    def alt(fig, include=None, exclude=None):
+        text = getattr(fig, "transconv_alt", None)
+        return ({}, {"image/png": {"alt": text}}) if text else None
+
+    formatter = get_ipython().display_formatter
+    formatter.formatters["image/png"].for_type_by_name("matplotlib.figure", "Figure", png)
+    formatter.mimebundle_formatter.for_type_by_name("matplotlib.figure", "Figure", alt)
+
+_transconv_figures()
+del _transconv_figures
 """
 
 # Runs last (and is removed from the page): prints what the run used.

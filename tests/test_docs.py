@@ -44,7 +44,16 @@ print(f"value={VALUE} result={result} extra={extra.is_file()} token={secrets.tok
 fig, ax = plt.subplots(figsize=(2, 2))
 ax.plot([0, 1], [1, 0])
 fig.transconv_alt = "A falling straight line"
+plt.close(fig)  # shown once, as the cell's result (as transconv.viz does)
 fig
+
+# %%
+from matplotlib.figure import Figure
+
+drawn = Figure(figsize=(2, 2))  # made without pyplot, as transconv.viz draws
+drawn.add_subplot().plot([0, 1], [0, 1])
+drawn.transconv_alt = "A rising straight line"
+drawn
 """
 
 OTHER = """# %% [markdown]
@@ -176,6 +185,7 @@ def test_executed_page_renders_as_light_markdown(project: Path) -> None:
     assert '<code><span class="kn">import</span>' in html or "language-python" in html
     assert re.search(r'<img alt="A falling straight line" [^>]*src="figure-01\.png"', html)
     assert (site / "probe" / "figure-01.png").read_bytes()[:4] == b"\x89PNG"
+    assert re.search(r'<img alt="A rising straight line" [^>]*src="figure-02\.png"', html)
     link = re.search(r'<a [^>]*class="nb-download"[^>]*href="([^"]+)"', html)
     assert link and (site / "probe" / link.group(1)).is_file()
     assert '"cell_type": "code"' in (site / "probe" / link.group(1)).read_text()
