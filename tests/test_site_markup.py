@@ -132,3 +132,14 @@ def test_pages_are_light_and_without_prompts(site_dir: Path) -> None:
             prompts.append(str(page.relative_to(site_dir)))
     assert not heavy, f"pages over {MAX_PAGE_BYTES:,} bytes of HTML: {heavy}"
     assert not prompts, f"notebook prompts on {prompts}"
+
+
+def test_executed_pages_offer_their_notebook(site_dir: Path) -> None:
+    docs = Path(__file__).resolve().parents[1] / "docs"
+    missing = []
+    for source in sorted(docs.rglob("*.py")):
+        page = site_dir / source.relative_to(docs).with_suffix("") / "index.html"
+        link = re.search(r'<a [^>]*class="nb-download"[^>]*href="([^"]+\.ipynb)"', page.read_text())
+        if not link or '"cell_type"' not in (page.parent / link.group(1)).read_text():
+            missing.append(str(source.relative_to(docs)))
+    assert not missing, f"executed pages without a notebook to download: {missing}"
