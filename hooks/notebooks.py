@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import posixpath
 import re
 from pathlib import Path, PurePosixPath
 
@@ -36,6 +37,7 @@ PREFERENCE = ("text/markdown", "text/html", *IMAGE_TYPES, "text/latex", "text/pl
 #: ``text/plain`` of objects whose repr says nothing (not usable as an alt text).
 DEFAULT_REPR = re.compile(r"^<([\w.]+ object( at 0x[0-9a-f]+)?|Figure size .*)>$", re.DOTALL)
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+SITE_LINK = re.compile(r"\]\(((?:\.\./)+[\w./-]*?)/?(#[\w-]+)?\)")
 DATA_URI = re.compile(r"""(src=["'])data:image/(png|gif|jpeg|svg\+xml);base64,([^"']+)(["'])""")
 
 
@@ -50,6 +52,7 @@ class _State:
     root: Path
     cache: PageCache
     markdown: dict[str, str] = {}
+    sources: frozenset[str] = frozenset()
 
 
 state = _State()
@@ -93,11 +96,37 @@ def alt_text(output: dict, mime: str) -> str:
 
 
 class Renderer:
-    """Markdown for one executed notebook; images collected as ``{src_uri: bytes}``."""
+    """Markdown for one executed notebook; images collected as ``{src_uri: bytes}``.
 
-    def __init__(self, stem: str) -> None:
+    ``sources`` are the docs-relative paths of the site's pages: a Markdown link written as a
+    site URL (``../fcn/``, as a reader sees it) is turned into a link to the page's source
+    (``fcn.py``), which mkdocs checks and rewrites like any other.
+    """
+
+    def __init__(self, stem: str, sources: frozenset[str] = frozenset()) -> None:
         self.stem = stem
+        self.sources = sources
         self.assets: dict[str, bytes] = {}
+
+    def site_links(self, markdown: str) -> str:
+        """Markdown with links to other pages' URLs pointed at their sources.
+
+        Examples
+        --------
+        >>> r = Renderer("bilinear", frozenset({"fcn.py", "index.md"}))
+        >>> r.site_links("see [FCN](../fcn/#skips), [home](../) and [x](../x/)")
+        'see [FCN](fcn.py#skips), [home](index.md) and [x](../x/)'
+        """
+
+        def to_source(match: re.Match) -> str:
+            url, anchor = match.group(1), match.group(2) or ""
+            target = posixpath.normpath(posixpath.join(self.stem, url)).strip("./")
+            for candidate in (f"{target}.py", f"{target}.md", f"{target}/index.md".lstrip("/")):
+                if candidate in self.sources:
+                    return f"]({candidate}{anchor})"
+            return match.group(0)
+
+        return SITE_LINK.sub(to_source, markdown)
 
     def asset(self, data: bytes, extension: str) -> str:
         """Store ``data`` as a file beside the page; return its docs-relative path."""
@@ -163,7 +192,7 @@ class Renderer:
             if "remove-cell" in tags:
                 continue
             if cell["cell_type"] == "markdown":
-                blocks.append(source)
+                blocks.append(self.site_links(source))
                 if not linked and re.search(r"^# ", source, re.MULTILINE):
                     blocks.append(_download_link(download))
                     linked = True
@@ -193,6 +222,7 @@ def on_config(config):
 
 def on_files(files: Files, config) -> Files:
     """Execute (or reuse) every ``docs/*.py`` page; add its figures and notebook as files."""
+    state.sources = frozenset(f.src_uri for f in files if f.src_uri.endswith((".py", ".md")))
     result = []
     extra: list[File] = []
     executed = []
@@ -230,7 +260,7 @@ def _render(page: NotebookPage, source: Path, stem: str, config, executed: list)
     if ran:
         executed.append(page.src_uri)
     download = f"{stem}/{PurePosixPath(stem).name}.ipynb"
-    renderer = Renderer(stem)
+    renderer = Renderer(stem, state.sources)
     state.markdown[page.src_uri] = renderer.markdown(entry.notebook, download)
     notebook = jupytext.writes(jupytext.read(source), fmt="ipynb")
     files = [File.generated(config, download, content=notebook)]
