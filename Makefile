@@ -1,6 +1,7 @@
 # Two commands do all set-up on a fresh clone:
-#   make docs / make serve   build or serve the site
-#   make test                run every test (unit tests, doctests, strict docs build)
+#   make serve   build the site and serve it on 127.0.0.1:8000 (make docs: build into site/)
+#   make test    lint, strict docs build into site/, then every test, the browser tests driving
+#                that same site/ in Chromium (left out, with one line saying so, without Chromium)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -8,7 +9,9 @@ STAMP  := $(VENV)/.installed
 export NO_MKDOCS_2_WARNING := 1
 export MPLBACKEND := Agg
 
-.PHONY: install test unit docs-strict docs serve bench clean
+LINTED := transconv tests benchmarks hooks
+
+.PHONY: install test lint unit docs-strict docs serve bench clean
 
 install: $(STAMP)
 
@@ -18,13 +21,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test,docs]'
 	touch $(STAMP)
 
-test: unit docs-strict
+# in this order: the tests reuse the strict build in site/ (TRANSCONV_SITE_DIR)
+test: lint docs-strict
+	TRANSCONV_SITE_DIR=site $(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 docs-strict: $(STAMP)
-	$(BIN)/mkdocs build --strict
+	$(BIN)/mkdocs build --strict --site-dir site
 
 docs: $(STAMP)
 	$(BIN)/mkdocs build

@@ -1,7 +1,7 @@
 """mkdocs hook: run the executed pages' kernels with matplotlib's inline backend.
 
 ``make`` exports ``MPLBACKEND=Agg`` (right for tests and scripts), and the Jupyter kernels that
-mkdocs-jupyter starts inherit it. Under Agg a cell ending in a ``Figure`` renders as the text
+hooks/notebooks.py starts inherit it. Under Agg a cell ending in a ``Figure`` renders as the text
 ``<Figure size ...>`` instead of an image, so this hook points the kernels at the inline backend,
 which is what ipykernel picks when ``MPLBACKEND`` is unset.
 

@@ -4,9 +4,9 @@ Debian's Chromium through Playwright (never a downloaded browser: this machine i
 Fixtures (registered in ``tests/conftest.py``):
 
 ``site_dir``
-    The built site. ``TRANSCONV_SITE_DIR`` names one already built (``make test`` builds it
-    strictly first and passes it on); otherwise one strict build into a temporary folder,
-    reusing the page cache in ``.cache/``.
+    The built site (needs no browser). ``TRANSCONV_SITE_DIR`` names one already built
+    (``make test`` builds it strictly first and passes it on); otherwise one strict build into a
+    temporary folder, reusing the page cache in ``.cache/pages/``.
 ``site_url``
     ``http://127.0.0.1:<port>/`` serving ``site_dir`` from a thread.
 ``browser``
@@ -75,7 +75,9 @@ def build_site(target: Path) -> Path:
     mkdocs = Path(sys.executable).with_name("mkdocs")
     subprocess.run(
         [str(mkdocs), "build", "--strict", "--quiet", "--site-dir", str(target)],
-        cwd=ROOT, env=env, check=True,
+        cwd=ROOT,
+        env=env,
+        check=True,
     )
     return target
 
@@ -126,8 +128,6 @@ def _watch(page: Any, visit: Visit) -> None:
 
 @pytest.fixture(scope="session")
 def site_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if not browser_available():
-        pytest.skip(SKIP_REASON)
     given = os.environ.get("TRANSCONV_SITE_DIR")
     if given:
         path = Path(given)
@@ -169,7 +169,9 @@ def browser() -> Iterator[Any]:
 def open_page(browser: Any, site_url: str) -> Iterator[Any]:
     contexts: list[Any] = []
 
-    def _open(path: str = "", *, dark: bool = False, width: int = 1280, wait: str = "load") -> Visit:
+    def _open(
+        path: str = "", *, dark: bool = False, width: int = 1280, wait: str = "load"
+    ) -> Visit:
         context = browser.new_context(
             viewport={"width": width, "height": 900},
             color_scheme="dark" if dark else "light",

@@ -1,12 +1,24 @@
 """Shared pytest set-up: one hypothesis profile so the suite stays inside its time budget, and
-the browser fixtures of ``tests/browser.py``."""
+the browser fixtures of ``tests/browser.py``.
+
+Without Chromium (or Playwright) the browser tests are deselected rather than skipped one by one,
+and the run ends with one line saying so and how to enable them.
+"""
 
 import os
 
+import pytest
 import torch
 from hypothesis import HealthCheck, settings
 
-from tests.browser import browser, open_page, site_dir, site_url  # noqa: F401 - fixtures
+from tests.browser import (  # noqa: F401 - fixtures
+    SKIP_REASON,
+    browser,
+    browser_available,
+    open_page,
+    site_dir,
+    site_url,
+)
 
 settings.register_profile(
     "default",
@@ -16,3 +28,20 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+
+_browser_tests_left_out: list[str] = []
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if browser_available():
+        return
+    left_out = [item for item in items if "browser" in getattr(item, "fixturenames", ())]
+    if left_out:
+        _browser_tests_left_out[:] = [item.nodeid for item in left_out]
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if item not in left_out]
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    if _browser_tests_left_out:
+        terminalreporter.write_line(f"{len(_browser_tests_left_out)} {SKIP_REASON}", yellow=True)

@@ -1,13 +1,15 @@
 """Tests of the docs build machinery: mkdocs.yml and the hooks in hooks/.
 
-The cache tests build a tiny temporary mkdocs project that uses the real hooks and the real
-mkdocs-jupyter options from mkdocs.yml. Its one page prints a value read from the project's
-``transconv/`` package, a value from ``docs/results/`` and a random token: the token stays the
-same exactly when the page came from the cache.
+The cache tests build a tiny temporary mkdocs project that uses the real hooks of mkdocs.yml.
+Its package ``transconv`` has three modules: ``used`` (which the page imports), ``helper``
+(which ``used`` imports) and ``unused``. Its page prints values from ``used`` and from
+``docs/results/`` and a random token: the token stays the same exactly when the page came from
+the cache, so each step asserts which edit re-executes the page and which does not.
 """
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import os
 import re
@@ -21,105 +23,177 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = yaml.safe_load((ROOT / "mkdocs.yml").read_text())
 
-PAGE = '''# %% [markdown]
+PAGE = """# %% [markdown]
 # # Probe
+#
+# Maths $k = 2s$ for the search index.
 
 # %%
 import pathlib
-import runpy
 import secrets
 
-value = runpy.run_path("transconv/probe.py")["VALUE"]
+import matplotlib.pyplot as plt
+
+from transconv.used import VALUE
+
 result = pathlib.Path("docs/results/score.txt").read_text().strip()
-print(f"value={value} result={result} token={secrets.token_hex(8)}")
-'''
+extra = pathlib.Path("docs/results/extra.txt")
+print(f"value={VALUE} result={result} extra={extra.is_file()} token={secrets.token_hex(8)}")
+
+# %%
+fig, ax = plt.subplots(figsize=(2, 2))
+ax.plot([0, 1], [1, 0])
+fig.transconv_alt = "A falling straight line"
+plt.close(fig)  # shown once, as the cell's result (as transconv.viz does)
+fig
+
+# %%
+from matplotlib.figure import Figure
+
+drawn = Figure(figsize=(2, 2))  # made without pyplot, as transconv.viz draws
+drawn.add_subplot().plot([0, 1], [0, 1])
+drawn.transconv_alt = "A rising straight line"
+drawn
+"""
+
+OTHER = """# %% [markdown]
+# # Other
+
+# %%
+import secrets
+print(f"token={secrets.token_hex(8)}")
+"""
+
+FAILING = """# %% [markdown]
+# # Broken
+
+# %%
+raise ValueError("this page is broken on purpose")
+"""
 
 
 def _load_hook(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "hooks" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    sys.path.insert(0, str(ROOT / "hooks"))
+    try:
+        spec = importlib.util.spec_from_file_location(name, ROOT / "hooks" / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(ROOT / "hooks"))
     return module
-
-
-def _jupyter_options() -> dict:
-    """The mkdocs-jupyter options of the real mkdocs.yml."""
-    plugin = next(p for p in CONFIG["plugins"] if isinstance(p, dict) and "mkdocs-jupyter" in p)
-    return plugin["mkdocs-jupyter"]
 
 
 @pytest.fixture()
 def project(tmp_path: Path) -> Path:
-    """A one-page mkdocs project using the real hooks and mkdocs-jupyter options."""
+    """A two-page mkdocs project using the real hooks of mkdocs.yml."""
+    package = tmp_path / "transconv"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "helper.py").write_text("BASE = 1\n")
+    (package / "used.py").write_text("from transconv.helper import BASE\n\nVALUE = BASE\n")
+    (package / "unused.py").write_text("X = 0\n")
     (tmp_path / "docs" / "results").mkdir(parents=True)
-    (tmp_path / "transconv").mkdir()
-    (tmp_path / "transconv" / "probe.py").write_text("VALUE = 1\n")
     (tmp_path / "docs" / "results" / "score.txt").write_text("0.5\n")
     (tmp_path / "docs" / "index.md").write_text("# Home\n")
     (tmp_path / "docs" / "probe.py").write_text(PAGE)
+    (tmp_path / "docs" / "other.py").write_text(OTHER)
     config = {
         "site_name": "probe",
         "hooks": [str(ROOT / hook) for hook in CONFIG["hooks"]],
-        "plugins": [{"mkdocs-jupyter": {**_jupyter_options(), "include": ["probe.py"]}}],
-        "nav": [{"Home": "index.md"}, {"Probe": "probe.py"}],
+        "plugins": ["search"],
+        "markdown_extensions": ["attr_list", "pymdownx.arithmatex", "pymdownx.superfences"],
+        "nav": [{"Home": "index.md"}, {"Probe": "probe.py"}, {"Other": "other.py"}],
     }
     (tmp_path / "mkdocs.yml").write_text(yaml.safe_dump(config))
     return tmp_path
 
 
-def _build(project: Path) -> dict[str, str]:
-    """Build ``project`` strictly; return the value, result and token its page printed."""
-    run = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet"],
+def _run_build(project: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "MPLBACKEND": "Agg"}
+    env["PYTHONPATH"] = os.pathsep.join([str(project), env.get("PYTHONPATH", "")])
+    return subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict"],
         cwd=project,
         capture_output=True,
         text=True,
-        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
-        timeout=120,
+        env=env,
+        timeout=300,
     )
+
+
+def _build(project: Path) -> dict[str, str]:
+    """Build ``project`` strictly; return what its pages printed."""
+    run = _run_build(project)
     assert run.returncode == 0, run.stderr[-3000:]
-    html = (project / "site" / "probe" / "index.html").read_text()
-    match = re.search(r"value=(\S+) result=(\S+) token=([0-9a-f]{16})", html)
+    assert "without encryption" not in run.stderr  # the kernel's TCP warning is gone
+    probe = (project / "site" / "probe" / "index.html").read_text()
+    match = re.search(r"value=(\S+) result=(\S+) extra=(\S+) token=([0-9a-f]{16})", probe)
     assert match, "the probe page's output is missing from its HTML"
-    return dict(zip(("value", "result", "token"), match.groups()))
+    other_html = (project / "site" / "other" / "index.html").read_text()
+    other = re.search(r"token=([0-9a-f]{16})", other_html)
+    assert other, "the other page's output is missing from its HTML"
+    printed = dict(zip(("value", "result", "extra", "token"), match.groups(), strict=True))
+    return printed | {"other": other.group(1)}
 
 
-def test_unchanged_rebuild_hits_the_cache(project: Path) -> None:
+def test_page_reexecutes_exactly_when_something_it_used_changes(project: Path) -> None:
     first = _build(project)
-    second = _build(project)
-    assert first == second  # same token: the page was not executed again
-    assert len(list((project / ".cache" / "mkdocs-jupyter").glob("*/*.json"))) == 1
+    assert _build(project) == first, "an unchanged rebuild executed a page again"
+    assert sorted(p.name for p in (project / ".cache" / "pages").glob("*.json")) == [
+        "other.py.json",
+        "probe.py.json",
+    ]
 
+    (project / "transconv" / "unused.py").write_text("X = 1\n")
+    assert _build(project) == first, "a module the page never imported re-executed it"
 
-def test_package_or_results_change_reexecutes_the_page(project: Path) -> None:
-    first = _build(project)
-    (project / "transconv" / "probe.py").write_text("VALUE = 2\n")
+    (project / "transconv" / "helper.py").write_text("BASE = 2\n")  # imported through `used`
     second = _build(project)
     assert (first["value"], second["value"]) == ("1", "2")
     assert second["token"] != first["token"]
-    caches = list((project / ".cache" / "mkdocs-jupyter").iterdir())
-    assert len(caches) == 1, f"the stale cache was not removed: {caches}"
+    assert second["other"] == first["other"], "a page that does not import it ran again"
+
     (project / "docs" / "results" / "score.txt").write_text("0.75\n")
     third = _build(project)
-    assert (second["result"], third["result"]) == ("0.5", "0.75")
-    assert third["token"] != second["token"]
+    assert (third["result"], third["token"] != second["token"]) == ("0.75", True)
+
+    (project / "docs" / "results" / "extra.txt").write_text("")  # looked for, was missing
+    fourth = _build(project)
+    assert (third["extra"], fourth["extra"]) == ("False", "True")
 
 
-def test_sources_digest_follows_contents_and_names(tmp_path: Path) -> None:
-    digest = _load_hook("cache_key").sources_digest
-    (tmp_path / "transconv" / "__pycache__").mkdir(parents=True)
-    (tmp_path / "transconv" / "a.py").write_text("x = 1\n")
-    before = digest(tmp_path)
-    (tmp_path / "transconv" / "__pycache__" / "a.cpython-311.pyc").write_bytes(b"\0")
-    assert digest(tmp_path) == before  # bytecode is not a source
-    (tmp_path / "transconv" / "a.py").write_text("x = 2\n")
-    changed = digest(tmp_path)
-    assert changed != before
-    (tmp_path / "transconv" / "a.py").rename(tmp_path / "transconv" / "b.py")
-    assert digest(tmp_path) != changed
+def test_editing_one_page_executes_only_that_page(project: Path) -> None:
+    first = _build(project)
+    (project / "docs" / "other.py").write_text(OTHER + "\n# %%\nprint('edited')\n")
+    second = _build(project)
+    assert second["other"] != first["other"]
+    assert second["token"] == first["token"]
 
 
-def test_nav_pages_exist_and_are_executed() -> None:
+def test_a_failing_cell_fails_the_build_and_names_the_page(project: Path) -> None:
+    (project / "docs" / "other.py").write_text(FAILING)
+    run = _run_build(project)
+    assert run.returncode != 0
+    assert "other.py" in run.stderr and "this page is broken on purpose" in run.stderr
+
+
+def test_executed_page_renders_as_light_markdown(project: Path) -> None:
+    _build(project)
+    site = project / "site"
+    html = (site / "probe" / "index.html").read_text()
+    assert "jp-" not in html and "In&nbsp;[" not in html and "In [" not in html
+    assert '<code><span class="kn">import</span>' in html or "language-python" in html
+    assert re.search(r'<img alt="A falling straight line" [^>]*src="figure-01\.png"', html)
+    assert (site / "probe" / "figure-01.png").read_bytes()[:4] == b"\x89PNG"
+    assert re.search(r'<img alt="A rising straight line" [^>]*src="figure-02\.png"', html)
+    link = re.search(r'<a [^>]*class="nb-download"[^>]*href="([^"]+)"', html)
+    assert link and (site / "probe" / link.group(1)).is_file()
+    assert '"cell_type": "code"' in (site / "probe" / link.group(1)).read_text()
+    index = (site / "search" / "search_index.json").read_text()
+    assert "k = 2s" in index and "\\\\(" not in index
+
+
+def test_nav_pages_exist_and_every_py_page_is_in_the_nav() -> None:
     def leaves(nav):
         for item in nav:
             for value in item.values():
@@ -128,9 +202,8 @@ def test_nav_pages_exist_and_are_executed() -> None:
     pages = list(leaves(CONFIG["nav"]))
     missing = [page for page in pages if not (ROOT / "docs" / page).is_file()]
     assert not missing, f"nav entries without a file in docs/: {missing}"
-    options = _jupyter_options()
-    assert {page for page in pages if page.endswith(".py")} == set(options["include"])
-    assert options["execute"] is True and options["allow_errors"] is False
+    executed = {p.relative_to(ROOT / "docs").as_posix() for p in (ROOT / "docs").rglob("*.py")}
+    assert executed <= set(pages), f"executed pages missing from the nav: {executed - set(pages)}"
 
 
 def test_kernel_env_hook_selects_the_inline_backend(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -138,3 +211,18 @@ def test_kernel_env_hook_selects_the_inline_backend(monkeypatch: pytest.MonkeyPa
     hook = _load_hook("kernel_env")
     assert hook.on_config({"site_name": "x"}) == {"site_name": "x"}
     assert os.environ["MPLBACKEND"] == "module://matplotlib_inline.backend_inline"
+
+
+def test_search_index_maths_is_plain_text() -> None:
+    hook = _load_hook("search_text")
+    text = hook.plain_maths(r"size \(H_{out} = \frac{H}{s} \times 2\) here")
+    assert text == "size H_out = H/s × 2 here"
+
+
+def test_html_output_images_move_to_files_keeping_their_alt() -> None:
+    notebooks = _load_hook("notebooks")
+    renderer = notebooks.Renderer("api/page")
+    png = base64.b64encode(b"\x89PNG fake").decode()
+    html = renderer.html(f'<img src="data:image/png;base64,{png}" alt="A 4 by 4 grid">')
+    assert '<img src="figure-01.png" alt="A 4 by 4 grid">' in html
+    assert renderer.assets == {"api/page/figure-01.png": b"\x89PNG fake"}

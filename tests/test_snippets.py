@@ -78,10 +78,30 @@ def test_python_block_runs(where: str, code: str) -> None:
     exec(compile(code, where, "exec"), {"__name__": "__snippet__"})
 
 
+def loop_expansions(code: str, command: list[str]) -> list[list[str]]:
+    """``command`` once per value of the ``for VAR in ...; do`` loops in ``code`` it uses.
+
+    Examples
+    --------
+    >>> loop_expansions("for r in a b; do x $r; done", ["x", "runs/$r"])
+    [['x', 'runs/a'], ['x', 'runs/b']]
+    """
+    variants = [command]
+    for name, values in re.findall(r"\bfor (\w+) in ([^;\n]+?)\s*;\s*do\b", code):
+        pattern = re.compile(rf"\$(?:{name}\b|\{{{name}\}})")
+        if any(pattern.search(word) for word in command):
+            variants = [
+                [pattern.sub(value, word) for word in variant]
+                for variant in variants
+                for value in values.split()
+            ]
+    return variants
+
+
 @pytest.mark.parametrize(("where", "code"), SHELL_BLOCKS, ids=[w for w, _ in SHELL_BLOCKS])
 def test_shell_block_matches_the_cli_and_makefile(where: str, code: str) -> None:
     targets = set(re.findall(r"^([\w-]+):", (ROOT / "Makefile").read_text(), re.MULTILINE))
-    for command in shell_commands(code):
+    for command in (v for c in shell_commands(code) for v in loop_expansions(code, c)):
         arguments = transconv_arguments(command)
         if arguments is not None:
             build_parser().parse_args(arguments)  # argparse exits 2 on an unknown flag

@@ -1,17 +1,17 @@
-// MathJax 3 configuration: typesets pymdownx.arithmatex output on Markdown pages and the
-// $...$ / $$...$$ maths that nbconvert leaves in the executed notebook pages.
+// MathJax 3 configuration: typesets the maths that pymdownx.arithmatex marks on every page (the
+// executed notebook pages are rendered as Markdown too, so their $...$ goes the same way).
+// Only .arithmatex elements are processed: a dollar sign in prose or in printed output stays a
+// dollar sign.
 window.MathJax = {
   tex: {
-    inlineMath: [["\\(", "\\)"], ["$", "$"]],
-    displayMath: [["\\[", "\\]"], ["$$", "$$"]],
+    inlineMath: [["\\(", "\\)"]],
+    displayMath: [["\\[", "\\]"]],
     processEscapes: true,
     processEnvironments: true
   },
   options: {
-    // Typeset everywhere except code: <pre>/<code> are skipped by MathJax's default
-    // skipHtmlTags, which covers the notebook pages' code cells and printed outputs.
-    ignoreHtmlClass: "tex2jax_ignore",
-    processHtmlClass: "tex2jax_process|arithmatex"
+    ignoreHtmlClass: ".*|",
+    processHtmlClass: "arithmatex"
   }
 };
 

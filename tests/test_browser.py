@@ -1,0 +1,139 @@
+"""Every page of the built site, opened in Debian's Chromium as a reader would (tests/browser.py).
+
+Each page: no console error, no failed request, no request to another host; MathJax typeset
+every formula and no raw TeX or reST is left in the visible text; every image decoded; every
+figure has an alt text that describes it; previous/next links in the footer. Then search (an
+identifier and a Chinese term) and a light / dark / 390-px pass over a few pages.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.test_site_markup import LEAKS
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def nav_pages() -> list[tuple[str, str]]:
+    """(title, URL path) of every page in mkdocs.yml's nav, in reading order."""
+
+    def walk(items: list) -> list[tuple[str, str]]:
+        pages = []
+        for item in items:
+            for title, value in item.items():
+                if isinstance(value, list):
+                    pages += walk(value)
+                else:
+                    stem = re.sub(r"\.(md|py)$", "", value)
+                    path = "" if stem == "index" else stem.removesuffix("/index") + "/"
+                    pages.append((title, path))
+        return pages
+
+    return walk(yaml.safe_load((ROOT / "mkdocs.yml").read_text())["nav"])
+
+
+PAGES = nav_pages()
+PLACEHOLDER_ALT = re.compile(r"^(|image|figure|png|plot|no description.*|.*\.(png|gif|jpe?g|svg))$")
+
+# Waits for MathJax (loaded and typeset), then reports what a test asserts on.
+INSPECT = """async () => {
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+    await MathJax.startup.promise;
+    await MathJax.typesetPromise();
+  }
+  const main = document.querySelector("article.md-content__inner").cloneNode(true);
+  main.querySelectorAll("pre, code, script, style, mjx-container, .headerlink")
+      .forEach((el) => el.remove());
+  const images = [...document.querySelectorAll("article img")];
+  return {
+    text: main.innerText,
+    maths: document.querySelectorAll("article .arithmatex").length,
+    typeset: document.querySelectorAll("article .arithmatex mjx-container").length,
+    broken: images.filter((img) => !img.complete || img.naturalWidth === 0)
+                  .map((img) => img.getAttribute("src")),
+    alts: images.map((img) => [img.getAttribute("src"), img.getAttribute("alt")]),
+    prev: !!document.querySelector("a.md-footer__link--prev"),
+    next: !!document.querySelector("a.md-footer__link--next"),
+  };
+}"""
+
+
+def inspect(visit: Any) -> dict:
+    visit.page.wait_for_load_state("networkidle")
+    return visit.page.evaluate(INSPECT)
+
+
+def test_every_built_page_is_in_the_nav(site_dir: Path) -> None:
+    built = {
+        "" if p.parent == site_dir else p.parent.relative_to(site_dir).as_posix() + "/"
+        for p in site_dir.rglob("index.html")
+    }
+    assert built == {path for _, path in PAGES}
+
+
+@pytest.mark.parametrize(("title", "path"), PAGES, ids=[path or "home" for _, path in PAGES])
+def test_page_in_chromium(open_page, title: str, path: str) -> None:
+    visit = open_page(path)
+    seen = inspect(visit)
+    problems = [f"console error: {e}" for e in visit.console_errors]
+    problems += [f"failed request: {r}" for r in visit.failed_requests]
+    problems += [f"request to another host: {r}" for r in visit.foreign_requests]
+    if seen["typeset"] != seen["maths"]:
+        problems.append(f"MathJax typeset {seen['typeset']} of {seen['maths']} formulas")
+    for kind, pattern in {**LEAKS, "raw \\( \\) maths": re.compile(r"\\[(\[]")}.items():
+        for match in pattern.finditer(seen["text"]):
+            snippet = seen["text"][max(0, match.start() - 40) : match.end() + 40]
+            problems.append(f"{kind} in the visible text: …{' '.join(snippet.split())}…")
+    problems += [f"image not decoded: {src}" for src in seen["broken"]]
+    for src, alt in seen["alts"]:
+        if alt is None or PLACEHOLDER_ALT.match(alt.strip().lower()) or len(alt.split()) < 3:
+            problems.append(f"figure without a describing alt text: {src} (alt={alt!r})")
+    index = PAGES.index((title, path))
+    if index > 0 and not seen["prev"]:
+        problems.append("no 'previous' link in the footer")
+    if index < len(PAGES) - 1 and not seen["next"]:
+        problems.append("no 'next' link in the footer")
+    assert not problems, f"/{path}:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [("output_padding", "shape_arithmetic/"), ("转置卷积", "glossary/")],
+)
+def test_search_finds(open_page, query: str, expected: str) -> None:
+    visit = open_page("")
+    page = visit.page
+    page.click("input.md-search__input")
+    page.fill("input.md-search__input", query)
+    page.press("input.md-search__input", "End")  # Material searches on key events, not on input
+    page.wait_for_selector(".md-search-result__item", timeout=15000)
+    links = page.eval_on_selector_all(
+        ".md-search-result__item a", "els => els.map(el => el.getAttribute('href'))"
+    )
+    assert any(expected in link for link in links), f"{query!r} found only {links}"
+    visit.assert_clean()
+
+
+THEME_PAGES = ["", "transposed_convolution/", "training/", "api/shapes/"]
+
+
+@pytest.mark.parametrize("path", THEME_PAGES, ids=[p or "home" for p in THEME_PAGES])
+def test_dark_and_phone_width(open_page, path: str) -> None:
+    dark = open_page(path, dark=True)
+    inspect(dark)
+    scheme = dark.page.evaluate("document.body.getAttribute('data-md-color-scheme')")
+    assert scheme == "slate"
+    dark.assert_clean()
+    phone = open_page(path, width=390)
+    inspect(phone)
+    widths = phone.page.evaluate(
+        "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    )
+    assert widths[0] <= widths[1], f"/{path} is {widths[0]} px wide on a 390-px screen"
+    phone.assert_clean()
