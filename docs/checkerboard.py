@@ -5,17 +5,20 @@
 # Odena, Dumoulin and Olah traced it to *uneven overlap* ("Deconvolution and Checkerboard
 # Artifacts", Distill, 2016): when the kernel size is not divisible by the stride, some output
 # pixels receive more kernel taps than their neighbours. This page computes that overlap, checks
-# the divisibility rule over a table of kernel sizes and strides, and compares a randomly
-# initialised transposed convolution with the fix they propose, resize-then-convolve.
+# the divisibility rule over a table of kernel sizes and strides, separates it from what the
+# *weights* do, and compares a randomly initialised transposed convolution with the fix they
+# propose, resize-then-convolve. Every rule stated here is asserted by the cell below it.
 
 # %%
 import torch
 from torch import nn
-from torch.nn import functional as F
 
-from transconv.bilinear import bilinear_upsampler
+import transconv
+from transconv.bilinear import bilinear_kernel, bilinear_upsampler
 from transconv.shapes import upsampling_params
-from transconv.viz import overlap_counts, plot_overlap, show_images
+from transconv.viz import plot_overlap, show_images
+
+overlap_counts = transconv.overlap_counts
 
 # %% [markdown]
 # ## Counting overlaps in one dimension
@@ -25,20 +28,27 @@ from transconv.viz import overlap_counts, plot_overlap, show_images
 # pixel. `overlap_counts` does exactly that (a `(1, n)` input is one row):
 
 # %%
-for k in (3, 4):
-    counts = overlap_counts((1, 8), (1, k), (1, 2))
-    print(f"k={k}, s=2:", counts[0].tolist())
+rows = {k: overlap_counts((1, 8), (1, k), (1, 2))[0] for k in (3, 4)}
+for k, counts in rows.items():
+    print(f"k={k}, s=2:", counts.tolist())
+inner3, inner4 = rows[3][2:-2], rows[4][2:-2]
+assert inner3.tolist() == [2, 1] * (len(inner3) // 2) + [2] * (len(inner3) % 2)
+assert set(inner4.tolist()) == {2} and rows[4][0] == 1
 
 # %% [markdown]
 # With $k = 3$ the interior alternates 2, 1, 2, 1: every other pixel gets twice the
 # contribution. With $k = 4$ every interior pixel is covered twice; only the borders, where
-# fewer stamps reach, differ.
+# fewer stamps reach, differ (the asserts above check both rows).
 #
 # ## Overlap maps in two dimensions
 #
-# In 2-D the two directions multiply, and the alternation becomes a checkerboard:
+# In 2-D the two directions multiply (the map is the outer product of the 1-D rows), and the
+# alternation becomes a checkerboard:
 
 # %%
+for k in (3, 4):
+    row = overlap_counts((1, 5), (1, k), (1, 2))[0]
+    assert torch.equal(overlap_counts(5, k, 2), row[:, None] * row[None, :])
 plot_overlap([overlap_counts(5, 3, 2), overlap_counts(5, 4, 2)],
              ["k=3, s=2: uneven", "k=4, s=2: even inside"])
 
@@ -57,63 +67,125 @@ def interior_ratio(counts: torch.Tensor, margin: int) -> float:
     return (inside.max() / inside.min()).item()
 
 
-for k in (3, 4):
-    ratios = [interior_ratio(overlap_counts(12, k, 2, layers=n), margin=2**n * k)
-              for n in (1, 2, 3)]
-    print(f"k={k}, s=2, max/min interior overlap for 1, 2, 3 layers:", ratios)
+ratios = {k: [interior_ratio(overlap_counts(12, k, 2, layers=n), margin=2**n * k)
+              for n in (1, 2, 3)] for k in (3, 4)}
+for k, values in ratios.items():
+    print(f"k={k}, s=2, max/min interior overlap for 1, 2, 3 layers:", values)
+assert ratios[3][0] < ratios[3][1] < ratios[3][2]
+assert ratios[4] == [1.0, 1.0, 1.0]
 
 # %%
 plot_overlap([overlap_counts(3, 3, 2, layers=n) for n in (1, 2, 3)],
              [f"k=3, s=2, {n} layer{'s' * (n > 1)}" for n in (1, 2, 3)])
 
 # %% [markdown]
-# ## The rule: even overlap if and only if $k$ is divisible by $s$
+# ## The rule for counts: uniform if and only if $s$ divides $k$
 #
-# Each output pixel is covered by $\lfloor k/s \rfloor$ or $\lceil k/s \rceil$ stamps, so the
-# interior is even exactly when $s$ divides $k$. We check that for every pair with
-# $1 \le k \le 7$ and $1 \le s \le 4$, computing the interior overlap of a long row each time:
+# The stamps that reach output pixel $o$ are the kernel taps $j \equiv o \pmod s$, so an
+# interior pixel is covered by $\lfloor k/s \rfloor$ or $\lceil k/s \rceil$ stamps: all
+# pixels get the same count exactly when $s$ divides $k$. We check both statements for every
+# pair with $1 \le k \le 12$ and $1 \le s \le 6$, computing the interior of a long row each time:
 
 # %%
-def interior_is_even(k: int, s: int) -> bool:
-    """Whether every output pixel that all stamps can reach is covered equally."""
+def interior_counts(k: int, s: int) -> torch.Tensor:
+    """Overlap counts of the output pixels that every stamp position can reach."""
     n = 2 * k + 2
     row = overlap_counts((1, n), (1, k), (1, s))[0]
-    inside = row[k - 1:(n - 1) * s + 1]
+    return row[k - 1:(n - 1) * s + 1]
+
+
+def interior_is_even(k: int, s: int) -> bool:
+    inside = interior_counts(k, s)
     return bool(inside.min() == inside.max())
 
 
-print("     " + "".join(f"{f's={s}':>8}" for s in range(1, 5)))
-for k in range(1, 8):
-    print(f"k={k}:" + "".join(f"{'even' if interior_is_even(k, s) else 'uneven':>8}"
-                             for s in range(1, 5)))
-pairs = [(k, s) for k in range(1, 8) for s in range(1, 5)]
-agree = all(interior_is_even(k, s) == (k % s == 0) for k, s in pairs)
-print(f"even overlap exactly when k % s == 0, for all {len(pairs)} pairs:", agree)
+pairs = [(k, s) for k in range(1, 13) for s in range(1, 7)]
+for k, s in pairs:
+    assert set(interior_counts(k, s).tolist()) <= {k // s, -(-k // s)}, (k, s)
+    assert interior_is_even(k, s) == (k % s == 0), (k, s)
+print("     " + "".join(f"{f's={s}':>8}" for s in range(1, 7)))
+for k in range(1, 13):
+    print(f"k={k:<2}" + "".join(f"{'even' if interior_is_even(k, s) else 'uneven':>8}"
+                              for s in range(1, 7)))
+print(f"counts uniform exactly when k % s == 0: checked for all {len(pairs)} pairs")
 
 # %% [markdown]
-# That is why FCN-style upsamplers use $k = 2f$ for an even factor $f$: the kernel is
-# divisible by the stride. `transconv.shapes.upsampling_params` picks $k = 2f - (f \bmod 2)$,
-# so for odd $f$ the kernel is *not* divisible — yet the bilinear weights still turn a constant
-# image into a constant interior, because the taps that reach each output phase sum to the
-# same value. Computed:
+# ## Counts are not the whole story: weights can compensate
+#
+# Overlap *counts* describe a kernel of ones. A real kernel has different weights, and on a
+# constant image what each output pixel receives is the **sum of the weights** of its taps.
+# For one channel and a separable kernel, output pixel $o$ of a constant image gets
+# $\sum_{j \equiv o \ (\mathrm{mod}\ s)} w_j$ per direction, so the interior is flat exactly
+# when these $s$ *phase sums* are equal. That is a condition on the weights, separate from
+# divisibility:
+#
+# * **Not necessary.** `upsampling_params(f)` picks $k = 2f - (f \bmod 2)$, so for odd $f$
+#   the kernel is *not* divisible by the stride ($k = 5, s = 3$ for $f = 3$), and the overlap
+#   counts are uneven; yet the bilinear tent's weights fall by exactly $1/f$ per tap, so
+#   every phase sums to 1 and a constant image stays constant.
+# * **Not sufficient.** With random weights, $k = 4, s = 2$ has uniform counts, but its two
+#   phases sum different taps (see the constant-image experiment below).
+#
+# Computed for the bilinear upsamplers, with the overlap counts of the same $(k, s)$ beside them:
 
 # %%
+def phase_sums(kernel: torch.Tensor, s: int) -> list[float]:
+    """Sum of the taps that land on each output phase: o mod s per direction (1-D or 2-D)."""
+    if kernel.dim() == 1:
+        return [round(kernel[r::s].sum().item(), 6) for r in range(s)]
+    return [round(kernel[r::s, q::s].sum().item(), 6) for r in range(s) for q in range(s)]
+
+
 for factor in (2, 3, 4, 5, 32):
     k, s, p = upsampling_params(factor)
+    sums = phase_sums(bilinear_kernel(1, 1, k)[0, 0].double(), s)
     with torch.no_grad():
         out = bilinear_upsampler(1, factor)(torch.ones(1, 1, 8, 8))[0, 0]
     inside = out[2 * factor:-2 * factor, 2 * factor:-2 * factor]
     low, high = inside.min().item(), inside.max().item()
-    print(f"factor {factor:>2}: k={k:>2} s={s:>2} p={p:>2}  k % s = {k % s}  "
-          f"interior min/max on ones: {low:.4f} / {high:.4f}")
+    counts = "even" if interior_is_even(k, s) else "uneven"
+    assert (counts == "even") == (k % s == 0) == (factor % 2 == 0)
+    assert all(abs(v - 1) < 1e-6 for v in sums) and high - low < 1e-5
+    print(f"factor {factor:>2}: k={k:>2} s={s:>2}  counts {counts:<6}  "
+          f"{len(sums):>4} phase sums {min(sums):.4f}..{max(sums):.4f}  "
+          f"interior on ones {low:.4f}..{high:.4f}")
+
+# %% [markdown]
+# The same uneven $(k, s) = (5, 3)$ with a kernel of ones, or $(3, 2)$ with ones, is not flat;
+# and $(3, 2)$ with the $\times 2$ tent $[\tfrac12, 1, \tfrac12]$ is, because its phase sums
+# are $\tfrac12 + \tfrac12 = 1$ and $1$. A 1-D layer with stride $s$ and kernel $w$, on a row of
+# ones:
+
+# %%
+def constant_response(kernel_1d: torch.Tensor, s: int) -> torch.Tensor:
+    """Interior of a 1-D transposed convolution of a row of ones."""
+    k = len(kernel_1d)
+    out = torch.nn.functional.conv_transpose1d(torch.ones(1, 1, 12, dtype=torch.float64),
+                                               kernel_1d.view(1, 1, k), stride=s)
+    return out[0, 0, k:-k]
+
+
+examples = {
+    "k=5, s=3, ones": (torch.ones(5, dtype=torch.float64), 3),
+    "k=3, s=2, ones": (torch.ones(3, dtype=torch.float64), 2),
+    "k=3, s=2, tent [1/2, 1, 1/2]": (torch.tensor([0.5, 1.0, 0.5], dtype=torch.float64), 2),
+    "k=5, s=3, tent [1/3, 2/3, 1, 2/3, 1/3]": (torch.tensor([1, 2, 3, 2, 1.0]).double() / 3, 3),
+}
+flat = {}
+for name, (kernel_1d, s) in examples.items():
+    response = constant_response(kernel_1d, s)
+    flat[name] = bool(response.max() - response.min() < 1e-12)
+    equal_sums = max(phase_sums(kernel_1d, s)) == min(phase_sums(kernel_1d, s))
+    assert flat[name] == equal_sums, name
+    print(f"{name:<38} phase sums {phase_sums(kernel_1d, s)}  flat: {flat[name]}")
+assert list(flat.values()) == [False, False, True, True]
 
 # %% [markdown]
 # ## What a network produces: a constant image
 #
-# Overlap counts assume a kernel of ones. A real layer has different weights on each tap, so
-# we look at what randomly initialised layers do to the most boring input there is — a
-# constant image. Any pattern in the output is an artifact. All weights come from one seeded
-# generator:
+# A randomly initialised layer has no reason to balance its phases. We look at what such
+# layers do to the most boring input there is — a constant image. Any pattern in the output is
+# an artifact. All weights come from one seeded generator:
 
 # %%
 generator = torch.Generator().manual_seed(0)
@@ -150,26 +222,51 @@ upsamplers = {
 }
 with torch.no_grad():
     outputs = {name: layer(constant) for name, layer in upsamplers.items()}
+interior_std = {}
 for name, out in outputs.items():
     inside = out[..., 2:-2, 2:-2]
+    interior_std[name] = inside.std(dim=(-2, -1)).mean().item()
     print(f"{name:>20}: {tuple(out.shape)}  interior std across pixels "
-          f"{inside.std(dim=(-2, -1)).mean().item():.4f}")
+          f"{interior_std[name]:.4f}")
+assert min(interior_std["transposed k=3, s=2"], interior_std["transposed k=4, s=2"]) > 0.1
+assert max(interior_std["nearest, then conv"], interior_std["bilinear, then conv"]) < 1e-5
 
 # %% [markdown]
 # Both transposed convolutions paint a pattern onto the constant image — **including**
-# $k = 4$. Even overlap only says every pixel gets the same *number* of taps; with random
-# weights, the four output phases of a stride-2 layer still sum four different subsets of the
-# kernel. The resize-then-convolve layers give a constant interior (std 0 up to rounding): every
-# output pixel sees the same neighbourhood of identical values. (Each panel below has its own
-# colour scale; the edges of the last two differ only because the convolution pads with zeros.)
+# $k = 4$. Uniform overlap only says every pixel gets the same *number* of taps; with random
+# weights, the four output phases $(o_y \bmod 2, o_x \bmod 2)$ of the stride-2 layer sum four
+# different subsets of the kernel, and those sums differ:
+
+# %%
+weight = upsamplers["transposed k=4, s=2"].weight.detach()  # (C_in, C_out, 4, 4)
+# on a constant input, output channel c of phase (r, q) gets the taps w[:, c, r::2, q::2]
+sums = torch.stack([weight[:, :, r::2, q::2].sum(dim=(0, 2, 3))
+                    for r in range(2) for q in range(2)])
+print("phase sums for output channel 0:", [round(v, 3) for v in sums[:, 0].tolist()])
+assert (sums.max(dim=0).values - sums.min(dim=0).values).min() > 0.1
+
+# %% [markdown]
+# The resize-then-convolve layers give a constant interior (std 0 up to rounding, asserted
+# above): every output pixel sees the same neighbourhood of identical values. (Each panel below
+# has its own colour scale; the edges of the last two differ only because the convolution pads
+# with zeros.)
 
 # %%
 maps = [out[0, 0] for out in outputs.values()]
 show_images(maps, list(outputs), cmap="magma", scale=2.6)
 
 # %% [markdown]
-# So divisibility is necessary for artifact-free transposed convolutions, not sufficient:
-# a trained network has to *learn* to balance the phases, and the pattern returns whenever it
-# does not. Resize-then-convolve removes the problem by construction, at the price of a fixed
-# (not learnt) interpolation step. FCN, whose upsampling starts from bilinear weights with
-# $k = 2s$, sits in between: it starts balanced and can drift.
+# ## The rule, stated precisely
+#
+# * **Overlap counts** (a kernel of ones) are uniform in the interior **if and only if** $s$
+#   divides $k$ — checked above for all $k \le 12$, $s \le 6$.
+# * **A flat response to a constant image** needs equal phase sums of the *weights*. That is
+#   neither implied by divisibility (random $k = 4, s = 2$ is not flat) nor requires it (the
+#   bilinear kernels for factors 3 and 5, $k = 5, s = 3$ and $k = 9, s = 5$, are flat).
+#
+# So divisibility removes the bias built into the *structure*, and the weights decide the
+# rest: a trained network has to *learn* to balance the phases, and the pattern returns
+# whenever it does not. Resize-then-convolve removes the problem by construction, at the price
+# of a fixed (not learnt) interpolation step. FCN's upsamplers start from the bilinear kernel,
+# whose phases balance exactly (asserted above for factors 2, 3, 4, 5 and 32); training may
+# move them off that balance.
