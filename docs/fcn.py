@@ -17,7 +17,6 @@ from IPython.display import Markdown
 from torch import nn
 
 import transconv
-
 from transconv.bilinear import bilinear_kernel
 from transconv.models import (
     MODELS,

@@ -9,11 +9,10 @@
 # %%
 import torch
 from IPython.display import Markdown
-
-import transconv
 from torch import nn
 from torch.nn import functional as F
 
+import transconv
 from transconv.shapes import (
     conv_output_size,
     conv_transpose_output_size,
