@@ -59,7 +59,10 @@ def test_kernel_errors(args, match):
 
 @pytest.mark.parametrize(
     ("args", "match"),
-    [((3, 0), r"factor \(0\) must be a positive integer"), ((0, 2), r"channels \(0\) must be a positive")],
+    [
+        ((3, 0), r"factor \(0\) must be a positive integer"),
+        ((0, 2), r"channels \(0\) must be a positive"),
+    ],
 )
 def test_upsampler_errors(args, match):
     with pytest.raises(ValueError, match=match):
@@ -92,7 +95,9 @@ def test_upsampler_exact_factor_and_interior_matches_interpolate(f, h, w, seed):
     # atol: the weight is float32, so odd factors (1/3, 1/5 ...) carry float32 rounding.
     torch.testing.assert_close(y[inner], ref[inner], rtol=0, atol=1e-6)
     # Border: exactly interpolate of the input padded with one ring of zeros.
-    zero_padded = F.interpolate(F.pad(x, (1, 1, 1, 1)), scale_factor=f, mode="bilinear", align_corners=False)
+    zero_padded = F.interpolate(
+        F.pad(x, (1, 1, 1, 1)), scale_factor=f, mode="bilinear", align_corners=False
+    )
     torch.testing.assert_close(y, zero_padded[inner], rtol=0, atol=1e-6)
 
 
@@ -102,7 +107,9 @@ def test_upsampler_border_is_attenuated_on_constant_image(f):
     y = _upsample(x, f)
     clamped = F.interpolate(x, scale_factor=f, mode="bilinear", align_corners=False)
     torch.testing.assert_close(clamped, torch.ones_like(clamped))  # interpolate keeps 1 everywhere
-    torch.testing.assert_close(y[..., f:-f, f:-f], torch.ones(1, 1, 4 * f, 4 * f, dtype=torch.float64))
+    torch.testing.assert_close(
+        y[..., f:-f, f:-f], torch.ones(1, 1, 4 * f, 4 * f, dtype=torch.float64)
+    )
     for edge in (y[..., 0, :], y[..., -1, :], y[..., :, 0], y[..., :, -1]):
         assert (edge < 1).all()
 

@@ -53,7 +53,7 @@ def test_train_writes_results(run):
 
 def no_figures(monkeypatch):
     """Figures are checked once (test_train_writes_results); skip their ~1 s elsewhere."""
-    monkeypatch.setattr("transconv.cli._write_figures", lambda *args, **kwargs: [])
+    monkeypatch.setattr("transconv.cli.write_figures", lambda *args, **kwargs: [])
 
 
 def test_resume_keeps_the_finished_epoch(run, tmp_path, monkeypatch):
@@ -199,9 +199,3 @@ def test_python_dash_m(monkeypatch, capsys):
     assert exit_info.value.code == 0
     assert "{train,predict}" in capsys.readouterr().out
 
-
-def test_commit_comes_from_the_environment_when_set(monkeypatch):
-    from transconv.cli import _git_commit
-
-    monkeypatch.setenv("TRANSCONV_COMMIT", "abc123")
-    assert _git_commit() == "abc123"

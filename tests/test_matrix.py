@@ -29,7 +29,9 @@ def test_seeds_4x9_matrix():
 @st.composite
 def configs(draw):
     def pair(lo, hi):
-        return draw(st.one_of(st.integers(lo, hi), st.tuples(st.integers(lo, hi), st.integers(lo, hi))))
+        return draw(
+            st.one_of(st.integers(lo, hi), st.tuples(st.integers(lo, hi), st.integers(lo, hi)))
+        )
 
     four_d = draw(st.booleans())
     channels = (draw(st.integers(1, 3)), draw(st.integers(1, 3))) if four_d else ()
@@ -60,7 +62,12 @@ def test_matrix_is_conv2d_and_transpose_is_conv_transpose2d(cfg, sparse):
     torch.testing.assert_close(W @ x.flatten(), y.flatten())
     v = torch.randn(y.shape, generator=g, dtype=f64)
     op = output_padding_for(
-        tuple(y.shape[2:]), cfg["size"], tuple(K4.shape[2:]), kw["stride"], kw["padding"], kw["dilation"]
+        tuple(y.shape[2:]),
+        cfg["size"],
+        tuple(K4.shape[2:]),
+        kw["stride"],
+        kw["padding"],
+        kw["dilation"],
     )
     back = F.conv_transpose2d(v, K4, output_padding=op, **kw)
     torch.testing.assert_close(W.t() @ v.flatten(), back.flatten())
@@ -92,7 +99,11 @@ def test_dtype_follows_kernel():
             r"kernel must be 2-D \(kh, kw\) or 4-D \(C_out, C_in, kh, kw\), got shape \(2,\)",
         ),
         ((3, torch.ones(1, 2, 2)), {}, r"got shape \(1, 2, 2\)"),
-        ((2, torch.ones(3, 3)), {}, r"input size \(2\) .* dilated kernel span \(3 = .*use padding >= 1"),
+        (
+            (2, torch.ones(3, 3)),
+            {},
+            r"input size \(2\) .* dilated kernel span \(3 = .*use padding >= 1",
+        ),
         ((3, torch.ones(2, 2)), {"stride": 0}, r"stride \(0\) must be a positive integer"),
         ((3, torch.ones(2, 2)), {"padding": -1}, r"padding \(-1\) must be non-negative"),
         (((3, 3, 3), torch.ones(2, 2)), {}, r"same length"),

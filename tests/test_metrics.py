@@ -74,14 +74,30 @@ def test_custom_ignore_index_and_uint8_input():
     "pred, target, num_classes, match",
     [
         (torch.zeros(2, 3), torch.zeros(2, 3, dtype=torch.long), 2, r"pred must hold integer"),
-        (torch.zeros(1, 2, 3, dtype=torch.long), torch.zeros(1, 3, 3, dtype=torch.long), 2,
-         r"pred shape \(1, 2, 3\) must equal target shape \(1, 3, 3\).*argmax\(1\)"),
-        (torch.zeros(2, dtype=torch.long), torch.zeros(2, dtype=torch.long), 0,
-         r"num_classes must be a positive int, got 0"),
-        (torch.zeros(2, dtype=torch.long), torch.tensor([0, 7]), 5,
-         r"target contains class index 7, outside \[0, 5\)"),
-        (torch.tensor([0, -1]), torch.zeros(2, dtype=torch.long), 5,
-         r"pred contains class index -1, outside \[0, 5\)"),
+        (
+            torch.zeros(1, 2, 3, dtype=torch.long),
+            torch.zeros(1, 3, 3, dtype=torch.long),
+            2,
+            r"pred shape \(1, 2, 3\) must equal target shape \(1, 3, 3\).*argmax\(1\)",
+        ),
+        (
+            torch.zeros(2, dtype=torch.long),
+            torch.zeros(2, dtype=torch.long),
+            0,
+            r"num_classes must be a positive int, got 0",
+        ),
+        (
+            torch.zeros(2, dtype=torch.long),
+            torch.tensor([0, 7]),
+            5,
+            r"target contains class index 7, outside \[0, 5\)",
+        ),
+        (
+            torch.tensor([0, -1]),
+            torch.zeros(2, dtype=torch.long),
+            5,
+            r"pred contains class index -1, outside \[0, 5\)",
+        ),
     ],
 )
 def test_confusion_matrix_errors(pred, target, num_classes, match):

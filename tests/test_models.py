@@ -144,15 +144,21 @@ def _up(score: torch.Tensor, factor: int, size: tuple[int, int]) -> torch.Tensor
 
 def test_vgg_8s_equals_hand_composed_skip_net(vgg_nets):
     # 56x88: pool3 7x11, pool4 3x5, pool5 1x2 -- every level is odd, so every output_padding is used
-    net = _randomised(fcn_vgg16(num_classes=C, variant="8s", fc_channels=SMALL_FC).double().eval(), seed=1)
+    net = _randomised(
+        fcn_vgg16(num_classes=C, variant="8s", fc_channels=SMALL_FC).double().eval(), seed=1
+    )
     x = _image(56, 88)
     with torch.no_grad():
         pool3 = net.backbone[:3](x)
         pool4 = net.backbone[3](pool3)
         score = net.score_fr(net.head(net.backbone[4](pool4)))
         assert (pool3.shape[-2:], pool4.shape[-2:], score.shape[-2:]) == ((7, 11), (3, 5), (1, 2))
-        score = _up(score, 2, (3, 5)) + F.conv2d(pool4, net.score_pool4.weight, net.score_pool4.bias)
-        score = _up(score, 2, (7, 11)) + F.conv2d(pool3, net.score_pool3.weight, net.score_pool3.bias)
+        score = _up(score, 2, (3, 5)) + F.conv2d(
+            pool4, net.score_pool4.weight, net.score_pool4.bias
+        )
+        score = _up(score, 2, (7, 11)) + F.conv2d(
+            pool3, net.score_pool3.weight, net.score_pool3.bias
+        )
         assert_close(net(x), _up(score, 8, (56, 88)))
 
 
@@ -206,7 +212,12 @@ def test_deconv_structure(deconv_net):
     assert channels == [(512, 512), (512, 256), (256, 128), (128, 64), (64, 32)]
     for block in blocks:
         d = block.deconv
-        assert (d.kernel_size, d.stride, d.padding, d.output_padding) == ((3, 3), (2, 2), (1, 1), (1, 1))
+        assert (d.kernel_size, d.stride, d.padding, d.output_padding) == (
+            (3, 3),
+            (2, 2),
+            (1, 1),
+            (1, 1),
+        )
         assert isinstance(block.bn, nn.BatchNorm2d)
     assert (deconv_net.classifier.in_channels, deconv_net.classifier.out_channels) == (32, C)
 
@@ -218,7 +229,9 @@ BUILDERS = [fcn_resnet18, fcn_vgg16, fcn_vgg16_deconv]
 
 @pytest.mark.parametrize("builder", BUILDERS)
 def test_unknown_weights_name_lists_choices(builder):
-    with pytest.raises(ValueError, match=r"unknown weights 'IMAGENET22K'.*use one of 'IMAGENET1K_V1'.*None"):
+    with pytest.raises(
+        ValueError, match=r"unknown weights 'IMAGENET22K'.*use one of 'IMAGENET1K_V1'.*None"
+    ):
         builder(weights="IMAGENET22K")
 
 
@@ -241,7 +254,8 @@ def test_bad_num_classes(builder):
 
 
 @pytest.mark.parametrize(
-    "weights", ["DEFAULT", "IMAGENET1K_V1", "ResNet18_Weights.IMAGENET1K_V1", ResNet18_Weights.DEFAULT]
+    "weights",
+    ["DEFAULT", "IMAGENET1K_V1", "ResNet18_Weights.IMAGENET1K_V1", ResNet18_Weights.DEFAULT],
 )
 def test_resnet_weights_pass_through_without_download(monkeypatch, weights):
     seen = []
@@ -260,11 +274,15 @@ def _fake_vgg16_classifier(width: int, fill: float | None) -> nn.Sequential:
     fc6, fc7 = nn.Linear(512 * 7 * 7, width), nn.Linear(width, width)
     classifier = nn.Sequential(fc6, nn.ReLU(), nn.Dropout(), fc7)
     for p in classifier.parameters():
-        p.data = torch.randn(p.shape, generator=generator) if fill is None else torch.full(p.shape, fill)
+        p.data = (
+            torch.randn(p.shape, generator=generator) if fill is None else torch.full(p.shape, fill)
+        )
     return classifier
 
 
-@pytest.mark.parametrize(("name", "copied"), [("IMAGENET1K_V1", True), ("IMAGENET1K_FEATURES", False)])
+@pytest.mark.parametrize(
+    ("name", "copied"), [("IMAGENET1K_V1", True), ("IMAGENET1K_FEATURES", False)]
+)
 def test_vgg_weights_convolutionalize_fc6_fc7(monkeypatch, name, copied):
     seen = []
     classifier = _fake_vgg16_classifier(SMALL_FC, fill=None if copied else float("nan"))
@@ -277,7 +295,9 @@ def test_vgg_weights_convolutionalize_fc6_fc7(monkeypatch, name, copied):
     head = fcn_vgg16(num_classes=C, weights=name, fc_channels=SMALL_FC).head.double()
     assert seen == [VGG16_Weights[name]]
     assert all(p.isfinite().all() for p in head.parameters())
-    pool5 = torch.randn(1, 512, 7, 7, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    pool5 = torch.randn(
+        1, 512, 7, 7, generator=torch.Generator().manual_seed(3), dtype=torch.float64
+    )
     fc6, fc7 = classifier.double()[0], classifier[3]
     with torch.no_grad():
         expected = fc7(F.relu(fc6(pool5.flatten(1))))
@@ -293,9 +313,17 @@ def test_vgg_width_mismatch_keeps_random_head():
 @pytest.mark.parametrize(
     ("x", "error", "match"),
     [
-        (torch.zeros(3, 64, 64), ValueError, r"a float batch of shape Bx3xHxW, got shape \(3, 64, 64\)"),
+        (
+            torch.zeros(3, 64, 64),
+            ValueError,
+            r"a float batch of shape Bx3xHxW, got shape \(3, 64, 64\)",
+        ),
         (torch.zeros(1, 1, 64, 64), ValueError, r"got shape \(1, 1, 64, 64\)"),
-        (torch.zeros(1, 3, 64, 64, dtype=torch.uint8), TypeError, r"got dtype torch.uint8; convert uint8"),
+        (
+            torch.zeros(1, 3, 64, 64, dtype=torch.uint8),
+            TypeError,
+            r"got dtype torch.uint8; convert uint8",
+        ),
     ],
 )
 def test_bad_input_is_named(resnet_net, deconv_net, vgg_nets, x, error, match):
@@ -312,7 +340,9 @@ def test_models_registry_names_and_variants():
         ["fcn_resnet18", "fcn_vgg16_8s", "fcn_vgg16_16s", "fcn_vgg16_32s", "fcn_vgg16_deconv"]
     )
     for variant in ("8s", "16s", "32s"):
-        assert MODELS[f"fcn_vgg16_{variant}"](num_classes=C, fc_channels=SMALL_FC).variant == variant
+        assert (
+            MODELS[f"fcn_vgg16_{variant}"](num_classes=C, fc_channels=SMALL_FC).variant == variant
+        )
 
 
 def test_build_model_passes_options():
@@ -326,3 +356,57 @@ def test_build_model_unknown_name_lists_known_names():
     match = r"unknown model 'fcn_unet'; use one of 'fcn_resnet18', .*'fcn_vgg16_deconv'"
     with pytest.raises(ValueError, match=match):
         build_model("fcn_unet")
+
+
+# --- upsample="subpixel" ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("builder", "kwargs", "size"),
+    [
+        (fcn_resnet18, {}, (40, 70)),
+        (fcn_vgg16, {"variant": "8s", "fc_channels": SMALL_FC}, (56, 88)),
+        (fcn_vgg16, {"variant": "32s", "fc_channels": SMALL_FC}, (33, 40)),
+        (fcn_vgg16_deconv, {}, (33, 65)),
+    ],
+)
+def test_subpixel_upsampling_equals_transposed(builder, kwargs, size):
+    nets = {}
+    for upsample in ("transposed", "subpixel"):
+        torch.manual_seed(0)  # same initialisation: the sub-pixel layers hold the same parameters
+        nets[upsample] = builder(num_classes=C, upsample=upsample, **kwargs).double().eval()
+    plain, fast = nets["transposed"], nets["subpixel"]
+    assert any(type(m).__name__ == "SubpixelConvTranspose2d" for m in fast.modules())
+    assert not any(type(m).__name__ == "SubpixelConvTranspose2d" for m in plain.modules())
+    state = plain.state_dict()
+    assert state.keys() == fast.state_dict().keys()
+    fast.load_state_dict(state)
+    x = _image(*size, seed=2)
+    outputs = {name: net(x) for name, net in nets.items()}
+    assert_close(outputs["subpixel"], outputs["transposed"])
+    probe = torch.randn_like(outputs["transposed"])
+    grads = {
+        name: torch.autograd.grad(
+            outputs[name], [p for p in net.parameters() if p.requires_grad], probe
+        )
+        for name, net in nets.items()
+    }
+    assert_close(grads["subpixel"], grads["transposed"])
+
+
+def test_build_model_passes_upsample():
+    net = build_model("fcn_resnet18", num_classes=C, upsample="subpixel")
+    assert type(net.transpose_conv).__name__ == "SubpixelConvTranspose2d"
+
+
+@pytest.mark.parametrize(
+    ("upsample", "error", "match"),
+    [
+        ("pixelshuffle", ValueError, r"upsample must be 'transposed' or 'subpixel', got 'pix"),
+        (None, TypeError, r"upsample must be a string, got None"),
+    ],
+)
+@pytest.mark.parametrize("builder", [fcn_resnet18, fcn_vgg16, fcn_vgg16_deconv])
+def test_bad_upsample(builder, upsample, error, match):
+    with pytest.raises(error, match=match):
+        builder(num_classes=C, upsample=upsample)

@@ -21,9 +21,13 @@ def _randn(gen, *shape):
 
 def test_trans_conv_and_corr2d_book_examples():
     X = torch.tensor([[0.0, 1.0], [2.0, 3.0]])
-    assert torch.equal(trans_conv(X, X), torch.tensor([[0.0, 0.0, 1.0], [0.0, 4.0, 6.0], [4.0, 12.0, 9.0]]))
+    assert torch.equal(
+        trans_conv(X, X), torch.tensor([[0.0, 0.0, 1.0], [0.0, 4.0, 6.0], [4.0, 12.0, 9.0]])
+    )
     K = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
-    assert torch.equal(corr2d(torch.arange(9.0).reshape(3, 3), K), torch.tensor([[27.0, 37.0], [57.0, 67.0]]))
+    assert torch.equal(
+        corr2d(torch.arange(9.0).reshape(3, 3), K), torch.tensor([[27.0, 37.0], [57.0, 67.0]])
+    )
 
 
 @settings(max_examples=40)
@@ -45,14 +49,18 @@ def test_loops_match_torch(h, w, kh, kw, seed):
 
 @pytest.mark.parametrize("fn", [trans_conv, corr2d])
 def test_loops_reject_non_2d(fn):
-    with pytest.raises(ValueError, match=r"X must be a 2-D \(height, width\) tensor, got shape \(1, 2, 2\)"):
+    with pytest.raises(
+        ValueError, match=r"X must be a 2-D \(height, width\) tensor, got shape \(1, 2, 2\)"
+    ):
         fn(torch.zeros(1, 2, 2), torch.zeros(2, 2))
     with pytest.raises(ValueError, match=r"K must be a 2-D .* got shape \(2,\)"):
         fn(torch.zeros(2, 2), torch.zeros(2))
 
 
 def test_corr2d_rejects_kernel_larger_than_input():
-    with pytest.raises(ValueError, match=r"kernel \(3, 1\) is larger than the input \(2, 2\).*pad the input"):
+    with pytest.raises(
+        ValueError, match=r"kernel \(3, 1\) is larger than the input \(2, 2\).*pad the input"
+    ):
         corr2d(torch.zeros(2, 2), torch.zeros(3, 1))
 
 
@@ -62,7 +70,9 @@ def test_corr2d_rejects_kernel_larger_than_input():
 @st.composite
 def configs(draw):
     def pair(lo, hi):
-        return draw(st.one_of(st.integers(lo, hi), st.tuples(st.integers(lo, hi), st.integers(lo, hi))))
+        return draw(
+            st.one_of(st.integers(lo, hi), st.tuples(st.integers(lo, hi), st.integers(lo, hi)))
+        )
 
     stride, dilation = pair(1, 3), pair(1, 3)
     s2, d2 = (v if isinstance(v, tuple) else (v, v) for v in (stride, dilation))
@@ -103,7 +113,9 @@ def test_conv_transpose2d_matches_torch(cfg):
         with pytest.raises(ValueError, match="but it must be >= 1"):
             conv_transpose2d(x, w, b, groups=cfg["groups"], **cfg["kwargs"])
         return
-    torch.testing.assert_close(conv_transpose2d(x, w, b, groups=cfg["groups"], **cfg["kwargs"]), expected)
+    torch.testing.assert_close(
+        conv_transpose2d(x, w, b, groups=cfg["groups"], **cfg["kwargs"]), expected
+    )
 
 
 @settings(max_examples=60)
@@ -124,7 +136,12 @@ def test_conv_transpose2d_is_adjoint_of_conv2d(cfg):
         return
     y = _randn(g, *conv.shape)
     op = output_padding_for(
-        tuple(conv.shape[2:]), cfg["size"], cfg["kernel"], kw["stride"], kw["padding"], kw["dilation"]
+        tuple(conv.shape[2:]),
+        cfg["size"],
+        cfg["kernel"],
+        kw["stride"],
+        kw["padding"],
+        kw["dilation"],
     )
     back = conv_transpose2d(y, w, groups=cfg["groups"], output_padding=op, **kw)
     torch.testing.assert_close((conv * y).sum(), (z * back).sum())
@@ -155,8 +172,20 @@ def test_float32_and_unbatched():
 @pytest.mark.parametrize(
     ("x_shape", "w_shape", "b_shape", "kw", "match"),
     [
-        ((4, 4), (1, 1, 2, 2), None, {}, r"input must be 3-D \(C_in, H, W\) or 4-D .* got shape \(4, 4\)"),
-        ((1, 1, 1, 4, 4), (1, 1, 2, 2), None, {}, r"input must be 3-D .* got shape \(1, 1, 1, 4, 4\)"),
+        (
+            (4, 4),
+            (1, 1, 2, 2),
+            None,
+            {},
+            r"input must be 3-D \(C_in, H, W\) or 4-D .* got shape \(4, 4\)",
+        ),
+        (
+            (1, 1, 1, 4, 4),
+            (1, 1, 2, 2),
+            None,
+            {},
+            r"input must be 3-D .* got shape \(1, 1, 1, 4, 4\)",
+        ),
         (
             (1, 1, 4, 4),
             (1, 2, 2),
@@ -178,7 +207,13 @@ def test_float32_and_unbatched():
             {"groups": 2},
             r"weight.shape\[0\] \(C_in = 3\) must be divisible by groups \(2\)",
         ),
-        ((1, 3, 4, 4), (3, 1, 2, 2), None, {"groups": 0}, r"groups \(0\) must be a positive integer"),
+        (
+            (1, 3, 4, 4),
+            (3, 1, 2, 2),
+            None,
+            {"groups": 0},
+            r"groups \(0\) must be a positive integer",
+        ),
         (
             (1, 4, 4, 4),
             (4, 3, 2, 2),
@@ -193,9 +228,27 @@ def test_float32_and_unbatched():
             {"stride": 2, "output_padding": 2},
             r"output_padding \(2\) must be smaller than stride \(2\) or dilation \(1\)",
         ),
-        ((1, 1, 4, 4), (1, 1, 3, 3), None, {"stride": (1, 2), "output_padding": (0, 1, 0)}, r"same length"),
-        ((1, 1, 2, 2), (1, 1, 2, 2), None, {"padding": 2}, r"output size would be -1 .*use padding <= 1"),
-        ((1, 1, 2, 2), (1, 1, 2, 2), None, {"stride": 0}, r"stride \(0\) must be a positive integer"),
+        (
+            (1, 1, 4, 4),
+            (1, 1, 3, 3),
+            None,
+            {"stride": (1, 2), "output_padding": (0, 1, 0)},
+            r"same length",
+        ),
+        (
+            (1, 1, 2, 2),
+            (1, 1, 2, 2),
+            None,
+            {"padding": 2},
+            r"output size would be -1 .*use padding <= 1",
+        ),
+        (
+            (1, 1, 2, 2),
+            (1, 1, 2, 2),
+            None,
+            {"stride": 0},
+            r"stride \(0\) must be a positive integer",
+        ),
     ],
 )
 def test_conv_transpose2d_errors(x_shape, w_shape, b_shape, kw, match):

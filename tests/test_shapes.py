@@ -61,7 +61,9 @@ def test_conv_output_size_matches_torch(n, k, s, p, d):
 def test_conv_transpose_output_size_matches_torch(n, k, s, p, op, d):
     expected = _torch_transpose_size(n, k, s, p, op, d)
     if expected is None or expected < 1:
-        with pytest.raises(ValueError, match=r"output_padding \(\d+\) must be smaller|but it must be >= 1"):
+        with pytest.raises(
+            ValueError, match=r"output_padding \(\d+\) must be smaller|but it must be >= 1"
+        ):
             conv_transpose_output_size(n, k, s, p, op, d)
     else:
         assert conv_transpose_output_size(n, k, s, p, op, d) == expected
@@ -84,10 +86,16 @@ def test_int_in_int_out_tuple_in_tuple_out():
         ),
         (lambda: conv_output_size(8, 0), r"kernel_size \(0\) must be a positive integer"),
         (lambda: conv_output_size(8, 3, stride=0), r"stride \(0\) must be a positive integer"),
-        (lambda: conv_output_size(8, 3, dilation=-1), r"dilation \(-1\) must be a positive integer"),
+        (
+            lambda: conv_output_size(8, 3, dilation=-1),
+            r"dilation \(-1\) must be a positive integer",
+        ),
         (lambda: conv_output_size(8, 3, padding=-1), r"padding \(-1\) must be non-negative"),
         (lambda: conv_output_size(0, 3), r"size \(0\) must be a positive integer"),
-        (lambda: conv_output_size(8, 2.5), r"kernel_size must be an int or a tuple of ints, got 2.5"),
+        (
+            lambda: conv_output_size(8, 2.5),
+            r"kernel_size must be an int or a tuple of ints, got 2.5",
+        ),
         (lambda: conv_output_size(2, 5), r"input size \(2\) .* span \(5 = .*use padding >= 2"),
         (lambda: conv_output_size((8, 2), 5), r"in spatial dimension 1: input size \(2\)"),
         (
@@ -102,7 +110,10 @@ def test_int_in_int_out_tuple_in_tuple_out():
             lambda: conv_transpose_output_size(2, 3, padding=3),
             r"output size would be -2 = .*use padding <= 1",
         ),
-        (lambda: conv_transpose_output_size(1, 1, padding=1), r"output size would be -1 .*use padding <= 0"),
+        (
+            lambda: conv_transpose_output_size(1, 1, padding=1),
+            r"output size would be -1 .*use padding <= 0",
+        ),
     ],
 )
 def test_shape_errors(call, match):

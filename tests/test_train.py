@@ -175,7 +175,7 @@ def test_train_history_and_learning():
 
 def test_train_with_d2l_recipe_uses_summed_per_image_loss(monkeypatch):
     calls = []
-    monkeypatch.setitem(T._LOSSES, "d2l", lambda z, y: calls.append(1) or d2l_loss(z, y))
+    monkeypatch.setitem(T.LOSSES, "d2l", lambda z, y: calls.append(1) or d2l_loss(z, y))
     net = tiny_fcn()
     opt = make_optimizer(net, RECIPES["d2l"], "cpu")
     hist = train(net, batches(2), batches(1), epochs=1, optimizer=opt, device="cpu",
@@ -324,7 +324,7 @@ def test_checkpoint_strips_compile_and_ddp_wrappers(tmp_path):
     path = save_checkpoint(tmp_path / "c.pt", Compiled(net), torch.optim.SGD(net.parameters(),
                            lr=1), epoch=0, history=[])
     assert list(load_checkpoint(path)["model"]) == list(net.state_dict())
-    assert T._bare(net) is net
+    assert T.unwrap_model(net) is net
 
 
 def test_missing_checkpoint_error(tmp_path):
@@ -391,7 +391,7 @@ def test_predict_with_an_fcn_on_odd_sizes():
 @given(st.integers(1, 300), st.integers(1, 64), st.floats(0, 0.95))
 def test_tile_starts_cover_and_overlap(extra, tile, overlap):
     length = tile + extra - 1
-    starts = T._tile_starts(length, tile, overlap)
+    starts = __import__('transconv.tiling').tiling._tile_starts(length, tile, overlap)
     assert starts[0] == 0 and starts[-1] == length - tile
     assert all(b - a <= max(1, int(tile * (1 - overlap))) for a, b in zip(starts, starts[1:]))
     assert all(b > a for a, b in zip(starts, starts[1:]))

@@ -17,7 +17,9 @@ __all__ = ["bilinear_kernel", "bilinear_upsampler"]
 def _check_positive(**values: int) -> None:
     for name, value in values.items():
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} ({value!r}) must be a positive integer, e.g. {name}=1 or larger")
+            raise ValueError(
+                f"{name} ({value!r}) must be a positive integer, e.g. {name}=1 or larger"
+            )
 
 
 def bilinear_kernel(in_channels: int, out_channels: int, kernel_size: int) -> Tensor:
@@ -122,7 +124,9 @@ def bilinear_upsampler(channels: int, factor: int) -> nn.ConvTranspose2d:
     """
     _check_positive(channels=channels, factor=factor)
     kernel_size, stride, padding = upsampling_params(factor)
-    layer = nn.ConvTranspose2d(channels, channels, kernel_size, stride=stride, padding=padding, bias=False)
+    layer = nn.ConvTranspose2d(
+        channels, channels, kernel_size, stride=stride, padding=padding, bias=False
+    )
     with torch.no_grad():
         layer.weight.copy_(bilinear_kernel(channels, channels, kernel_size))
     return layer

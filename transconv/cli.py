@@ -17,22 +17,17 @@ exit status 2; a diverging loss with status 1.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
-import math
-import os
-import platform
-import subprocess
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict, replace
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from transconv.models import MODELS, build_model
+from transconv.runs import jsonable, provenance, write_figures, write_history_csv, write_metrics
 from transconv.train import (
     RECIPES,
     NonFiniteLossError,
@@ -53,61 +48,145 @@ _SYNTHETIC_SIZE = (352, 512)
 
 
 def _train_parser(sub: Any) -> None:
-    p = sub.add_parser("train", help="train an FCN and write metrics, history, checkpoint, figures",
-                       description="Train an FCN on VOC-format data; results go to --out.")
-    p.add_argument("--data", default="synthetic", metavar="synthetic|PATH",
-                   help="'synthetic' (generated offline, default) or a VOCdevkit/VOC2012 "
-                        "directory (or a directory containing VOCdevkit/VOC2012)")
-    p.add_argument("--data-root", type=Path, metavar="DIR",
-                   help="where synthetic data is written (default: OUT/data); reused if present")
-    p.add_argument("--num-train", type=int, default=128, metavar="N",
-                   help="synthetic training images (default 128)")
-    p.add_argument("--num-val", type=int, default=32, metavar="N",
-                   help="synthetic validation images (default 32)")
-    p.add_argument("--image-size", type=int, nargs=2, metavar=("H", "W"),
-                   help="synthetic image size (default 352 512, or the crop + 32 if larger)")
+    p = sub.add_parser(
+        "train",
+        help="train an FCN and write metrics, history, checkpoint, figures",
+        description="Train an FCN on VOC-format data; results go to --out.",
+    )
+    p.add_argument(
+        "--data",
+        default="synthetic",
+        metavar="synthetic|PATH",
+        help="'synthetic' (generated offline, default) or a VOCdevkit/VOC2012 "
+        "directory (or a directory containing VOCdevkit/VOC2012)",
+    )
+    p.add_argument(
+        "--data-root",
+        type=Path,
+        metavar="DIR",
+        help="where synthetic data is written (default: OUT/data); reused if present",
+    )
+    p.add_argument(
+        "--num-train",
+        type=int,
+        default=128,
+        metavar="N",
+        help="synthetic training images (default 128)",
+    )
+    p.add_argument(
+        "--num-val",
+        type=int,
+        default=32,
+        metavar="N",
+        help="synthetic validation images (default 32)",
+    )
+    p.add_argument(
+        "--image-size",
+        type=int,
+        nargs=2,
+        metavar=("H", "W"),
+        help="synthetic image size (default 352 512, or the crop + 32 if larger)",
+    )
     p.add_argument("--epochs", type=int, default=5, metavar="N", help="total epochs (default 5)")
-    p.add_argument("--batch-size", type=int, default=32, metavar="B",
-                   help="images per step and process (default 32, as d2l)")
-    p.add_argument("--crop", type=int, nargs=2, default=[320, 480], metavar=("H", "W"),
-                   help="random crop size; smaller images are dropped (default 320 480)")
-    p.add_argument("--lr", type=float, help="learning rate (default: the recipe's, d2l 0.001, "
-                                            "fast 0.01)")
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=32,
+        metavar="B",
+        help="images per step and process (default 32, as d2l)",
+    )
+    p.add_argument(
+        "--crop",
+        type=int,
+        nargs=2,
+        default=[320, 480],
+        metavar=("H", "W"),
+        help="random crop size; smaller images are dropped (default 320 480)",
+    )
+    p.add_argument(
+        "--lr", type=float, help="learning rate (default: the recipe's, d2l 0.001, fast 0.01)"
+    )
     p.add_argument("--momentum", type=float, help="SGD momentum (default: the recipe's)")
     p.add_argument("--weight-decay", type=float, help="SGD weight decay (default: the recipe's)")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
-                   help="auto = cuda when available (default auto)")
-    p.add_argument("--model", choices=list(MODELS), default="fcn_resnet18",
-                   help="architecture (default fcn_resnet18, d2l's FCN-32s)")
-    p.add_argument("--weights", default=None, metavar="NAME",
-                   help="backbone weights for torchvision, e.g. DEFAULT (needs internet once); "
-                        "default: random initialisation")
-    p.add_argument("--recipe", choices=list(RECIPES), default="d2l",
-                   help="d2l: fp32 and a CPU DataLoader; fast: bf16, channels_last, fused SGD and "
-                        "a GPU-resident loader on CUDA (default d2l)")
-    p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
-                   help="wrap the model in torch.compile (default: the recipe's, off)")
-    p.add_argument("--workers", type=int, default=0, metavar="W",
-                   help="DataLoader worker processes for the d2l pipeline (default 0)")
+    p.add_argument(
+        "--device",
+        choices=["auto", "cpu", "cuda"],
+        default="auto",
+        help="auto = cuda when available (default auto)",
+    )
+    p.add_argument(
+        "--model",
+        choices=list(MODELS),
+        default="fcn_resnet18",
+        help="architecture (default fcn_resnet18, d2l's FCN-32s)",
+    )
+    p.add_argument(
+        "--weights",
+        default=None,
+        metavar="NAME",
+        help="backbone weights for torchvision, e.g. DEFAULT (needs internet once); "
+        "default: random initialisation",
+    )
+    p.add_argument(
+        "--recipe",
+        choices=list(RECIPES),
+        default="d2l",
+        help="d2l: fp32 and a CPU DataLoader; fast: bf16, channels_last, fused SGD and "
+        "a GPU-resident loader on CUDA (default d2l)",
+    )
+    p.add_argument(
+        "--compile",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="wrap the model in torch.compile (default: the recipe's, off)",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        metavar="W",
+        help="DataLoader worker processes for the d2l pipeline (default 0)",
+    )
     p.add_argument("--seed", type=int, default=0, help="seeds init, shuffling, crops, data")
     p.add_argument("--out", type=Path, required=True, metavar="DIR", help="output directory")
-    p.add_argument("--resume", action="store_true",
-                   help="continue from OUT/checkpoint.pt after its last finished epoch")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from OUT/checkpoint.pt after its last finished epoch",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_cmd_train)
 
 
 def _predict_parser(sub: Any) -> None:
-    p = sub.add_parser("predict", help="label an image with a trained checkpoint",
-                       description="Label every pixel of an image of any size with overlapping "
-                                   "tiles; write a VOC palette PNG.")
-    p.add_argument("--checkpoint", type=Path, required=True, metavar="CKPT",
-                   help="checkpoint.pt written by `transconv train`")
+    p = sub.add_parser(
+        "predict",
+        help="label an image with a trained checkpoint",
+        description="Label every pixel of an image of any size with overlapping "
+        "tiles; write a VOC palette PNG.",
+    )
+    p.add_argument(
+        "--checkpoint",
+        type=Path,
+        required=True,
+        metavar="CKPT",
+        help="checkpoint.pt written by `transconv train`",
+    )
     p.add_argument("--image", type=Path, required=True, metavar="IN", help="JPEG or PNG image")
-    p.add_argument("--out", type=Path, required=True, metavar="OUT.png",
-                   help="label PNG (palette mode: VOC colours, pixel values = class indices)")
-    p.add_argument("--tile", type=int, nargs=2, metavar=("H", "W"),
-                   help="tile size (default: the training crop)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        metavar="OUT.png",
+        help="label PNG (palette mode: VOC colours, pixel values = class indices)",
+    )
+    p.add_argument(
+        "--tile",
+        type=int,
+        nargs=2,
+        metavar=("H", "W"),
+        help="tile size (default: the training crop)",
+    )
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.set_defaults(func=_cmd_predict)
 
@@ -130,7 +209,8 @@ def build_parser() -> argparse.ArgumentParser:
     """
     parser = _Parser(
         prog="transconv",
-        description="Train fully convolutional networks and label images with them.")
+        description="Train fully convolutional networks and label images with them.",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="{train,predict}")
     _train_parser(sub)
     _predict_parser(sub)
@@ -141,15 +221,21 @@ def _resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda, but torch.cuda.is_available() is False; "
-                         "use --device cpu or auto")
+        raise ValueError(
+            "--device cuda, but torch.cuda.is_available() is False; use --device cpu or auto"
+        )
     return torch.device(name)
 
 
 def _check_train_args(args: argparse.Namespace) -> None:
-    for flag, values in (("--crop", args.crop), ("--image-size", args.image_size or [1]),
-                         ("--epochs", [args.epochs]), ("--batch-size", [args.batch_size]),
-                         ("--num-train", [args.num_train]), ("--num-val", [args.num_val])):
+    for flag, values in (
+        ("--crop", args.crop),
+        ("--image-size", args.image_size or [1]),
+        ("--epochs", [args.epochs]),
+        ("--batch-size", [args.batch_size]),
+        ("--num-train", [args.num_train]),
+        ("--num-val", [args.num_val]),
+    ):
         if min(values) < 1:
             shown = " ".join(map(str, values))
             raise ValueError(f"{flag} must be positive, got {shown}")
@@ -161,16 +247,25 @@ def _synthetic(args: argparse.Namespace, rank: int) -> tuple[Path, dict[str, Any
     """Generate (or reuse) synthetic VOC data; return its VOC2012 path and a description."""
     from transconv.data.synthetic import make_synthetic_voc
 
-    size = args.image_size or [max(_SYNTHETIC_SIZE[0], args.crop[0] + 32),
-                               max(_SYNTHETIC_SIZE[1], args.crop[1] + 32)]
+    size = args.image_size or [
+        max(_SYNTHETIC_SIZE[0], args.crop[0] + 32),
+        max(_SYNTHETIC_SIZE[1], args.crop[1] + 32),
+    ]
     root = args.data_root or args.out / "data"
-    info = {"kind": "synthetic", "root": str(root), "num_train": args.num_train,
-            "num_val": args.num_val, "size": list(size), "seed": args.seed}
+    info = {
+        "kind": "synthetic",
+        "root": str(root),
+        "num_train": args.num_train,
+        "num_val": args.num_val,
+        "size": list(size),
+        "seed": args.seed,
+    }
     marker = root / "transconv-synthetic.json"
     voc_dir = root / "VOCdevkit" / "VOC2012"
     if rank == 0 and (not marker.is_file() or json.loads(marker.read_text()) != info):
-        voc_dir = make_synthetic_voc(root, args.num_train, args.num_val, size=size,
-                                     seed=args.seed, progress=not args.quiet)
+        voc_dir = make_synthetic_voc(
+            root, args.num_train, args.num_val, size=size, seed=args.seed, progress=not args.quiet
+        )
         marker.write_text(json.dumps(info))
     return voc_dir, info
 
@@ -179,7 +274,8 @@ def _voc(path: Path) -> tuple[Path, dict[str, Any]]:
     if not path.is_dir():
         raise FileNotFoundError(
             f"data directory {path} not found; pass a VOCdevkit/VOC2012 directory (get one "
-            "with transconv.data.download_voc) or --data synthetic")
+            "with transconv.data.download_voc) or --data synthetic"
+        )
     nested = path / "VOCdevkit" / "VOC2012"
     voc_dir = nested if nested.is_dir() else path
     counts = {}
@@ -187,55 +283,6 @@ def _voc(path: Path) -> tuple[Path, dict[str, Any]]:
         listing = voc_dir / "ImageSets" / "Segmentation" / f"{split}.txt"
         counts[f"num_{split}"] = len(listing.read_text().split()) if listing.is_file() else None
     return voc_dir, {"kind": "voc", "path": str(voc_dir.resolve()), **counts}
-
-
-def _git_commit() -> str | None:
-    """``$TRANSCONV_COMMIT`` if set, else the source tree's commit (``+dirty`` when the package
-    differs from it), or None outside a git checkout or without git."""
-    if os.environ.get("TRANSCONV_COMMIT"):  # a copied tree without .git (the GPU machine)
-        return os.environ["TRANSCONV_COMMIT"]
-    here = Path(__file__).resolve().parent
-    try:
-        run = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here,
-                             capture_output=True, text=True, timeout=10, check=False)
-        dirty = subprocess.run(["git", "diff", "--quiet", "HEAD", "--", "."], cwd=here,
-                               capture_output=True, timeout=10, check=False).returncode == 1
-    except (OSError, subprocess.SubprocessError):
-        return None
-    commit = run.stdout.strip() if run.returncode == 0 else ""
-    return (commit + ("+dirty" if dirty else "")) or None
-
-
-def _provenance(device: torch.device, data: dict[str, Any], world_size: int) -> dict[str, Any]:
-    import torchvision
-
-    name = (torch.cuda.get_device_name(device) if device.type == "cuda"
-            else f"cpu ({platform.processor() or platform.machine()})")
-    return {"device": name, "world_size": world_size, "torch": torch.__version__,
-            "torchvision": torchvision.__version__, "python": platform.python_version(),
-            "platform": platform.platform(), "commit": _git_commit(),
-            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "data": data}
-
-
-def _jsonable(value: Any) -> Any:
-    """Plain JSON: paths as strings, tuples as lists, NaN/inf as null."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, Path):
-        return str(value)
-    return value
-
-
-def _write_history_csv(path: Path, history: Sequence[dict[str, Any]]) -> None:
-    columns = [k for k in history[0] if not isinstance(history[0][k], (list, dict))]
-    with open(path, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(history)
 
 
 def _val_examples(voc_dir: Path, count: int) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
@@ -248,27 +295,9 @@ def _val_examples(voc_dir: Path, count: int) -> tuple[list[torch.Tensor], list[t
     return images, labels
 
 
-def _write_figures(out: Path, net: torch.nn.Module, voc_dir: Path,
-                   history: list[dict[str, Any]], tile: Sequence[int],
-                   device: torch.device) -> list[str]:
-    """predictions.png and curves.png; returns the files written (none without viz)."""
-    try:
-        from transconv.viz import plot_history, plot_predictions
-    except ImportError as err:
-        print(f"transconv: warning: no figures ({err})", file=sys.stderr)
-        return []
-    images, labels = _val_examples(voc_dir, 4)
-    preds = [predict(net, img, tile_size=tuple(tile), device=device) for img in images]
-    written = []
-    for name, fig in (("predictions.png", plot_predictions(images, labels, preds)),
-                      ("curves.png", plot_history(history))):
-        fig.savefig(out / name, dpi=100)
-        written.append(name)
-    return written
-
-
-def _prepare(args: argparse.Namespace, device: torch.device, rank: int,
-             world_size: int) -> tuple[Path, dict[str, Any]]:
+def _prepare(
+    args: argparse.Namespace, device: torch.device, rank: int, world_size: int
+) -> tuple[Path, dict[str, Any]]:
     if args.data == "synthetic":
         voc_dir, data = _synthetic(args, rank)
     else:
@@ -279,9 +308,16 @@ def _prepare(args: argparse.Namespace, device: torch.device, rank: int,
 
 
 def _recipe(args: argparse.Namespace, device: torch.device) -> Recipe:
-    overrides = {k: v for k, v in (("lr", args.lr), ("momentum", args.momentum),
-                                   ("weight_decay", args.weight_decay),
-                                   ("compile", args.compile)) if v is not None}
+    overrides = {
+        k: v
+        for k, v in (
+            ("lr", args.lr),
+            ("momentum", args.momentum),
+            ("weight_decay", args.weight_decay),
+            ("compile", args.compile),
+        )
+        if v is not None
+    }
     return replace(RECIPES[args.recipe], **overrides).on(device)
 
 
@@ -298,8 +334,10 @@ def _model_and_optimizer(
         return net, optimizer, 0, []
     state = load_checkpoint(checkpoint, map_location=device)
     if state["config"].get("model") != args.model:
-        raise ValueError(f"{checkpoint} holds a {state['config'].get('model')} model, not "
-                         f"--model {args.model}; pass the same --model or drop --resume")
+        raise ValueError(
+            f"{checkpoint} holds a {state['config'].get('model')} model, not "
+            f"--model {args.model}; pass the same --model or drop --resume"
+        )
     net.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
     return net, optimizer, state["epoch"], state["history"]
@@ -315,21 +353,54 @@ def _cmd_train(args: argparse.Namespace) -> int:
         voc_dir, data = _prepare(args, device, rank, world_size)
         recipe = _recipe(args, device)
         train_iter, test_iter = make_loaders(
-            voc_dir, recipe, batch_size=args.batch_size, crop_size=args.crop, device=device,
-            seed=args.seed, num_workers=args.workers, rank=rank, world_size=world_size)
+            voc_dir,
+            recipe,
+            batch_size=args.batch_size,
+            crop_size=args.crop,
+            device=device,
+            seed=args.seed,
+            num_workers=args.workers,
+            rank=rank,
+            world_size=world_size,
+        )
         checkpoint = args.out / "checkpoint.pt"
         net, optimizer, start, history = _model_and_optimizer(args, recipe, device, checkpoint)
         model = wrap_ddp(net, device)
         model = torch.compile(model) if recipe.compile else model
-        config = _jsonable({"model": args.model, "num_classes": NUM_CLASSES, "crop": args.crop,
-                            "recipe": asdict(recipe), "args": _args_dict(args)})
-        history = train(model, train_iter, test_iter, epochs=args.epochs, optimizer=optimizer,
-                        device=device, num_classes=NUM_CLASSES, recipe=recipe,
-                        checkpoint_path=checkpoint if rank == 0 else None, config=config,
-                        start_epoch=start, history=history, progress=not args.quiet)
+        config = jsonable(
+            {
+                "model": args.model,
+                "num_classes": NUM_CLASSES,
+                "crop": args.crop,
+                "recipe": asdict(recipe),
+                "args": _args_dict(args),
+            }
+        )
+        history = train(
+            model,
+            train_iter,
+            test_iter,
+            epochs=args.epochs,
+            optimizer=optimizer,
+            device=device,
+            num_classes=NUM_CLASSES,
+            recipe=recipe,
+            checkpoint_path=checkpoint if rank == 0 else None,
+            config=config,
+            start_epoch=start,
+            history=history,
+            progress=not args.quiet,
+        )
         if rank == 0:
-            _write_results(args, net, voc_dir, history, config,
-                           _provenance(device, data, world_size), device)
+            _write_results(
+                args,
+                net,
+                voc_dir,
+                history,
+                config,
+                provenance(device, world_size=world_size, data=data),
+                device,
+            )
     finally:
         if world_size > 1 and torch.distributed.is_initialized():
             torch.distributed.destroy_process_group()
@@ -340,20 +411,31 @@ def _args_dict(args: argparse.Namespace) -> dict[str, Any]:
     return {k: v for k, v in vars(args).items() if k != "func"}
 
 
-def _write_results(args: argparse.Namespace, net: Any, voc_dir: Path, history: list,
-                   config: dict[str, Any], provenance: dict[str, Any],
-                   device: torch.device) -> None:
+def _write_results(
+    args: argparse.Namespace,
+    net: Any,
+    voc_dir: Path,
+    history: list,
+    config: dict[str, Any],
+    provenance: dict[str, Any],
+    device: torch.device,
+) -> None:
     out = args.out
-    out.mkdir(parents=True, exist_ok=True)
     final = dict(history[-1]) if history else {}
-    metrics = {"final": final, "history": history, "provenance": provenance,
-               "recipe": config["recipe"], "model": args.model, "args": config["args"]}
-    (out / "metrics.json").write_text(json.dumps(_jsonable(metrics), indent=2) + "\n")
-    if history:
-        _write_history_csv(out / "history.csv", history)
-    figures = _write_figures(out, net, voc_dir, history, args.crop, device)
-    print(f"wrote {', '.join(['metrics.json', 'history.csv', 'checkpoint.pt', *figures])} "
-          f"to {out}")
+    metrics = {
+        "final": final,
+        "history": history,
+        "provenance": provenance,
+        "recipe": config["recipe"],
+        "model": args.model,
+        "args": config["args"],
+    }
+    write_metrics(out, metrics)
+    write_history_csv(out, history)
+    figures = write_figures(
+        out, net, _val_examples(voc_dir, 4), history, tile_size=args.crop, device=device
+    )
+    print(f"wrote {', '.join(['metrics.json', 'history.csv', 'checkpoint.pt', *figures])} to {out}")
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
@@ -365,8 +447,10 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     state = load_checkpoint(args.checkpoint, map_location=device)
     config = state["config"]
     if config.get("model") not in MODELS:
-        raise ValueError(f"{args.checkpoint} names no known model ({config.get('model')!r}); "
-                         "use a checkpoint written by `transconv train`")
+        raise ValueError(
+            f"{args.checkpoint} names no known model ({config.get('model')!r}); "
+            "use a checkpoint written by `transconv train`"
+        )
     net = build_model(config["model"], num_classes=config["num_classes"]).to(device)
     net.load_state_dict(state["model"])
     try:
@@ -381,8 +465,10 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     png.putpalette(voc_palette().flatten().tolist())
     args.out.parent.mkdir(parents=True, exist_ok=True)
     png.save(args.out)
-    print(f"wrote {args.out} ({labels.shape[0]}x{labels.shape[1]}, classes "
-          f"{sorted(set(labels.unique().tolist()))})")
+    print(
+        f"wrote {args.out} ({labels.shape[0]}x{labels.shape[1]}, classes "
+        f"{sorted(set(labels.unique().tolist()))})"
+    )
     return 0
 
 

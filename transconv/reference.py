@@ -18,7 +18,9 @@ __all__ = ["conv_transpose2d", "corr2d", "trans_conv"]
 def _check_2d(**tensors: Tensor) -> None:
     for name, t in tensors.items():
         if t.dim() != 2:
-            raise ValueError(f"{name} must be a 2-D (height, width) tensor, got shape {tuple(t.shape)}")
+            raise ValueError(
+                f"{name} must be a 2-D (height, width) tensor, got shape {tuple(t.shape)}"
+            )
 
 
 def trans_conv(X: Tensor, K: Tensor) -> Tensor:
@@ -239,7 +241,9 @@ def conv_transpose2d(
     x = input.unsqueeze(0) if input.dim() == 3 else input
     n, c_in, h, w = x.shape
     _, c_out_per_group, kh, kw = weight.shape
-    out_h, out_w = conv_transpose_output_size((h, w), (kh, kw), stride, padding, output_padding, dilation)
+    out_h, out_w = conv_transpose_output_size(
+        (h, w), (kh, kw), stride, padding, output_padding, dilation
+    )
     (sh, sw), (ph, pw), (dh, dw) = _pair(stride), _pair(padding), _pair(dilation)
     # coarse grid: output row m * sh + r is phase r, coarse row m; big enough for every tap and the crop
     hq = max(h + dh * (kh - 1) // sh, -(-(ph + out_h) // sh))
@@ -256,7 +260,9 @@ def conv_transpose2d(
             w_phase = torch.cat([wg[..., a, b] for a, _, b, _ in taps], dim=1)  # (g, T * c, o)
             summed = w_phase.transpose(1, 2) @ stacked.flatten(3)  # (n, g, o, hq * wq)
             full[:, :, :, :, ry, :, rx] = summed.reshape(n, groups, c_out_per_group, hq, wq)
-    y = full.reshape(n, groups * c_out_per_group, hq * sh, wq * sw)[..., ph : ph + out_h, pw : pw + out_w]
+    y = full.reshape(n, groups * c_out_per_group, hq * sh, wq * sw)[
+        ..., ph : ph + out_h, pw : pw + out_w
+    ]
     y = y.contiguous()
     if bias is not None:
         y = y + bias.reshape(1, -1, 1, 1)

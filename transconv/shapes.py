@@ -58,7 +58,9 @@ def _per_dimension(**values: IntOrTuple) -> tuple[int | None, list[dict[str, int
     return ndim, rows
 
 
-def _map_dimensions(fn: Callable[..., int], ndim: int | None, rows: list[dict[str, int]]) -> IntOrTuple:
+def _map_dimensions(
+    fn: Callable[..., int], ndim: int | None, rows: list[dict[str, int]]
+) -> IntOrTuple:
     """Apply ``fn(**row)`` per dimension, prefixing errors with the dimension for tuples."""
     if ndim is None:
         return fn(**rows[0])
@@ -71,7 +73,9 @@ def _map_dimensions(fn: Callable[..., int], ndim: int | None, rows: list[dict[st
     return tuple(results)
 
 
-def _check_layer(kernel_size: int, stride: int, padding: int, dilation: int, output_padding: int = 0) -> None:
+def _check_layer(
+    kernel_size: int, stride: int, padding: int, dilation: int, output_padding: int = 0
+) -> None:
     """Raise ``ValueError`` for layer arguments that PyTorch rejects (one dimension, ints)."""
     for name, value in (("kernel_size", kernel_size), ("stride", stride), ("dilation", dilation)):
         if value < 1:
@@ -296,14 +300,21 @@ def output_padding_for(
     ValueError: target (8) is not reachable: ... i.e. [5, 6]; ...
     """
     ndim, rows = _per_dimension(
-        size=size, target=target, kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation
+        size=size,
+        target=target,
+        kernel_size=kernel_size,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
     )
     return _map_dimensions(_output_padding, ndim, rows)
 
 
 def _upsampling(factor: int) -> tuple[int, int, int]:
     if factor < 1:
-        raise ValueError(f"factor ({factor}) must be a positive integer; use factor=1 (identity) or larger")
+        raise ValueError(
+            f"factor ({factor}) must be a positive integer; use factor=1 (identity) or larger"
+        )
     return 2 * factor - factor % 2, factor, factor // 2
 
 

@@ -24,7 +24,9 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
 }
 
 
-def build_model(name: str, *, num_classes: int = 21, weights: Weights = None) -> nn.Module:
+def build_model(
+    name: str, *, num_classes: int = 21, weights: Weights = None, upsample: str = "transposed"
+) -> nn.Module:
     """Build the model registered in :data:`MODELS` under ``name``.
 
     Parameters
@@ -35,6 +37,10 @@ def build_model(name: str, *, num_classes: int = 21, weights: Weights = None) ->
         Number of classes (21 for Pascal VOC).
     weights : str, WeightsEnum or None, optional
         Backbone weights, passed to the builder (``None``: random initialisation).
+    upsample : {"transposed", "subpixel"}, optional
+        How the model's transposed convolutions compute, passed to the builder:
+        ``"transposed"`` (default, `nn.ConvTranspose2d`) or ``"subpixel"`` (same parameters
+        and results, computed as a stride-1 convolution and a pixel shuffle).
 
     Returns
     -------
@@ -60,4 +66,4 @@ def build_model(name: str, *, num_classes: int = 21, weights: Weights = None) ->
     if name not in MODELS:
         known = ", ".join(repr(key) for key in MODELS)
         raise ValueError(f"unknown model {name!r}; use one of {known}")
-    return MODELS[name](num_classes=num_classes, weights=weights)
+    return MODELS[name](num_classes=num_classes, weights=weights, upsample=upsample)

@@ -43,6 +43,7 @@ from torchvision.models import ResNet18_Weights, VGG16_Weights, WeightsEnum, res
 from torchvision.models.vgg import cfgs, make_layers
 
 from transconv.bilinear import _check_positive, bilinear_upsampler
+from transconv.subpixel import SubpixelConvTranspose2d
 
 __all__ = [
     "DeconvBlock",
@@ -61,6 +62,26 @@ _VGG_SKIPS = {"32s": (), "16s": ("pool4",), "8s": ("pool4", "pool3")}
 _VGG_CHANNELS = {"pool1": 64, "pool2": 128, "pool3": 256, "pool4": 512, "pool5": 512}
 _DECONV_CHANNELS = (512, 512, 256, 128, 64, 32)
 _DECONV_SKIPS = ("pool4", "pool3", "pool2", "pool1", None)
+UPSAMPLE_MODES = ("transposed", "subpixel")
+
+
+def _check_upsample(upsample: str) -> None:
+    if not isinstance(upsample, str):
+        raise TypeError(
+            f"upsample must be a string, got {upsample!r}; pass upsample='transposed' or 'subpixel'"
+        )
+    if upsample not in UPSAMPLE_MODES:
+        raise ValueError(
+            f"upsample must be 'transposed' or 'subpixel', got {upsample!r}; "
+            "pass upsample='subpixel' for the sub-pixel convolution form"
+        )
+
+
+def _as_upsample(layer: nn.ConvTranspose2d, upsample: str) -> nn.ConvTranspose2d:
+    """``layer`` itself, or its sub-pixel form sharing the same parameters."""
+    if upsample == "subpixel":
+        return SubpixelConvTranspose2d.from_conv_transpose(layer)
+    return layer
 
 
 def _resolve_weights(weights: Weights, enum: type[WeightsEnum]) -> WeightsEnum | None:
@@ -126,13 +147,18 @@ class FCNResNet(nn.Module):
         Maps ``Bx3xHxW`` to ``Bx512x ceil(H/32) x ceil(W/32)``.
     num_classes : int
         Number of output channels.
+    upsample : {"transposed", "subpixel"}, optional
+        How ``transpose_conv`` computes: `nn.ConvTranspose2d` (default) or
+        [`SubpixelConvTranspose2d`][transconv.subpixel.SubpixelConvTranspose2d] (same
+        parameters and results).
     """
 
-    def __init__(self, backbone: nn.Module, num_classes: int) -> None:
+    def __init__(self, backbone: nn.Module, num_classes: int, upsample: str = "transposed") -> None:
         super().__init__()
+        _check_upsample(upsample)
         self.backbone = backbone
         self.final_conv = nn.Conv2d(512, num_classes, kernel_size=1)
-        self.transpose_conv = bilinear_upsampler(num_classes, 32)
+        self.transpose_conv = _as_upsample(bilinear_upsampler(num_classes, 32), upsample)
 
     def forward(self, x: Tensor) -> Tensor:
         _check_input(x, "fcn_resnet18")
@@ -196,10 +222,22 @@ class FCNVGG(nn.Module):
         Number of output channels.
     variant : {"8s", "16s", "32s"}
         Stride of the coarsest prediction that is upsampled in one step.
+    upsample : {"transposed", "subpixel"}, optional
+        How the upsamplers compute: `nn.ConvTranspose2d` (default) or
+        [`SubpixelConvTranspose2d`][transconv.subpixel.SubpixelConvTranspose2d] (same
+        parameters and results).
     """
 
-    def __init__(self, backbone: nn.Sequential, head: VGGHead, num_classes: int, variant: str) -> None:
+    def __init__(
+        self,
+        backbone: nn.Sequential,
+        head: VGGHead,
+        num_classes: int,
+        variant: str,
+        upsample: str = "transposed",
+    ) -> None:
         super().__init__()
+        _check_upsample(upsample)
         self.variant = variant
         self.skips = _VGG_SKIPS[variant]
         self.backbone = backbone
@@ -207,8 +245,11 @@ class FCNVGG(nn.Module):
         self.score_fr = _zero_conv(head.conv7.out_channels, num_classes)
         for pool in self.skips:
             setattr(self, f"score_{pool}", _zero_conv(_VGG_CHANNELS[pool], num_classes))
-            setattr(self, f"upscore2_{pool}", bilinear_upsampler(num_classes, 2))
-        self.upscore = bilinear_upsampler(num_classes, 2 ** (5 - len(self.skips))).requires_grad_(False)
+            setattr(
+                self, f"upscore2_{pool}", _as_upsample(bilinear_upsampler(num_classes, 2), upsample)
+            )
+        upscore = bilinear_upsampler(num_classes, 2 ** (5 - len(self.skips))).requires_grad_(False)
+        self.upscore = _as_upsample(upscore, upsample)
 
     def forward(self, x: Tensor) -> Tensor:
         _check_input(x, f"fcn_vgg16 (variant {self.variant!r})", min_size=32)
@@ -226,16 +267,24 @@ class DeconvBlock(nn.Sequential):
 
     Parameters
     ----------
-    in_channels, out_channels : int
-        Channels before and after the block.
+    in_channels : int
+        Channels before the block.
+    out_channels : int
+        Channels after the block.
+    upsample : {"transposed", "subpixel"}, optional
+        How ``deconv`` computes: `nn.ConvTranspose2d` (default) or
+        [`SubpixelConvTranspose2d`][transconv.subpixel.SubpixelConvTranspose2d] (same
+        parameters and results).
     """
 
-    def __init__(self, in_channels: int, out_channels: int) -> None:
+    def __init__(self, in_channels: int, out_channels: int, upsample: str = "transposed") -> None:
+        _check_upsample(upsample)
+        deconv = nn.ConvTranspose2d(
+            in_channels, out_channels, kernel_size=3, stride=2, padding=1, output_padding=1
+        )
         super().__init__(
             OrderedDict(
-                deconv=nn.ConvTranspose2d(
-                    in_channels, out_channels, kernel_size=3, stride=2, padding=1, output_padding=1
-                ),
+                deconv=_as_upsample(deconv, upsample),
                 relu=nn.ReLU(inplace=True),
                 bn=nn.BatchNorm2d(out_channels),
             )
@@ -258,13 +307,20 @@ class FCNDeconv(nn.Module):
         Stages named ``pool1`` ... ``pool5`` (VGG-16 widths).
     num_classes : int
         Number of output channels.
+    upsample : {"transposed", "subpixel"}, optional
+        How the decoder's transposed convolutions compute (see
+        [`DeconvBlock`][transconv.models.fcn.DeconvBlock]); default ``"transposed"``.
     """
 
-    def __init__(self, backbone: nn.Sequential, num_classes: int) -> None:
+    def __init__(
+        self, backbone: nn.Sequential, num_classes: int, upsample: str = "transposed"
+    ) -> None:
         super().__init__()
         self.backbone = backbone
-        blocks = [DeconvBlock(c_in, c_out) for c_in, c_out in pairwise(_DECONV_CHANNELS)]
-        self.decoder = nn.Sequential(OrderedDict((f"deconv{i}", b) for i, b in enumerate(blocks, 1)))
+        blocks = [DeconvBlock(c_in, c_out, upsample) for c_in, c_out in pairwise(_DECONV_CHANNELS)]
+        self.decoder = nn.Sequential(
+            OrderedDict((f"deconv{i}", b) for i, b in enumerate(blocks, 1))
+        )
         self.classifier = nn.Conv2d(_DECONV_CHANNELS[-1], num_classes, kernel_size=1)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -318,7 +374,9 @@ def _convolutionalize(classifier: nn.Sequential, head: VGGHead) -> bool:
     """
     fc6, fc7 = classifier[0], classifier[3]
     conv6, conv7 = head.conv6, head.conv7
-    fits = all(fc.weight.shape == conv.weight.flatten(1).shape for fc, conv in ((fc6, conv6), (fc7, conv7)))
+    fits = all(
+        fc.weight.shape == conv.weight.flatten(1).shape for fc, conv in ((fc6, conv6), (fc7, conv7))
+    )
     if not fits or not all(p.isfinite().all() for p in classifier.parameters()):
         return False
     with torch.no_grad():
@@ -328,7 +386,9 @@ def _convolutionalize(classifier: nn.Sequential, head: VGGHead) -> bool:
     return True
 
 
-def fcn_resnet18(*, num_classes: int = 21, weights: Weights = None) -> FCNResNet:
+def fcn_resnet18(
+    *, num_classes: int = 21, weights: Weights = None, upsample: str = "transposed"
+) -> FCNResNet:
     """FCN-32s on ResNet-18, as in d2l's FCN chapter.
 
     ``backbone``: ResNet-18's children without ``avgpool`` and ``fc`` (``Bx512xH/32xW/32``);
@@ -343,6 +403,11 @@ def fcn_resnet18(*, num_classes: int = 21, weights: Weights = None) -> FCNResNet
     weights : str, ResNet18_Weights or None, optional
         Backbone weights passed to ``torchvision.models.resnet18`` (``"DEFAULT"`` downloads the
         ImageNet weights); ``None`` (default) initialises randomly.
+    upsample : {"transposed", "subpixel"}, optional
+        How the transposed convolutions compute: `nn.ConvTranspose2d` (``"transposed"``,
+        default) or [`SubpixelConvTranspose2d`][transconv.subpixel.SubpixelConvTranspose2d]
+        (``"subpixel"``: a stride-1 convolution and a pixel shuffle). Same parameters, same
+        ``state_dict`` keys, same outputs and gradients up to rounding.
 
     Returns
     -------
@@ -378,13 +443,19 @@ def fcn_resnet18(*, num_classes: int = 21, weights: Weights = None) -> FCNResNet
     (torch.Size([1, 512, 10, 15]), torch.Size([1, 21, 33, 65]))
     """
     _check_positive(num_classes=num_classes)
+    _check_upsample(upsample)
     resnet = resnet18(weights=_resolve_weights(weights, ResNet18_Weights))
     backbone = nn.Sequential(OrderedDict(list(resnet.named_children())[:-2]))
-    return FCNResNet(backbone, num_classes)
+    return FCNResNet(backbone, num_classes, upsample)
 
 
 def fcn_vgg16(
-    *, num_classes: int = 21, variant: str = "8s", weights: Weights = None, fc_channels: int = 4096
+    *,
+    num_classes: int = 21,
+    variant: str = "8s",
+    weights: Weights = None,
+    fc_channels: int = 4096,
+    upsample: str = "transposed",
 ) -> FCNVGG:
     """FCN-32s, FCN-16s or FCN-8s on VGG-16 (Long, Shelhamer & Darrell, CVPR 2015).
 
@@ -406,6 +477,11 @@ def fcn_vgg16(
     fc_channels : int, optional
         Width of conv6 and conv7: the paper's 4096 (default) puts 119.5M of the 134M
         parameters there; a smaller width gives a light model for experiments and tests.
+    upsample : {"transposed", "subpixel"}, optional
+        How the transposed convolutions compute: `nn.ConvTranspose2d` (``"transposed"``,
+        default) or [`SubpixelConvTranspose2d`][transconv.subpixel.SubpixelConvTranspose2d]
+        (``"subpixel"``: a stride-1 convolution and a pixel shuffle). Same parameters, same
+        ``state_dict`` keys, same outputs and gradients up to rounding.
 
     Returns
     -------
@@ -446,16 +522,21 @@ def fcn_vgg16(
     (16, 16)
     """
     if variant not in _VGG_SKIPS:
-        raise ValueError(f"unknown variant {variant!r}; use one of {', '.join(map(repr, _VGG_SKIPS))}")
+        raise ValueError(
+            f"unknown variant {variant!r}; use one of {', '.join(map(repr, _VGG_SKIPS))}"
+        )
     _check_positive(num_classes=num_classes, fc_channels=fc_channels)
+    _check_upsample(upsample)
     backbone, classifier = _vgg16_stages(_resolve_weights(weights, VGG16_Weights))
     head = VGGHead(_VGG_CHANNELS["pool5"], fc_channels)
     if classifier is not None:
         _convolutionalize(classifier, head)
-    return FCNVGG(backbone, head, num_classes, variant)
+    return FCNVGG(backbone, head, num_classes, variant, upsample)
 
 
-def fcn_vgg16_deconv(*, num_classes: int = 21, weights: Weights = None) -> FCNDeconv:
+def fcn_vgg16_deconv(
+    *, num_classes: int = 21, weights: Weights = None, upsample: str = "transposed"
+) -> FCNDeconv:
     """VGG-16 encoder with a learned deconvolution decoder ("FCN-deconv", seed 002).
 
     Parameters
@@ -465,6 +546,11 @@ def fcn_vgg16_deconv(*, num_classes: int = 21, weights: Weights = None) -> FCNDe
     weights : str, VGG16_Weights or None, optional
         Encoder weights passed to ``torchvision.models.vgg16``; ``None`` (default) initialises
         randomly.
+    upsample : {"transposed", "subpixel"}, optional
+        How the transposed convolutions compute: `nn.ConvTranspose2d` (``"transposed"``,
+        default) or [`SubpixelConvTranspose2d`][transconv.subpixel.SubpixelConvTranspose2d]
+        (``"subpixel"``: a stride-1 convolution and a pixel shuffle). Same parameters, same
+        ``state_dict`` keys, same outputs and gradients up to rounding.
 
     Returns
     -------
@@ -498,5 +584,6 @@ def fcn_vgg16_deconv(*, num_classes: int = 21, weights: Weights = None) -> FCNDe
     (torch.Size([1, 21, 64, 64]), torch.Size([1, 21, 33, 65]))
     """
     _check_positive(num_classes=num_classes)
+    _check_upsample(upsample)
     backbone, _ = _vgg16_stages(_resolve_weights(weights, VGG16_Weights))
-    return FCNDeconv(backbone, num_classes)
+    return FCNDeconv(backbone, num_classes, upsample)

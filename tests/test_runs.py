@@ -1,0 +1,83 @@
+"""Tests for transconv.runs: provenance, metrics.json, history.csv, figures."""
+
+import csv
+import json
+import math
+import subprocess
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from transconv.runs import (
+    git_commit,
+    jsonable,
+    provenance,
+    write_figures,
+    write_history_csv,
+    write_metrics,
+)
+
+
+def test_commit_comes_from_the_environment_when_set(monkeypatch):
+    monkeypatch.setenv("TRANSCONV_COMMIT", "abc123")
+    assert git_commit() == "abc123"
+    assert provenance("cpu")["commit"] == "abc123"
+
+
+def test_commit_is_git_head_with_dirty_marking(monkeypatch):
+    monkeypatch.delenv("TRANSCONV_COMMIT", raising=False)
+    root = Path(__file__).resolve().parents[1]
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True)
+    if head.returncode != 0:
+        pytest.skip("not a git checkout")
+    dirty = subprocess.run(["git", "diff", "--quiet", "HEAD", "--", "transconv"], cwd=root)
+    expected = head.stdout.strip() + ("+dirty" if dirty.returncode == 1 else "")
+    assert git_commit() == expected
+
+
+def test_provenance_fields():
+    prov = provenance("cpu", world_size=2, data={"kind": "voc"})
+    assert prov["torch"] == torch.__version__ and prov["world_size"] == 2
+    assert prov["device"].startswith("cpu") and prov["gpu_count"] == 0 and prov["cudnn"] is None
+    assert prov["data"] == {"kind": "voc"} and prov["python"].count(".") == 2
+    assert datetime.fromisoformat(prov["date"]).utcoffset().total_seconds() == 0
+
+
+def test_jsonable_and_metrics_round_trip(tmp_path):
+    metrics = {"a": (1, 2.5), "nan": math.nan, "inf": -math.inf, "path": tmp_path, 3: [None]}
+    path = write_metrics(tmp_path / "new", metrics)
+    assert path == tmp_path / "new" / "metrics.json"
+    expected = {"a": [1, 2.5], "nan": None, "inf": None, "path": str(tmp_path), "3": [None]}
+    assert json.loads(path.read_text()) == expected == jsonable(metrics)
+    assert "NaN" not in path.read_text()  # standard JSON, readable by a browser
+
+
+def test_history_csv_keeps_scalar_columns(tmp_path):
+    history = [
+        {"epoch": 1, "train_loss": 0.5, "iou": [0.1]},
+        {"epoch": 2, "train_loss": 0.25, "iou": [0.2]},
+    ]
+    path = write_history_csv(tmp_path, history)
+    rows = list(csv.DictReader(open(path)))
+    assert rows == [{"epoch": "1", "train_loss": "0.5"}, {"epoch": "2", "train_loss": "0.25"}]
+    assert write_history_csv(tmp_path / "empty", []) is None
+    assert not (tmp_path / "empty").exists()
+
+
+def test_write_figures(tmp_path):
+    pytest.importorskip("matplotlib")
+    net = nn.Conv2d(3, 21, 1)
+    images = [torch.randint(0, 256, (3, 20, 30), dtype=torch.uint8) for _ in range(2)]
+    labels = [torch.zeros(20, 30, dtype=torch.long) for _ in range(2)]
+    history = [
+        {"epoch": 1, "train_loss": 1.0, "train_acc": 0.5, "pixel_acc": 0.5, "mean_iou": 0.1},
+        {"epoch": 2, "train_loss": 0.5, "train_acc": 0.6, "pixel_acc": 0.6, "mean_iou": 0.2},
+    ]
+    written = write_figures(
+        tmp_path, net, (images, labels), history, tile_size=(16, 16), device="cpu"
+    )
+    assert written == ["predictions.png", "curves.png"]
+    assert all((tmp_path / name).stat().st_size > 1000 for name in written)
