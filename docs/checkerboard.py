@@ -12,6 +12,7 @@
 # %%
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 import transconv
 from transconv.bilinear import bilinear_kernel, bilinear_upsampler
@@ -256,13 +257,85 @@ maps = [out[0, 0] for out in outputs.values()]
 show_images(maps, list(outputs), cmap="magma", scale=2.6)
 
 # %% [markdown]
+# ## The sub-pixel view: one convolution per phase, then a shuffle
+#
+# The phases can be taken apart literally. Output pixel $o = t s + r$ of a stride-$s$
+# transposed convolution only ever receives the taps $j s + r$, so each of the $s^2$ output
+# phases $(r, q)$ is an ordinary stride-1 convolution of the input with its own
+# $\lceil k/s \rceil \times \lceil k/s \rceil$ kernel; a *pixel shuffle* interleaves the $s^2$
+# results into the $s\times$ larger grid (Shi et al. 2016, "Is the deconvolution layer the
+# same as a convolutional layer?"). `transconv.conv_transpose2d_subpixel` computes it that
+# way, and equals `F.conv_transpose2d` (float64, random weights, several layers):
+
+# %%
+gen64 = torch.Generator().manual_seed(1)
+for k, s, p, a in [(3, 2, 1, 1), (4, 2, 1, 0), (5, 3, 1, 0), (64, 32, 16, 0)]:
+    x = torch.randn(1, 3, 6, 7, generator=gen64, dtype=torch.float64)
+    w = torch.randn(3, 2, k, k, generator=gen64, dtype=torch.float64)
+    ours = transconv.conv_transpose2d_subpixel(x, w, stride=s, padding=p, output_padding=a)
+    torch.testing.assert_close(
+        ours, F.conv_transpose2d(x, w, stride=s, padding=p, output_padding=a))
+    sub = transconv.subpixel_weight(w, s)
+    print(f"k={k:>2} s={s:>2}: {s * s:>4} phase kernels per output channel, "
+          f"stride-1 weight {tuple(sub.shape)}")
+
+# %% [markdown]
+# In this view the checkerboard is plain to see: on a constant image every phase kernel
+# returns its own sum, so the output is flat exactly when the $s^2$ phase kernels of each output
+# channel have equal sums — the phase sums of the previous sections. Checked on the random
+# $k = 4$ layer from above, whose four phases differ:
+
+# %%
+sub = transconv.subpixel_weight(weight, 2)  # (C_out * 4, C_in, 2, 2), phases last
+sub_sums = sub.sum(dim=(1, 2, 3)).view(channels, 4).T  # (phase, output channel)
+torch.testing.assert_close(sub_sums, sums)
+print("sums of the 4 phase kernels of output channel 0:",
+      [round(v, 3) for v in sub_sums[:, 0].tolist()])
+
+# %% [markdown]
+# **ICNR** (Aitken et al. 2017, "Checkerboard artifact free sub-pixel convolution") removes the
+# artifact at initialisation: draw *one* kernel per output channel and give it to all $s^2$
+# phases. The layer then starts as a stride-1 (transposed) convolution followed by
+# nearest-neighbour upsampling, so no phase differs from another, and training can still make
+# them differ later. As a transposed-convolution weight, ICNR is a kernel made of constant
+# $s \times s$ blocks ($k = s \lceil k/s \rceil$). Built that way with the page's generator,
+# checked against that description on a random input, and applied to the constant image:
+
+# %%
+def icnr_weight(c_in: int, c_out: int, s: int, taps: int) -> torch.Tensor:
+    """A (c_in, c_out, s * taps, s * taps) transposed-conv weight with equal phase kernels."""
+    small = 0.3 * torch.randn(c_in, c_out, taps, taps, generator=generator)
+    return small.repeat_interleave(s, dim=2).repeat_interleave(s, dim=3)
+
+
+w_icnr = icnr_weight(channels, channels, s=2, taps=2)  # k = 4, s = 2
+small = w_icnr[:, :, ::2, ::2]  # the one kernel per output channel
+x = torch.randn(1, channels, 5, 6, generator=generator)
+torch.testing.assert_close(  # = stride-1 transposed conv, then nearest x2
+    F.conv_transpose2d(x, w_icnr, stride=2),
+    F.interpolate(F.conv_transpose2d(x, small), scale_factor=2, mode="nearest"))
+phase_kernels = transconv.subpixel_weight(w_icnr, 2).view(channels, 4, channels, 2, 2)
+assert all(torch.equal(phase_kernels[:, r], phase_kernels[:, 0]) for r in range(4))
+with torch.no_grad():
+    icnr_out = transconv.conv_transpose2d_subpixel(constant, w_icnr, stride=2, padding=1)
+    random_out = outputs["transposed k=4, s=2"]
+torch.testing.assert_close(icnr_out, F.conv_transpose2d(constant, w_icnr, stride=2, padding=1))
+icnr_std = icnr_out[..., 2:-2, 2:-2].std(dim=(-2, -1)).max().item()
+print(f"interior std on the constant image: random k=4 {interior_std['transposed k=4, s=2']:.4f}"
+      f", ICNR k=4 {icnr_std:.1e}")
+assert icnr_std < 1e-5
+show_images([random_out[0, 0], icnr_out[0, 0]], ["random k=4, s=2", "ICNR k=4, s=2"],
+            cmap="magma", scale=2.6)
+
+# %% [markdown]
 # ## The rule, stated precisely
 #
 # * **Overlap counts** (a kernel of ones) are uniform in the interior **if and only if** $s$
 #   divides $k$ — checked above for all $k \le 12$, $s \le 6$.
-# * **A flat response to a constant image** needs equal phase sums of the *weights*. That is
-#   neither implied by divisibility (random $k = 4, s = 2$ is not flat) nor requires it (the
-#   bilinear kernels for factors 3 and 5, $k = 5, s = 3$ and $k = 9, s = 5$, are flat).
+# * **A flat response to a constant image** needs equal phase sums of the *weights* (the sums
+#   of the sub-pixel view's phase kernels). That is neither implied by divisibility (random
+#   $k = 4, s = 2$ is not flat) nor requires it (the bilinear kernels for factors 3 and 5,
+#   $k = 5, s = 3$ and $k = 9, s = 5$, are flat); ICNR makes it hold at initialisation.
 #
 # So divisibility removes the bias built into the *structure*, and the weights decide the
 # rest: a trained network has to *learn* to balance the phases, and the pattern returns
