@@ -101,6 +101,7 @@ x = torch.randn(1, 2, 6, 6, generator=gen, dtype=torch.float64)
 W = conv_matrix(6, kernel, stride=2, padding=1)
 y = F.conv2d(x, kernel, stride=2, padding=1)
 torch.testing.assert_close(W @ x.flatten(), y.flatten())
+assert y.shape == (1, 3, 3, 3) and W.shape == (y.numel(), x.numel())
 print("W:", tuple(W.shape), " x:", tuple(x.shape), "-> y:", tuple(y.shape))
 
 # %%
@@ -108,6 +109,7 @@ op = output_padding_for(3, target=6, kernel_size=3, stride=2, padding=1)
 back = F.conv_transpose2d(y, kernel, stride=2, padding=1, output_padding=op)
 torch.testing.assert_close(W.T @ y.flatten(), back.flatten())
 assert back.shape == x.shape and W.shape[1] == x.numel()
+assert F.conv_transpose2d(y, kernel, stride=2, padding=1).shape[-2:] == (5, 5)  # without it
 print(f"output_padding={op}: W.T @ y has {W.shape[1]} entries,")
 print(f"the transposed convolution gives {tuple(back.shape)}")
 
