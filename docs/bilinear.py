@@ -39,13 +39,21 @@ torch.set_printoptions(precision=4, sci_mode=False)
 for f in (2, 3, 4, 8):
     k, s, p = upsampling_params(f)
     c = f - 1 if k % 2 else f - 0.5
-    distance = torch.arange(k, dtype=torch.float64) - c  # of each tap, in output pixels
+    distance = (
+        torch.arange(k, dtype=torch.float64) - c
+    )  # of each tap, in output pixels
     tent = 1 - distance.abs() / f
-    torch.testing.assert_close(bilinear_kernel(1, 1, k)[0, 0].double(),
-                               tent[:, None] * tent[None, :], rtol=0, atol=1e-7)
+    torch.testing.assert_close(
+        bilinear_kernel(1, 1, k)[0, 0].double(),
+        tent[:, None] * tent[None, :],
+        rtol=0,
+        atol=1e-7,
+    )
     assert s == f and tent.min() > 0 and f - 1 <= distance.abs().max() < f
-    print(f"f={f}: k={k}, taps at distances {distance.tolist()[:5]}"
-          f"{'...' if k > 5 else ''} from the centre; zero at distance {f}")
+    print(
+        f"f={f}: k={k}, taps at distances {distance.tolist()[:5]}"
+        f"{'...' if k > 5 else ''} from the centre; zero at distance {f}"
+    )
 
 # %% [markdown]
 # For $\times 2$, `upsampling_params(2)` asks for $k = 4$:
@@ -97,8 +105,10 @@ print(up4)
 print("x2:", tuple(y2.shape), " x4:", tuple(y4.shape))
 
 # %%
-show_images([x[0], y2[0].clamp(0, 1), y4[0].clamp(0, 1)],
-            ["input", "x2 transposed conv", "x4 transposed conv"])
+show_images(
+    [x[0], y2[0].clamp(0, 1), y4[0].clamp(0, 1)],
+    ["input", "x2 transposed conv", "x4 transposed conv"],
+)
 
 # %% [markdown]
 # ## Equal to F.interpolate, except at the border
@@ -125,13 +135,16 @@ print(f"overall:                  max |difference| {diff4.max():.4f}")
 # %%
 with torch.no_grad():
     ones_up = bilinear_upsampler(1, 2)(torch.ones(1, 1, 4, 4))[0, 0]
-assert ones_up[0].max() < 1 and ones_up[:, 0].max() < 1  # the border row and column: darker
+assert (
+    ones_up[0].max() < 1 and ones_up[:, 0].max() < 1
+)  # the border row and column: darker
 assert torch.equal(ones_up[1:-1, 1:-1], torch.ones(6, 6))  # inside: exactly 1
 print(ones_up[:3, :3])
 
 # %% [markdown]
 # How far in does the difference reach? The largest difference at each distance from the
 # nearest border, for several factors, on the photo:
+
 
 # %%
 def border_profile(factor, depth=6):
@@ -155,8 +168,13 @@ for name, values in profiles.items():
     assert min(values[:band]) > 1e-3 and max(values[band:]) < 1e-6, name
 
 # %%
-plot_series(list(range(6)), profiles, xlabel="distance from the border (pixels)",
-            ylabel="max |difference|", title="transposed conv vs F.interpolate")
+plot_series(
+    list(range(6)),
+    profiles,
+    xlabel="distance from the border (pixels)",
+    ylabel="max |difference|",
+    title="transposed conv vs F.interpolate",
+)
 
 # %% [markdown]
 # So the difference is confined to a band of $\lfloor f/2 \rfloor$ output pixels (asserted
@@ -181,7 +199,11 @@ for f in (2, 3, 4, 8):
         padded = up(F.pad(x, (1, 1, 1, 1), mode="replicate"))[..., f:-f, f:-f]
     ref = F.interpolate(x, scale_factor=f, mode="bilinear", align_corners=False)
     torch.testing.assert_close(padded, ref)
-    print(f"x{f}:", tuple(padded.shape), f"max |difference| {(padded - ref).abs().max():.2e}")
+    print(
+        f"x{f}:",
+        tuple(padded.shape),
+        f"max |difference| {(padded - ref).abs().max():.2e}",
+    )
 
 # %% [markdown]
 # In FCN the upsampling layer is trainable and the border is a few pixels of a large image,

@@ -50,8 +50,10 @@ assert set(inner4.tolist()) == {2} and rows[4][0] == 1
 for k in (3, 4):
     row = overlap_counts((1, 5), (1, k), (1, 2))[0]
     assert torch.equal(overlap_counts(5, k, 2), row[:, None] * row[None, :])
-plot_overlap([overlap_counts(5, 3, 2), overlap_counts(5, 4, 2)],
-             ["k=3, s=2: uneven", "k=4, s=2: even inside"])
+plot_overlap(
+    [overlap_counts(5, 3, 2), overlap_counts(5, 4, 2)],
+    ["k=3, s=2: uneven", "k=4, s=2: even inside"],
+)
 
 # %% [markdown]
 # ## Stacked layers make it worse
@@ -61,6 +63,7 @@ plot_overlap([overlap_counts(5, 3, 2), overlap_counts(5, 4, 2)],
 # multi-scale grid. The ratio between the most- and least-covered interior pixel grows with
 # every layer for $k = 3$ and stays 1 for $k = 4$:
 
+
 # %%
 def interior_ratio(counts: torch.Tensor, margin: int) -> float:
     """Max / min overlap away from a border of ``margin`` pixels."""
@@ -68,16 +71,23 @@ def interior_ratio(counts: torch.Tensor, margin: int) -> float:
     return (inside.max() / inside.min()).item()
 
 
-ratios = {k: [interior_ratio(overlap_counts(12, k, 2, layers=n), margin=2**n * k)
-              for n in (1, 2, 3)] for k in (3, 4)}
+ratios = {
+    k: [
+        interior_ratio(overlap_counts(12, k, 2, layers=n), margin=2**n * k)
+        for n in (1, 2, 3)
+    ]
+    for k in (3, 4)
+}
 for k, values in ratios.items():
     print(f"k={k}, s=2, max/min interior overlap for 1, 2, 3 layers:", values)
 assert ratios[3][0] < ratios[3][1] < ratios[3][2]
 assert ratios[4] == [1.0, 1.0, 1.0]
 
 # %%
-plot_overlap([overlap_counts(3, 3, 2, layers=n) for n in (1, 2, 3)],
-             [f"k=3, s=2, {n} layer{'s' * (n > 1)}" for n in (1, 2, 3)])
+plot_overlap(
+    [overlap_counts(3, 3, 2, layers=n) for n in (1, 2, 3)],
+    [f"k=3, s=2, {n} layer{'s' * (n > 1)}" for n in (1, 2, 3)],
+)
 
 # %% [markdown]
 # ## The rule for counts: uniform if and only if $s$ divides $k$
@@ -87,12 +97,13 @@ plot_overlap([overlap_counts(3, 3, 2, layers=n) for n in (1, 2, 3)],
 # pixels get the same count exactly when $s$ divides $k$. We check both statements for every
 # pair with $1 \le k \le 12$ and $1 \le s \le 6$, computing the interior of a long row each time:
 
+
 # %%
 def interior_counts(k: int, s: int) -> torch.Tensor:
     """Overlap counts of the output pixels that every stamp position can reach."""
     n = 2 * k + 2
     row = overlap_counts((1, n), (1, k), (1, s))[0]
-    return row[k - 1:(n - 1) * s + 1]
+    return row[k - 1 : (n - 1) * s + 1]
 
 
 def interior_is_even(k: int, s: int) -> bool:
@@ -106,8 +117,13 @@ for k, s in pairs:
     assert interior_is_even(k, s) == (k % s == 0), (k, s)
 print("     " + "".join(f"{f's={s}':>8}" for s in range(1, 7)))
 for k in range(1, 13):
-    print(f"k={k:<2}" + "".join(f"{'even' if interior_is_even(k, s) else 'uneven':>8}"
-                              for s in range(1, 7)))
+    print(
+        f"k={k:<2}"
+        + "".join(
+            f"{'even' if interior_is_even(k, s) else 'uneven':>8}"
+            for s in range(1, 7)
+        )
+    )
 print(f"counts uniform exactly when k % s == 0: checked for all {len(pairs)} pairs")
 
 # %% [markdown]
@@ -129,12 +145,15 @@ print(f"counts uniform exactly when k % s == 0: checked for all {len(pairs)} pai
 #
 # Computed for the bilinear upsamplers, with the overlap counts of the same $(k, s)$ beside them:
 
+
 # %%
 def phase_sums(kernel: torch.Tensor, s: int) -> list[float]:
-    """Sum of the taps that land on each output phase: o mod s per direction (1-D or 2-D)."""
+    """Sum of the taps landing on each output phase (o mod s per direction)."""
     if kernel.dim() == 1:
         return [round(kernel[r::s].sum().item(), 6) for r in range(s)]
-    return [round(kernel[r::s, q::s].sum().item(), 6) for r in range(s) for q in range(s)]
+    return [
+        round(kernel[r::s, q::s].sum().item(), 6) for r in range(s) for q in range(s)
+    ]
 
 
 for factor in (2, 3, 4, 5, 32):
@@ -142,14 +161,16 @@ for factor in (2, 3, 4, 5, 32):
     sums = phase_sums(bilinear_kernel(1, 1, k)[0, 0].double(), s)
     with torch.no_grad():
         out = bilinear_upsampler(1, factor)(torch.ones(1, 1, 8, 8))[0, 0]
-    inside = out[2 * factor:-2 * factor, 2 * factor:-2 * factor]
+    inside = out[2 * factor : -2 * factor, 2 * factor : -2 * factor]
     low, high = inside.min().item(), inside.max().item()
     counts = "even" if interior_is_even(k, s) else "uneven"
     assert (counts == "even") == (k % s == 0) == (factor % 2 == 0)
     assert all(abs(v - 1) < 1e-6 for v in sums) and high - low < 1e-5
-    print(f"factor {factor:>2}: k={k:>2} s={s:>2}  counts {counts:<6}  "
-          f"{len(sums):>4} phase sums {min(sums):.4f}..{max(sums):.4f}  "
-          f"interior on ones {low:.4f}..{high:.4f}")
+    print(
+        f"factor {factor:>2}: k={k:>2} s={s:>2}  counts {counts:<6}  "
+        f"{len(sums):>4} phase sums {min(sums):.4f}..{max(sums):.4f}  "
+        f"interior on ones {low:.4f}..{high:.4f}"
+    )
 
 # %% [markdown]
 # The same uneven $(k, s) = (5, 3)$ with a kernel of ones, or $(3, 2)$ with ones, is not flat;
@@ -157,20 +178,28 @@ for factor in (2, 3, 4, 5, 32):
 # are $\tfrac12 + \tfrac12 = 1$ and $1$. A 1-D layer with stride $s$ and kernel $w$, on a row of
 # ones:
 
+
 # %%
 def constant_response(kernel_1d: torch.Tensor, s: int) -> torch.Tensor:
     """Interior of a 1-D transposed convolution of a row of ones."""
     k = len(kernel_1d)
-    out = torch.nn.functional.conv_transpose1d(torch.ones(1, 1, 12, dtype=torch.float64),
-                                               kernel_1d.view(1, 1, k), stride=s)
+    out = torch.nn.functional.conv_transpose1d(
+        torch.ones(1, 1, 12, dtype=torch.float64), kernel_1d.view(1, 1, k), stride=s
+    )
     return out[0, 0, k:-k]
 
 
 examples = {
     "k=5, s=3, ones": (torch.ones(5, dtype=torch.float64), 3),
     "k=3, s=2, ones": (torch.ones(3, dtype=torch.float64), 2),
-    "k=3, s=2, tent [1/2, 1, 1/2]": (torch.tensor([0.5, 1.0, 0.5], dtype=torch.float64), 2),
-    "k=5, s=3, tent [1/3, 2/3, 1, 2/3, 1/3]": (torch.tensor([1, 2, 3, 2, 1.0]).double() / 3, 3),
+    "k=3, s=2, tent [1/2, 1, 1/2]": (
+        torch.tensor([0.5, 1.0, 0.5], dtype=torch.float64),
+        2,
+    ),
+    "k=5, s=3, tent [1/3, 2/3, 1, 2/3, 1/3]": (
+        torch.tensor([1, 2, 3, 2, 1.0]).double() / 3,
+        3,
+    ),
 }
 flat = {}
 for name, (kernel_1d, s) in examples.items():
@@ -210,16 +239,22 @@ constant = torch.ones(1, channels, 16, 16)
 
 # %%
 upsamplers = {
-    "transposed k=3, s=2": randomise(nn.ConvTranspose2d(
-        channels, channels, 3, stride=2, padding=1, output_padding=1, bias=False)),
-    "transposed k=4, s=2": randomise(nn.ConvTranspose2d(
-        channels, channels, 4, stride=2, padding=1, bias=False)),
+    "transposed k=3, s=2": randomise(
+        nn.ConvTranspose2d(
+            channels, channels, 3, stride=2, padding=1, output_padding=1, bias=False
+        )
+    ),
+    "transposed k=4, s=2": randomise(
+        nn.ConvTranspose2d(channels, channels, 4, stride=2, padding=1, bias=False)
+    ),
     "nearest, then conv": nn.Sequential(
         nn.Upsample(scale_factor=2, mode="nearest"),
-        randomise(nn.Conv2d(channels, channels, 3, padding=1))),
+        randomise(nn.Conv2d(channels, channels, 3, padding=1)),
+    ),
     "bilinear, then conv": nn.Sequential(
         nn.Upsample(scale_factor=2, mode="bilinear"),
-        randomise(nn.Conv2d(channels, channels, 3, padding=1))),
+        randomise(nn.Conv2d(channels, channels, 3, padding=1)),
+    ),
 }
 with torch.no_grad():
     outputs = {name: layer(constant) for name, layer in upsamplers.items()}
@@ -227,10 +262,18 @@ interior_std = {}
 for name, out in outputs.items():
     inside = out[..., 2:-2, 2:-2]
     interior_std[name] = inside.std(dim=(-2, -1)).mean().item()
-    print(f"{name:>20}: {tuple(out.shape)}  interior std across pixels "
-          f"{interior_std[name]:.4f}")
-assert min(interior_std["transposed k=3, s=2"], interior_std["transposed k=4, s=2"]) > 0.1
-assert max(interior_std["nearest, then conv"], interior_std["bilinear, then conv"]) < 1e-5
+    print(
+        f"{name:>20}: {tuple(out.shape)}  interior std across pixels "
+        f"{interior_std[name]:.4f}"
+    )
+assert (
+    min(interior_std["transposed k=3, s=2"], interior_std["transposed k=4, s=2"])
+    > 0.1
+)
+assert (
+    max(interior_std["nearest, then conv"], interior_std["bilinear, then conv"])
+    < 1e-5
+)
 
 # %% [markdown]
 # Both transposed convolutions paint a pattern onto the constant image — **including**
@@ -240,9 +283,10 @@ assert max(interior_std["nearest, then conv"], interior_std["bilinear, then conv
 
 # %%
 weight = upsamplers["transposed k=4, s=2"].weight.detach()  # (C_in, C_out, 4, 4)
-# on a constant input, output channel c of phase (r, q) gets the taps w[:, c, r::2, q::2]
-sums = torch.stack([weight[:, :, r::2, q::2].sum(dim=(0, 2, 3))
-                    for r in range(2) for q in range(2)])
+# on a constant input, channel c of phase (r, q) gets the taps w[:, c, r::2, q::2]
+sums = torch.stack(
+    [weight[:, :, r::2, q::2].sum(dim=(0, 2, 3)) for r in range(2) for q in range(2)]
+)
 print("phase sums for output channel 0:", [round(v, 3) for v in sums[:, 0].tolist()])
 assert (sums.max(dim=0).values - sums.min(dim=0).values).min() > 0.1
 
@@ -272,12 +316,17 @@ gen64 = torch.Generator().manual_seed(1)
 for k, s, p, a in [(3, 2, 1, 1), (4, 2, 1, 0), (5, 3, 1, 0), (64, 32, 16, 0)]:
     x = torch.randn(1, 3, 6, 7, generator=gen64, dtype=torch.float64)
     w = torch.randn(3, 2, k, k, generator=gen64, dtype=torch.float64)
-    ours = transconv.conv_transpose2d_subpixel(x, w, stride=s, padding=p, output_padding=a)
+    ours = transconv.conv_transpose2d_subpixel(
+        x, w, stride=s, padding=p, output_padding=a
+    )
     torch.testing.assert_close(
-        ours, F.conv_transpose2d(x, w, stride=s, padding=p, output_padding=a))
+        ours, F.conv_transpose2d(x, w, stride=s, padding=p, output_padding=a)
+    )
     sub = transconv.subpixel_weight(w, s)
-    print(f"k={k:>2} s={s:>2}: {s * s:>4} phase kernels per output channel, "
-          f"stride-1 weight {tuple(sub.shape)}")
+    print(
+        f"k={k:>2} s={s:>2}: {s * s:>4} phase kernels per output channel, "
+        f"stride-1 weight {tuple(sub.shape)}"
+    )
 
 # %% [markdown]
 # In this view the checkerboard is plain to see: on a constant image every phase kernel
@@ -289,8 +338,10 @@ for k, s, p, a in [(3, 2, 1, 1), (4, 2, 1, 0), (5, 3, 1, 0), (64, 32, 16, 0)]:
 sub = transconv.subpixel_weight(weight, 2)  # (C_out * 4, C_in, 2, 2), phases last
 sub_sums = sub.sum(dim=(1, 2, 3)).view(channels, 4).T  # (phase, output channel)
 torch.testing.assert_close(sub_sums, sums)
-print("sums of the 4 phase kernels of output channel 0:",
-      [round(v, 3) for v in sub_sums[:, 0].tolist()])
+print(
+    "sums of the 4 phase kernels of output channel 0:",
+    [round(v, 3) for v in sub_sums[:, 0].tolist()],
+)
 
 # %% [markdown]
 # **ICNR** (Aitken et al. 2017, "Checkerboard artifact free sub-pixel convolution") removes the
@@ -301,9 +352,10 @@ print("sums of the 4 phase kernels of output channel 0:",
 # $s \times s$ blocks ($k = s \lceil k/s \rceil$). Built that way with the page's generator,
 # checked against that description on a random input, and applied to the constant image:
 
+
 # %%
 def icnr_weight(c_in: int, c_out: int, s: int, taps: int) -> torch.Tensor:
-    """A (c_in, c_out, s * taps, s * taps) transposed-conv weight with equal phase kernels."""
+    """A (c_in, c_out, s*taps, s*taps) transposed-conv weight, equal phase kernels."""
     small = 0.3 * torch.randn(c_in, c_out, taps, taps, generator=generator)
     return small.repeat_interleave(s, dim=2).repeat_interleave(s, dim=3)
 
@@ -313,19 +365,31 @@ small = w_icnr[:, :, ::2, ::2]  # the one kernel per output channel
 x = torch.randn(1, channels, 5, 6, generator=generator)
 torch.testing.assert_close(  # = stride-1 transposed conv, then nearest x2
     F.conv_transpose2d(x, w_icnr, stride=2),
-    F.interpolate(F.conv_transpose2d(x, small), scale_factor=2, mode="nearest"))
+    F.interpolate(F.conv_transpose2d(x, small), scale_factor=2, mode="nearest"),
+)
 phase_kernels = transconv.subpixel_weight(w_icnr, 2).view(channels, 4, channels, 2, 2)
 assert all(torch.equal(phase_kernels[:, r], phase_kernels[:, 0]) for r in range(4))
 with torch.no_grad():
-    icnr_out = transconv.conv_transpose2d_subpixel(constant, w_icnr, stride=2, padding=1)
+    icnr_out = transconv.conv_transpose2d_subpixel(
+        constant, w_icnr, stride=2, padding=1
+    )
     random_out = outputs["transposed k=4, s=2"]
-torch.testing.assert_close(icnr_out, F.conv_transpose2d(constant, w_icnr, stride=2, padding=1))
+torch.testing.assert_close(
+    icnr_out, F.conv_transpose2d(constant, w_icnr, stride=2, padding=1)
+)
 icnr_std = icnr_out[..., 2:-2, 2:-2].std(dim=(-2, -1)).max().item()
-print(f"interior std on the constant image: random k=4 {interior_std['transposed k=4, s=2']:.4f}"
-      f", ICNR k=4 {icnr_std:.1e}")
+random_std = interior_std["transposed k=4, s=2"]
+print(
+    f"interior std on the constant image: random k=4 {random_std:.4f}, "
+    f"ICNR k=4 {icnr_std:.1e}"
+)
 assert icnr_std < 1e-5
-show_images([random_out[0, 0], icnr_out[0, 0]], ["random k=4, s=2", "ICNR k=4, s=2"],
-            cmap="magma", scale=2.6)
+show_images(
+    [random_out[0, 0], icnr_out[0, 0]],
+    ["random k=4, s=2", "ICNR k=4, s=2"],
+    cmap="magma",
+    scale=2.6,
+)
 
 # %% [markdown]
 # ## The rule, stated precisely

@@ -93,7 +93,10 @@ for h, w in [(320, 480), (321, 479), (100, 100), (33, 65)]:
         grid = net.backbone(torch.rand(1, 3, h, w)).shape[-2:]
         out = net(torch.rand(1, 3, h, w)).shape[-2:]
     up = conv_transpose_output_size(tuple(grid), k, s, p)
-    assert tuple(grid) == (math.ceil(h / 32), math.ceil(w / 32)) and tuple(out) == (h, w)
+    assert tuple(grid) == (math.ceil(h / 32), math.ceil(w / 32)) and tuple(out) == (
+        h,
+        w,
+    )
     rows.append([f"{a} x {b}" for a, b in [(h, w), grid, up, out]])
 Markdown(markdown_table(["input", "backbone grid", "x32", "output (cropped)"], rows))
 
@@ -130,6 +133,7 @@ assert round(sum(p.numel() for p in vgg8.parameters()) / 1e6) == 134
 # nearly all of the parameters, and the finer variants even *shrink* because their final
 # upsampling kernel is smaller ($k = 16$ for $\times 8$ against $k = 64$ for $\times 32$):
 
+
 # %%
 def count(module):
     return sum(p.numel() for p in module.parameters())
@@ -139,15 +143,29 @@ rows = []
 with torch.device("meta"):
     for variant in ("32s", "16s", "8s"):
         model = fcn_vgg16(variant=variant)
-        upsamplers = sum(count(m) for n, m in model.named_children() if "upscore" in n)
+        upsamplers = sum(
+            count(m) for n, m in model.named_children() if "upscore" in n
+        )
         frozen = sum(p.numel() for p in model.parameters() if not p.requires_grad)
-        rows.append([f"FCN-{variant}", count(model), count(model.backbone),
-                     count(model.head), upsamplers, frozen])
+        rows.append(
+            [
+                f"FCN-{variant}",
+                count(model),
+                count(model.backbone),
+                count(model.head),
+                upsamplers,
+                frozen,
+            ]
+        )
 totals = [row[1] for row in rows]
 assert all(row[3] > 0.85 * row[1] for row in rows)  # conv6 + conv7: nearly all
 assert totals[0] > totals[1] > totals[2]  # 32s > 16s > 8s
-Markdown(markdown_table(
-    ["model", "parameters", "backbone", "conv6 + conv7", "upsamplers", "frozen"], rows))
+Markdown(
+    markdown_table(
+        ["model", "parameters", "backbone", "conv6 + conv7", "upsamplers", "frozen"],
+        rows,
+    )
+)
 
 # %% [markdown]
 # Unlike the paper, which pads the image by 100 pixels and crops each map into place, the
@@ -160,7 +178,8 @@ with torch.device("meta"):
     for h, w in [(32, 32), (33, 47), (100, 77), (321, 479)]:
         assert vgg8(torch.empty(1, 3, h, w)).shape == (1, 21, h, w), (h, w)
 print("FCN-8s output == input size for 32x32, 33x47, 100x77 and 321x479")
-#
+
+# %% [markdown]
 # ## A learned decoder
 #
 # A third design replaces the fixed upsamplers with a decoder of five learned stride-2
@@ -175,14 +194,25 @@ with torch.device("meta"):
     pools, x = {}, torch.empty(1, 3, 320, 480)
     for name, stage in deconv.backbone.named_children():
         x = pools[name] = stage(x)
-    for (name, block), skip in zip(deconv.decoder.named_children(),
-                                   ["pool4", "pool3", "pool2", "pool1", None], strict=True):
+    for (name, block), skip in zip(
+        deconv.decoder.named_children(),
+        ["pool4", "pool3", "pool2", "pool1", None],
+        strict=True,
+    ):
         before = x.shape[-2:]
         x = block(x) + (pools[skip] if skip else 0)
         layer = block.deconv
-        assert (layer.kernel_size, layer.stride, layer.padding, layer.output_padding) == (
-            (3, 3), (2, 2), (1, 1), (1, 1))
-        assert [type(m) for m in block] == [nn.ConvTranspose2d, nn.ReLU, nn.BatchNorm2d]
+        assert (
+            layer.kernel_size,
+            layer.stride,
+            layer.padding,
+            layer.output_padding,
+        ) == ((3, 3), (2, 2), (1, 1), (1, 1))
+        assert [type(m) for m in block] == [
+            nn.ConvTranspose2d,
+            nn.ReLU,
+            nn.BatchNorm2d,
+        ]
         assert x.shape[-2:] == (2 * before[0], 2 * before[1])  # exactly x2
         print(f"{name} -> {tuple(x.shape)}" + (f"  (+ {skip})" if skip else ""))
     print("classifier ->", tuple(deconv.classifier(x).shape))
@@ -202,7 +232,10 @@ with torch.device("meta"):
 for n in (5, 10, 15):
     assert transconv.conv_output_size(2 * n, 3, stride=2, padding=1) == n
     assert conv_transpose_output_size(n, 3, stride=2, padding=1) == 2 * n - 1
-    assert conv_transpose_output_size(n, 3, stride=2, padding=1, output_padding=1) == 2 * n
+    assert (
+        conv_transpose_output_size(n, 3, stride=2, padding=1, output_padding=1)
+        == 2 * n
+    )
 print("conv k=3 s=2 p=1: 2n -> n;  transposed, output_padding=1: n -> 2n")
 
 # %% [markdown]
@@ -229,8 +262,12 @@ plot_overlap([uneven, even], ["decoder now: k=3, s=2", "alternative: k=4, s=2"])
 
 # %%
 w = DeconvBlock(64, 32).deconv.weight.detach()  # (C_in, C_out, 3, 3), default init
-phase = torch.stack([w[:, :, r::2, q::2].sum(dim=(0, 2, 3)) for r in (0, 1) for q in (0, 1)])
-assert (phase.max(dim=0).values - phase.min(dim=0).values).min() > 0  # every output channel
+phase = torch.stack(
+    [w[:, :, r::2, q::2].sum(dim=(0, 2, 3)) for r in (0, 1) for q in (0, 1)]
+)
+assert (
+    phase.max(dim=0).values - phase.min(dim=0).values
+).min() > 0  # every output channel
 print("phase sums of output channel 0:", [round(v, 3) for v in phase[:, 0].tolist()])
 ratio5 = []
 for kernel in (3, 4):
@@ -242,7 +279,10 @@ assert ratio5[0] > 100 and ratio5[1] == 1.0
 pairs = [(b.deconv.in_channels, b.deconv.out_channels) for b in deconv.decoder]
 weights = {kernel: sum(i * o * kernel**2 for i, o in pairs) for kernel in (3, 4)}
 assert weights[4] * 9 == weights[3] * 16
-print(f"5 stacked layers, max/min interior paths: k=3 {ratio5[0]:.0f}, k=4 {ratio5[1]:.0f}")
+print(
+    f"5 stacked layers, max/min interior paths: k=3 {ratio5[0]:.0f}, "
+    f"k=4 {ratio5[1]:.0f}"
+)
 print(f"decoder transposed-conv weights: k=3 {weights[3]:,}, k=4 {weights[4]:,}")
 
 # %% [markdown]
@@ -251,13 +291,20 @@ print(f"decoder transposed-conv weights: k=3 {weights[3]:,}, k=4 {weights[4]:,}"
 # [checkerboard](../checkerboard/) page shows that flatness is a property of the weights):
 
 # %%
-block4 = nn.Sequential(nn.ConvTranspose2d(512, 512, kernel_size=4, stride=2, padding=1),
-                       nn.ReLU(inplace=True), nn.BatchNorm2d(512))
+block4 = nn.Sequential(
+    nn.ConvTranspose2d(512, 512, kernel_size=4, stride=2, padding=1),
+    nn.ReLU(inplace=True),
+    nn.BatchNorm2d(512),
+)
 with torch.device("meta"):
     block4 = block4.to("meta")
     pool5 = torch.empty(1, 512, 10, 15)
-    assert block4(pool5).shape == deconv.decoder.deconv1(pool5).shape == (1, 512, 20, 30)
-print(block4[0], "->", tuple(block4(torch.empty(1, 512, 10, 15, device="meta")).shape))
+    assert (
+        block4(pool5).shape == deconv.decoder.deconv1(pool5).shape == (1, 512, 20, 30)
+    )
+print(
+    block4[0], "->", tuple(block4(torch.empty(1, 512, 10, 15, device="meta")).shape)
+)
 
 # %% [markdown]
 # ## Every model at a glance
@@ -269,7 +316,9 @@ print(block4[0], "->", tuple(block4(torch.empty(1, 512, 10, 15, device="meta")).
 # %%
 for name, builder in MODELS.items():
     params = inspect.signature(builder).parameters
-    assert params["num_classes"].default == 21 and params["weights"].default is None, name
+    assert (
+        params["num_classes"].default == 21 and params["weights"].default is None
+    ), name
 try:
     build_model("fcn_resnet18", weights="IMAGENET")
 except ValueError as err:
@@ -284,4 +333,6 @@ with torch.device("meta"):
         model = build_model(name, num_classes=21)
         out = model(torch.empty(1, 3, 321, 479)).shape
         rows.append([f"`{name}`", count(model), str(tuple(out))])
-Markdown(markdown_table(["name", "parameters", "output for a 1x3x321x479 input"], rows))
+Markdown(
+    markdown_table(["name", "parameters", "output for a 1x3x321x479 input"], rows)
+)

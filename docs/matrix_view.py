@@ -33,7 +33,7 @@ assert W.shape == (4, 9)
 for r in range(4):  # output pixel (i, j) reads input pixels (i..i+1, j..j+1)
     i, j = divmod(r, 2)
     expected = torch.zeros(3, 3)
-    expected[i:i + 2, j:j + 2] = K
+    expected[i : i + 2, j : j + 2] = K
     assert torch.equal(W[r], expected.flatten())
 W
 
@@ -109,7 +109,10 @@ op = output_padding_for(3, target=6, kernel_size=3, stride=2, padding=1)
 back = F.conv_transpose2d(y, kernel, stride=2, padding=1, output_padding=op)
 torch.testing.assert_close(W.T @ y.flatten(), back.flatten())
 assert back.shape == x.shape and W.shape[1] == x.numel()
-assert F.conv_transpose2d(y, kernel, stride=2, padding=1).shape[-2:] == (5, 5)  # without it
+assert F.conv_transpose2d(y, kernel, stride=2, padding=1).shape[-2:] == (
+    5,
+    5,
+)  # without it
 print(f"output_padding={op}: W.T @ y has {W.shape[1]} entries,")
 print(f"the transposed convolution gives {tuple(back.shape)}")
 
@@ -120,11 +123,13 @@ print(f"the transposed convolution gives {tuple(back.shape)}")
 # %%
 x_in = x.clone().requires_grad_(True)
 g = torch.randn(y.shape, generator=gen, dtype=torch.float64)
-(grad_x,) = torch.autograd.grad(F.conv2d(x_in, kernel, stride=2, padding=1), x_in,
-                                grad_outputs=g)
+(grad_x,) = torch.autograd.grad(
+    F.conv2d(x_in, kernel, stride=2, padding=1), x_in, grad_outputs=g
+)
 torch.testing.assert_close(grad_x.flatten(), W.T @ g.flatten())
 torch.testing.assert_close(
-    grad_x, F.conv_transpose2d(g, kernel, stride=2, padding=1, output_padding=op))
+    grad_x, F.conv_transpose2d(g, kernel, stride=2, padding=1, output_padding=op)
+)
 print("autograd's gradient == W.T @ g == conv_transpose2d(g):", tuple(grad_x.shape))
 
 # %% [markdown]
@@ -135,12 +140,15 @@ print("autograd's gradient == W.T @ g == conv_transpose2d(g):", tuple(grad_x.sha
 
 # %%
 W00 = conv_matrix(6, kernel[0, 0], stride=2, padding=1)
-# output pixel (1, 1) reads input rows 1..3, columns 1..3; pixel (1, 2) the same rows shifted
+# output pixel (1, 1) reads input rows 1..3, columns 1..3;
+# pixel (1, 2) reads the same, shifted by the stride
 taps_11 = W00[1 * 3 + 1].nonzero().flatten()
 taps_12 = W00[1 * 3 + 2].nonzero().flatten()
 assert taps_11.tolist() == [c + 6 * r for r in (1, 2, 3) for c in (1, 2, 3)]
 assert torch.equal(taps_12, taps_11 + 2)  # shifted by the stride
-assert (W != 0).sum(dim=1).max() <= kernel.shape[1] * 3 * 3  # at most C_in k^2 per row
+assert (W != 0).sum(dim=1).max() <= kernel.shape[
+    1
+] * 3 * 3  # at most C_in k^2 per row
 show_matrix(W00, title="W for one channel pair: k=3, s=2, p=1, 6x6 input")
 
 # %% [markdown]
@@ -152,12 +160,15 @@ show_matrix(W00, title="W for one channel pair: k=3, s=2, p=1, 6x6 input")
 # kernel. Measured for a single-channel $3 \times 3$ kernel, padding 1, float32, on
 # $n \times n$ inputs (the dense size is computed from the shape; no dense matrix is built):
 
+
 # %%
 def sparse_bytes(S):
     """Bytes held by a sparse COO tensor: its values and its int64 indices."""
     values, indices = S.values(), S.indices()
-    return (values.numel() * values.element_size()
-            + indices.numel() * indices.element_size())
+    return (
+        values.numel() * values.element_size()
+        + indices.numel() * indices.element_size()
+    )
 
 
 sides = [8, 16, 32, 64, 128, 256]
@@ -169,17 +180,28 @@ for n in sides:
     memory["conv2d kernel"].append(9 * 4)
 for i in range(len(sides) - 1):  # each step doubles n
     assert memory["dense W"][i + 1] == 16 * memory["dense W"][i]  # n^4
-    assert 4 <= memory["sparse W (COO)"][i + 1] / memory["sparse W (COO)"][i] < 4.4  # ~n^2
+    assert (
+        4 <= memory["sparse W (COO)"][i + 1] / memory["sparse W (COO)"][i] < 4.4
+    )  # ~n^2
 S = conv_matrix(8, torch.ones(3, 3), padding=1, sparse=True)
 assert S.indices().numel() * 8 > S.values().numel() * 4  # indices outweigh the values
 MiB = 2**20
-for n, dense, sparse in zip(sides, memory["dense W"], memory["sparse W (COO)"], strict=True):
+for n, dense, sparse in zip(
+    sides, memory["dense W"], memory["sparse W (COO)"], strict=True
+):
     dense, sparse = dense / MiB, sparse / MiB
     print(f"{n:>3}x{n:<3} dense {dense:>9.2f} MiB  sparse {sparse:>6.2f} MiB")
 
 # %%
-plot_series(sides, memory, xlabel="input side n (n x n image)", ylabel="bytes",
-            logx=True, logy=True, title="memory of W for a 3x3 convolution")
+plot_series(
+    sides,
+    memory,
+    xlabel="input side n (n x n image)",
+    ylabel="bytes",
+    logx=True,
+    logy=True,
+    title="memory of W for a 3x3 convolution",
+)
 
 # %% [markdown]
 # Dense memory grows as $n^4$ (16 times per doubling of $n$; look at the $256 \times 256$ row

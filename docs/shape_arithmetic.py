@@ -42,18 +42,23 @@ for k, s, p in [(3, 2, 1), (4, 2, 1), (5, 3, 2), (7, 4, 3), (2, 2, 0)]:
     for o in range(1, 21):
         sizes = range(max(1, k - 2 * p), 200)  # inputs the kernel fits in
         merged = {n for n in sizes if conv_output_size(n, k, s, p) == o}
-        back = {conv_transpose_output_size(o, k, s, p, output_padding=a) for a in range(s)}
+        back = {
+            conv_transpose_output_size(o, k, s, p, output_padding=a) for a in range(s)
+        }
         assert merged == back and len(back) == s, (k, s, p, o)
-print("conv then transposed conv: the s sizes merged by the floor, one per output_padding")
-#
+print(
+    "conv, then transposed conv: the s sizes the floor merged, one per output_padding"
+)
+
+# %% [markdown]
 # The transposed formula is conv_arithmetic's "equivalent direct convolution": insert $s - 1$
 # zeros between input pixels (size $(n - 1)s + 1$), pad by $d(k - 1) - p$ on every side
 # (plus $a$ at the bottom and right), and run a stride-1 convolution with the flipped kernel.
 # Checked on values, not just sizes:
 
+
 # %%
-def as_direct_convolution(x, weight, stride, padding, output_padding=0,
-                          dilation=1):
+def as_direct_convolution(x, weight, stride, padding, output_padding=0, dilation=1):
     """Single-channel conv_transpose2d as a stride-1 conv2d."""
     m = (x.shape[-1] - 1) * stride + 1
     spread = torch.zeros(1, 1, m, m, dtype=x.dtype)
@@ -82,8 +87,11 @@ print(conv_output_size(32, kernel_size=3, padding=1))
 print(conv_output_size((224, 320), kernel_size=7, stride=2, padding=3))
 print(conv_transpose_output_size(16, kernel_size=4, stride=2, padding=1))
 print(conv_transpose_output_size((7, 10), 64, stride=32, padding=16))
-print(conv_transpose_output_size(5, 3, stride=2, padding=1,
-                                 output_padding=1, dilation=2))
+print(
+    conv_transpose_output_size(
+        5, 3, stride=2, padding=1, output_padding=1, dilation=2
+    )
+)
 
 # %% [markdown]
 # Each of those agrees with the shape PyTorch produces (asserted); the last one, for example:
@@ -91,19 +99,29 @@ print(conv_transpose_output_size(5, 3, stride=2, padding=1,
 # %%
 conv = F.conv2d(torch.zeros(1, 1, 32, 32), torch.zeros(1, 1, 3, 3), padding=1)
 assert conv.shape[-1] == conv_output_size(32, kernel_size=3, padding=1)
-conv = F.conv2d(torch.zeros(1, 1, 224, 320), torch.zeros(1, 1, 7, 7), stride=2, padding=3)
+conv = F.conv2d(
+    torch.zeros(1, 1, 224, 320), torch.zeros(1, 1, 7, 7), stride=2, padding=3
+)
 assert tuple(conv.shape[-2:]) == conv_output_size((224, 320), 7, stride=2, padding=3)
-up = F.conv_transpose2d(torch.zeros(1, 1, 16, 16), torch.zeros(1, 1, 4, 4), stride=2,
-                        padding=1)
-assert up.shape[-1] == conv_transpose_output_size(16, kernel_size=4, stride=2, padding=1)
-up = F.conv_transpose2d(torch.zeros(1, 1, 7, 10), torch.zeros(1, 1, 64, 64), stride=32,
-                        padding=16)
-assert tuple(up.shape[-2:]) == conv_transpose_output_size((7, 10), 64, stride=32, padding=16)
-layer = nn.ConvTranspose2d(1, 1, kernel_size=3, stride=2, padding=1,
-                           output_padding=1, dilation=2)
+up = F.conv_transpose2d(
+    torch.zeros(1, 1, 16, 16), torch.zeros(1, 1, 4, 4), stride=2, padding=1
+)
+assert up.shape[-1] == conv_transpose_output_size(
+    16, kernel_size=4, stride=2, padding=1
+)
+up = F.conv_transpose2d(
+    torch.zeros(1, 1, 7, 10), torch.zeros(1, 1, 64, 64), stride=32, padding=16
+)
+assert tuple(up.shape[-2:]) == conv_transpose_output_size(
+    (7, 10), 64, stride=32, padding=16
+)
+layer = nn.ConvTranspose2d(
+    1, 1, kernel_size=3, stride=2, padding=1, output_padding=1, dilation=2
+)
 out = layer(torch.zeros(1, 1, 5, 5))
-assert out.shape[-1] == conv_transpose_output_size(5, 3, stride=2, padding=1,
-                                                   output_padding=1, dilation=2)
+assert out.shape[-1] == conv_transpose_output_size(
+    5, 3, stride=2, padding=1, output_padding=1, dilation=2
+)
 out.shape
 
 # %% [markdown]
@@ -117,8 +135,18 @@ out.shape
 # real PyTorch layer.
 
 # %%
-COMMON = [(3, 1, 1), (2, 2, 0), (3, 2, 1), (4, 2, 1), (5, 2, 2),
-          (3, 3, 0), (5, 3, 1), (8, 4, 2), (16, 8, 4), (64, 32, 16)]
+COMMON = [
+    (3, 1, 1),
+    (2, 2, 0),
+    (3, 2, 1),
+    (4, 2, 1),
+    (5, 2, 2),
+    (3, 3, 0),
+    (5, 3, 1),
+    (8, 4, 2),
+    (16, 8, 4),
+    (64, 32, 16),
+]
 
 
 def torch_sizes(k, s, p, n_conv=32, n_trans=8):
@@ -133,7 +161,7 @@ def torch_sizes(k, s, p, n_conv=32, n_trans=8):
 def even_overlap(k, s):
     """Whether the interior of a long row is covered by equally many kernel taps."""
     n = 2 * k + 2
-    row = transconv.overlap_counts((1, n), (1, k), (1, s))[0][k - 1:(n - 1) * s + 1]
+    row = transconv.overlap_counts((1, n), (1, k), (1, s))[0][k - 1 : (n - 1) * s + 1]
     return bool(row.min() == row.max())
 
 
@@ -170,8 +198,11 @@ for f in (1, 2, 3, 4, 8, 16, 32):
 for f in (2, 3, 4):
     for k in range(1, 3 * f + 1):
         for p in range(0, k):
-            exact = all(conv_transpose_output_size(n, k, f, p) == n * f
-                        for n in range(1, 30) if (n - 1) * f + k - 2 * p > 0)
+            exact = all(
+                conv_transpose_output_size(n, k, f, p) == n * f
+                for n in range(1, 30)
+                if (n - 1) * f + k - 2 * p > 0
+            )
             assert exact == (k == f + 2 * p), (f, k, p)
 
 # %% [markdown]
@@ -203,7 +234,9 @@ for s, d in [(2, 1), (1, 2), (3, 2), (2, 3)]:
         except RuntimeError:
             ok = False
         assert ok == accepted, (s, d, a)
-print("output_padding < max(stride, dilation): accepted; = max(stride, dilation): refused")
+print(
+    "output_padding < max(stride, dilation) accepted, = max(stride, dilation) refused"
+)
 
 # %% [markdown]
 # `output_padding_for` computes the legal value for a target size, which PyTorch then reaches:
@@ -214,10 +247,15 @@ a2 = output_padding_for((4, 4), (7, 8), kernel_size=3, stride=2, padding=1)
 print(a)
 print(a2)
 w3 = torch.zeros(1, 1, 3, 3)
-assert F.conv_transpose2d(torch.zeros(1, 1, 4, 4), w3, stride=2, padding=1,
-                          output_padding=a).shape[-1] == 8
-assert F.conv_transpose2d(torch.zeros(1, 1, 4, 4), w3, stride=2, padding=1,
-                          output_padding=a2).shape[-2:] == (7, 8)
+assert (
+    F.conv_transpose2d(
+        torch.zeros(1, 1, 4, 4), w3, stride=2, padding=1, output_padding=a
+    ).shape[-1]
+    == 8
+)
+assert F.conv_transpose2d(
+    torch.zeros(1, 1, 4, 4), w3, stride=2, padding=1, output_padding=a2
+).shape[-2:] == (7, 8)
 
 # %% [markdown]
 # Asking for too much fails in both libraries. `transconv.shapes` raises a `ValueError` that

@@ -28,7 +28,14 @@ from transconv.data import (
     read_voc_label,
 )
 from transconv.models import fcn_resnet18
-from transconv.train import RECIPES, evaluate, make_loaders, make_optimizer, predict, train
+from transconv.train import (
+    RECIPES,
+    evaluate,
+    make_loaders,
+    make_optimizer,
+    predict,
+    train,
+)
 from transconv.viz import markdown_table, plot_history, plot_predictions
 
 RESULTS = Path("docs/results")
@@ -45,15 +52,22 @@ metrics = json.loads((RESULTS / "metrics.json").read_text())
 prov = metrics["provenance"]
 data = prov["data"]
 # The first sentence of this page says "synthetic data on a CPU": keep it true.
-assert data["kind"] == "synthetic" and prov["device"].startswith("cpu"), (data, prov["device"])
+assert data["kind"] == "synthetic", data
+assert prov["device"].startswith("cpu"), prov["device"]
 height, width = data["size"]
-run = (f"synthetic data (make_synthetic_voc, {data['num_train']} train / {data['num_val']} "
-       f"val images of {height}x{width}), trained on a CPU ({prov['device']})")
+run = (
+    f"synthetic data (make_synthetic_voc, {data['num_train']} train / "
+    f"{data['num_val']} val images of {height}x{width}), "
+    f"trained on a CPU ({prov['device']})"
+)
 print(f"data:     {run}")
-print(f"model:    {metrics['model']} from random weights "
-      f"(weights={metrics['args'].get('weights')}), recipe {metrics['recipe']['name']!r}, "
-      f"{metrics['args']['epochs']} epochs, crop {metrics['args']['crop']}, "
-      f"batch {metrics['args']['batch_size']}")
+args = metrics["args"]
+print(
+    f"model:    {metrics['model']} from random weights "
+    f"(weights={args.get('weights')}), recipe {metrics['recipe']['name']!r},\n"
+    f"          {args['epochs']} epochs, crop {args['crop']}, "
+    f"batch {args['batch_size']}"
+)
 print(f"versions: torch {prov['torch']}, torchvision {prov['torchvision']}")
 print(f"commit:   {prov['commit']}")
 print(f"date:     {prov['date']}")
@@ -70,16 +84,21 @@ assert metrics["args"].get("weights") is None  # "from random weights", as print
 # %%
 final = metrics["final"]
 keys = ["pixel_acc", "mean_acc", "mean_iou", "fw_iou"]
-caption = (f"**Table 1.** Validation scores after epoch {final['epoch']} of the published "
-           f"run: {run}. Not comparable with Table 3.")
-table = markdown_table(["pixel acc. %", "mean acc. %", "mean IoU %", "f.w. IoU %"],
-                       [[round(100 * final[key], 1) for key in keys]])
+caption = (
+    f"**Table 1.** Validation scores after epoch {final['epoch']} of the published "
+    f"run: {run}. Not comparable with Table 3."
+)
+table = markdown_table(
+    ["pixel acc. %", "mean acc. %", "mean IoU %", "f.w. IoU %"],
+    [[round(100 * final[key], 1) for key in keys]],
+)
 Markdown(caption + "\n\n" + table)
 
 # %% [markdown]
 # The synthetic classes are shapes, not VOC's objects: `make_synthetic_voc` draws each class
 # with its own shape and texture and stores it under a VOC label index (so the files have
 # VOC's layout). Per class, named by what the images show:
+
 
 # %%
 def synthetic_name(index: int) -> str:
@@ -92,12 +111,19 @@ def synthetic_name(index: int) -> str:
     return f"none drawn (predicted only; VOC label {index})"
 
 
-present = [[i, synthetic_name(i), round(100 * iou, 1)] for i, iou in enumerate(final["iou"])
-           if iou is not None]
+present = [
+    [i, synthetic_name(i), round(100 * iou, 1)]
+    for i, iou in enumerate(final["iou"])
+    if iou is not None
+]
 assert {i for i, _, _ in present} <= {0, *SYNTHETIC_CLASSES}
-caption = (f"**Table 2.** IoU per class (%) of the published run: {run}. Classes absent "
-           "from both the labels and the predictions are left out.")
-Markdown(caption + "\n\n" + markdown_table(["label", "synthetic class", "IoU %"], present))
+caption = (
+    f"**Table 2.** IoU per class (%) of the published run: {run}. Classes absent "
+    "from both the labels and the predictions are left out."
+)
+Markdown(
+    caption + "\n\n" + markdown_table(["label", "synthetic class", "IoU %"], present)
+)
 
 # %% [markdown]
 # Loss, pixel accuracy and mean IoU per epoch of the published run (synthetic data, CPU),
@@ -128,16 +154,31 @@ def percent(value, approximate=False):
     return "—" if value is None else f"{'≈ ' if approximate else ''}{value:.1f}"
 
 
-rows = [[ref["model"], ref["data"], ref["start"], percent(ref["mean_iou"]),
-         percent(ref["pixel_acc"], ref["approximate"]), f"[{ref['source']}]({ref['url']})"]
-        for ref in references]
+rows = [
+    [
+        ref["model"],
+        ref["data"],
+        ref["start"],
+        percent(ref["mean_iou"]),
+        percent(ref["pixel_acc"], ref["approximate"]),
+        f"[{ref['source']}]({ref['url']})",
+    ]
+    for ref in references
+]
 assert all(ref["url"].startswith("https://") for ref in references)
 assert not any("synthetic" in ref["data"] for ref in references)
-caption = ("**Table 3.** Published scores on real data that this site has **not** "
-           "reproduced, with their sources. Not comparable with Tables 1 and 2, which are "
-           "synthetic data on a CPU.")
-Markdown(caption + "\n\n" + markdown_table(
-    ["model", "data", "starts from", "mean IoU %", "pixel acc. %", "source"], rows))
+caption = (
+    "**Table 3.** Published scores on real data that this site has **not** "
+    "reproduced, with their sources. Not comparable with Tables 1 and 2, which are "
+    "synthetic data on a CPU."
+)
+Markdown(
+    caption
+    + "\n\n"
+    + markdown_table(
+        ["model", "data", "starts from", "mean IoU %", "pixel acc. %", "source"], rows
+    )
+)
 
 # %% [markdown]
 # ## Speed: d2l's recipe against the fast one
@@ -163,15 +204,19 @@ else:
 
 # %%
 fast_cpu = RECIPES["fast"].on("cpu")
-assert fast_cpu.amp_dtype is None and not fast_cpu.channels_last and not fast_cpu.fused
+assert (
+    fast_cpu.amp_dtype is None and not fast_cpu.channels_last and not fast_cpu.fused
+)
 assert not fast_cpu.cudnn_benchmark
 recipes = {name: asdict(recipe) for name, recipe in RECIPES.items()}
 recipes["fast on CPU"] = asdict(fast_cpu)
 fields = [field for field in recipes["d2l"] if field != "name"]
 rows = [[field] + [str(recipes[name][field]) for name in recipes] for field in fields]
 assert metrics["recipe"]["name"] == "fast"
-caption = ("**Table 4.** Training recipes. The published run (synthetic data, CPU) used "
-           "`fast`, as it runs on a CPU (last column).")
+caption = (
+    "**Table 4.** Training recipes. The published run (synthetic data, CPU) used "
+    "`fast`, as it runs on a CPU (last column)."
+)
 Markdown(caption + "\n\n" + markdown_table(["field", *recipes], rows))
 
 # %% [markdown]
@@ -192,36 +237,56 @@ Markdown(caption + "\n\n" + markdown_table(["field", *recipes], rows))
 classes = [7, 8]  # VOC label indices the synthetic classes are stored under
 for index in classes:
     print(f"label {index}: {synthetic_name(index)}")
-voc_dir = make_synthetic_voc(tempfile.mkdtemp(), num_train=64, num_val=16, size=(64, 96),
-                             seed=0, classes=classes, max_objects=4)
+voc_dir = make_synthetic_voc(
+    tempfile.mkdtemp(),
+    num_train=64,
+    num_val=16,
+    size=(64, 96),
+    seed=0,
+    classes=classes,
+    max_objects=4,
+)
 _ = torch.manual_seed(0)
-torch.set_num_threads(1)  # tensors this small: one thread is as fast and never waits on others
+torch.set_num_threads(
+    1
+)  # tensors this small: one thread is as fast and never waits on others
 recipe = replace(RECIPES["fast"].on("cpu"), lr=0.02)
-# crops as large as the images: every epoch sees whole images, and validates on the same ones
-train_iter, test_iter = make_loaders(voc_dir, recipe, batch_size=8, crop_size=(64, 96),
-                                     device="cpu")
+# crops as large as the images: every epoch sees whole images,
+# and validates on the same ones
+train_iter, test_iter = make_loaders(
+    voc_dir, recipe, batch_size=8, crop_size=(64, 96), device="cpu"
+)
 
 
 def tiny_fcn(num_classes: int, widths=(16, 32, 64)) -> nn.Sequential:
-    """Three stride-2 stages (x 1/8), 1x1 class scores, a bilinear x8 transposed conv."""
+    """Three stride-2 stages (x 1/8), 1x1 scores, a bilinear x8 transposed conv."""
     layers, channels = [], 3
     for width in widths:
-        layers += [nn.Conv2d(channels, width, 3, stride=2, padding=1), nn.ReLU(inplace=True),
-                   nn.Conv2d(width, width, 3, padding=1), nn.BatchNorm2d(width),
-                   nn.ReLU(inplace=True)]
+        layers += [
+            nn.Conv2d(channels, width, 3, stride=2, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(width, width, 3, padding=1),
+            nn.BatchNorm2d(width),
+            nn.ReLU(inplace=True),
+        ]
         channels = width
     factor = 2 ** len(widths)
-    return nn.Sequential(*layers, nn.Conv2d(channels, num_classes, 1),
-                         bilinear_upsampler(num_classes, factor))
+    return nn.Sequential(
+        *layers,
+        nn.Conv2d(channels, num_classes, 1),
+        bilinear_upsampler(num_classes, factor),
+    )
 
 
 net = tiny_fcn(num_classes=21)
-print(f"tiny FCN: {sum(p.numel() for p in net.parameters()):,} parameters; fcn_resnet18: "
-      f"{sum(p.numel() for p in fcn_resnet18(num_classes=21).parameters()):,}")
+tiny_params = sum(p.numel() for p in net.parameters())
+resnet_params = sum(p.numel() for p in fcn_resnet18(num_classes=21).parameters())
+print(f"parameters: tiny FCN {tiny_params:,}, fcn_resnet18 {resnet_params:,}")
 
 # %% [markdown]
 # Why not ResNet-18 here: one training step on the same batch, timed (the best of three, on
 # the machine that built this page), and the number of steps the published run took:
+
 
 # %%
 def step_seconds(model: nn.Module, X: torch.Tensor, Y: torch.Tensor) -> float:
@@ -241,13 +306,17 @@ def step_seconds(model: nn.Module, X: torch.Tensor, Y: torch.Tensor) -> float:
 X, Y = next(iter(train_iter))
 tiny_s = step_seconds(tiny_fcn(21), X, Y)
 resnet_s = step_seconds(fcn_resnet18(num_classes=21), X, Y)
-print(f"one step, batch {tuple(X.shape)}: tiny FCN {1000 * tiny_s:.0f} ms, "
-      f"fcn_resnet18 {1000 * resnet_s:.0f} ms ({resnet_s / tiny_s:.0f}x)")
+print(
+    f"one step, batch {tuple(X.shape)}: tiny FCN {1000 * tiny_s:.0f} ms, "
+    f"fcn_resnet18 {1000 * resnet_s:.0f} ms ({resnet_s / tiny_s:.0f}x)"
+)
 assert resnet_s > 2 * tiny_s
-args = metrics["args"]
-published_steps = args["epochs"] * (data["num_train"] // args["batch_size"])
-print(f"published run: {args['epochs']} epochs x {data['num_train'] // args['batch_size']} "
-      f"steps = {published_steps} steps of a {args['crop']} crop batch of {args['batch_size']}")
+per_epoch = data["num_train"] // args["batch_size"]
+published_steps = args["epochs"] * per_epoch
+print(
+    f"published run: {args['epochs']} epochs x {per_epoch} steps = {published_steps} "
+    f"steps\n(batches of {args['batch_size']} crops of {args['crop']})"
+)
 assert published_steps >= 200  # "hundreds of steps"
 
 # %% [markdown]
@@ -258,14 +327,25 @@ assert published_steps >= 200  # "hundreds of steps"
 assert len(train_iter) == 8 and recipe.momentum == 0.9 and recipe.lr == 0.02
 optimizer = make_optimizer(net, recipe, "cpu")
 start = time.perf_counter()
-history = train(net, train_iter, test_iter, epochs=10, optimizer=optimizer, device="cpu",
-                num_classes=21, recipe=recipe, progress=False)
+history = train(
+    net,
+    train_iter,
+    test_iter,
+    epochs=10,
+    optimizer=optimizer,
+    device="cpu",
+    num_classes=21,
+    recipe=recipe,
+    progress=False,
+)
 seconds = time.perf_counter() - start
 first, last = history[0]["mean_iou"], history[-1]["mean_iou"]
 print(f"trained 10 epochs in {seconds:.1f} s on one thread of this machine's CPU")
 print(f"validation mean IoU: epoch 1 {first:.3f} -> epoch 10 {last:.3f}")
 assert last > first and last > 0.7, (first, last)
-assert max(history[0]["iou"][i] for i in classes) < 0.1  # epoch 1: next to no objects found
+assert (
+    max(history[0]["iou"][i] for i in classes) < 0.1
+)  # epoch 1: next to no objects found
 plot_history(history)
 
 # %% [markdown]
@@ -294,7 +374,10 @@ preds = [predict(net, img, tile_size=(64, 96)) for img in images[:3]]
 for label, pred in zip(labels, preds, strict=True):
     known = label != 255
     accuracy = (pred[known] == label[known]).float().mean().item()
-    print(f"pixels right: {100 * accuracy:.1f} %  labels present "
-          f"{sorted(label[known].unique().tolist())}, predicted {sorted(pred.unique().tolist())}")
+    present = sorted(label[known].unique().tolist())
+    print(
+        f"pixels right: {100 * accuracy:.1f} %  labels present {present}, "
+        f"predicted {sorted(pred.unique().tolist())}"
+    )
     assert accuracy > 0.9
 plot_predictions(images[:3], labels, preds)

@@ -60,8 +60,13 @@ real_voc = Path("data/VOCdevkit/VOC2012")
 if (real_voc / "ImageSets" / "Segmentation" / "train.txt").is_file():
     voc_dir, source = real_voc, f"Pascal VOC 2012 found at {real_voc}"
 else:
-    voc_dir = make_synthetic_voc(tempfile.mkdtemp(), num_train=24, num_val=8, seed=0,
-                                 sizes=[(352, 512), (300, 400), (360, 480)])
+    voc_dir = make_synthetic_voc(
+        tempfile.mkdtemp(),
+        num_train=24,
+        num_val=8,
+        seed=0,
+        sizes=[(352, 512), (300, 400), (360, 480)],
+    )
     source = "SYNTHETIC data from make_synthetic_voc (no Pascal VOC found)"
 print("This page uses:", source)
 synthetic = voc_dir != real_voc
@@ -79,14 +84,19 @@ def class_name(index: int) -> str:
 
 if synthetic:
     for index, (shape, texture) in SYNTHETIC_CLASSES.items():
-        print(f"label {index:>2} ({VOC_CLASSES[index]}) is drawn as a {shape}, {texture} texture")
+        print(
+            f"label {index:>2} ({VOC_CLASSES[index]}): drawn as a {shape}, "
+            f"{texture} texture"
+        )
 
 # %% [markdown]
 # `read_voc_images` returns the images and the *RGB* label images, as d2l's function does:
 
 # %%
 images, label_images = read_voc_images(voc_dir, is_train=True)
-assert label_images[0].shape == images[0].shape and label_images[0].dtype == torch.uint8
+assert (
+    label_images[0].shape == images[0].shape and label_images[0].dtype == torch.uint8
+)
 print(len(images), "training images; first:", tuple(images[0].shape), images[0].dtype)
 show_images(images[:3] + label_images[:3], ncols=3)
 
@@ -99,14 +109,22 @@ show_images(images[:3] + label_images[:3], ncols=3)
 
 # %%
 colormap2label = voc_colormap2label()
-cream = (224 * 256 + 224) * 256 + 192  # the table is indexed by (R * 256 + G) * 256 + B
+cream = (
+    224 * 256 + 224
+) * 256 + 192  # the table is indexed by (R * 256 + G) * 256 + B
 assert colormap2label[cream] == IGNORE_INDEX == 255
-assert int((colormap2label != IGNORE_INDEX).sum()) == 21  # only the 21 class colours map
+assert (
+    int((colormap2label != IGNORE_INDEX).sum()) == 21
+)  # only the 21 class colours map
 labels = voc_label_indices(label_images[0], colormap2label)
 values, counts = labels.unique(return_counts=True)
 names = [class_name(v) for v in values.tolist()]
-Markdown(markdown_table(["label", "class", "pixels"],
-                        list(zip(values.tolist(), names, counts.tolist()))))
+Markdown(
+    markdown_table(
+        ["label", "class", "pixels"],
+        list(zip(values.tolist(), names, counts.tolist())),
+    )
+)
 
 # %% [markdown]
 # **d2l's pitfall.** d2l builds its table with `torch.zeros`, so every colour it does not list
@@ -117,7 +135,8 @@ Markdown(markdown_table(["label", "class", "pixels"],
 # %%
 d2l_table = torch.zeros(256**3, dtype=torch.long)
 d2l_table[(colormap2label != IGNORE_INDEX).nonzero().squeeze(1)] = colormap2label[
-    colormap2label != IGNORE_INDEX]
+    colormap2label != IGNORE_INDEX
+]
 boundary = total = mislabelled = 0
 for label_image in label_images:
     ours = voc_label_indices(label_image, colormap2label)
@@ -175,8 +194,11 @@ samples = [dataset[i] for i in range(3)]
 assert all(x.shape == (3, *crop) and y.shape == crop for x, y in samples)
 mean = torch.tensor(IMAGENET_MEAN).view(3, 1, 1)
 std = torch.tensor(IMAGENET_STD).view(3, 1, 1)
-show_images([(x * std + mean).clamp(0, 1) for x, _ in samples]
-            + [label2image(y) for _, y in samples], ncols=3)
+show_images(
+    [(x * std + mean).clamp(0, 1) for x, _ in samples]
+    + [label2image(y) for _, y in samples],
+    ncols=3,
+)
 
 # %% [markdown]
 # The images are normalised as the ImageNet backbone expects: divided by 255 first (d2l's
@@ -187,8 +209,12 @@ x = normalize_image(images[0])
 mean, std = mean.view(3, 1, 1), std.view(3, 1, 1)
 torch.testing.assert_close(x, (images[0].float() / 255 - mean) / std)
 print("dtype", x.dtype)
-print("per-channel mean", [round(v, 2) for v in x.mean((1, 2)).tolist()],
-      "std", [round(v, 2) for v in x.std((1, 2)).tolist()])
+print(
+    "per-channel mean",
+    [round(v, 2) for v in x.mean((1, 2)).tolist()],
+    "std",
+    [round(v, 2) for v in x.std((1, 2)).tolist()],
+)
 
 # %% [markdown]
 # `load_data_voc` wraps both splits in data loaders (training shuffled, last partial batch
@@ -196,7 +222,9 @@ print("per-channel mean", [round(v, 2) for v in x.mean((1, 2)).tolist()],
 
 # %%
 train_iter, test_iter = load_data_voc(4, crop, voc_dir)
-assert train_iter.drop_last and isinstance(train_iter.sampler, torch.utils.data.RandomSampler)
+assert train_iter.drop_last and isinstance(
+    train_iter.sampler, torch.utils.data.RandomSampler
+)
 assert len(train_iter) == dataset.num_kept // 4
 X, Y = next(iter(train_iter))
 print("images:", tuple(X.shape), X.dtype, " labels:", tuple(Y.shape), Y.dtype)
