@@ -178,8 +178,8 @@ plot_series(
 
 # %% [markdown]
 # So the difference is confined to a band of $\lfloor f/2 \rfloor$ output pixels (asserted
-# for each factor above): the stamps of the missing outside pixels would have reached that far. The top-left corner of
-# the $\times 4$ difference map shows the frame:
+# for each factor above): the stamps of the missing outside pixels would have reached that
+# far. The top-left corner of the $\times 4$ difference map shows the frame:
 
 # %%
 corner = diff4[0].mean(0)[:12, :12]

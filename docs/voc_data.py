@@ -18,9 +18,9 @@ from IPython.display import Markdown
 
 from transconv.data import (
     IGNORE_INDEX,
-    SYNTHETIC_CLASSES,
     IMAGENET_MEAN,
     IMAGENET_STD,
+    SYNTHETIC_CLASSES,
     VOC_CLASSES,
     VOC_COLORMAP,
     VOCSegDataset,
@@ -122,7 +122,7 @@ names = [class_name(v) for v in values.tolist()]
 Markdown(
     markdown_table(
         ["label", "class", "pixels"],
-        list(zip(values.tolist(), names, counts.tolist())),
+        list(zip(values.tolist(), names, counts.tolist(), strict=True)),
     )
 )
 
@@ -172,7 +172,7 @@ fast_ms = 1000 * (time.perf_counter() - start) / len(paths)
 start = time.perf_counter()
 slow = [voc_label_indices(read_rgb(path), colormap2label) for path in paths]
 slow_ms = 1000 * (time.perf_counter() - start) / len(paths)
-assert all(torch.equal(a, b) for a, b in zip(fast, slow))
+assert all(torch.equal(a, b) for a, b in zip(fast, slow, strict=True))
 print(f"{len(paths)} labels equal; per label, decoding included:")
 print(f"palette indices:   {fast_ms:.2f} ms")
 print(f"RGB colour lookup: {slow_ms:.2f} ms")
