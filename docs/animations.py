@@ -4,14 +4,13 @@
 # Dumoulin and Visin's *A guide to convolution arithmetic for deep learning* (2016) made
 # convolutions visible with small animations: a blue input grid, a shaded kernel sliding over
 # it, a cyan output grid filling up. Every animation on this page is drawn while the site is
-# built, by one public function, `transconv.viz.animate_convolution`, for any kernel size,
-# stride, padding, output padding and dilation — so you can make your own (last section).
+# built, by public functions of `transconv.viz`, for any kernel size, stride, padding, output
+# padding and dilation — so you can make your own (last section).
 #
-# Each GIF has one frame per output pixel. Dashed pale cells are zeros: padding, or — for a
-# transposed convolution — the zeros inserted between input pixels.
+# Each GIF of `animate_convolution` has one frame per output pixel. Dashed pale cells are
+# zeros: padding, or — for a transposed convolution — the zeros inserted between input pixels.
 
 # %%
-import base64
 import io
 
 import torch
@@ -19,12 +18,39 @@ from IPython.display import HTML
 from PIL import Image
 from torch.nn import functional as F
 
-from transconv.shapes import output_padding_for
-from transconv.viz import animate_convolution
+from transconv.overlap import scatter_stamps, zero_insert
+from transconv.shapes import conv_output_size, output_padding_for
+from transconv.viz import animate_convolution, animate_scatter_gather
 
 # %% [markdown]
-# A small helper checks each animation against PyTorch: it runs the real operator on a zero
-# tensor and asserts that the GIF has exactly one frame per pixel of PyTorch's output.
+# ## Scatter and gather: one operation
+#
+# A transposed convolution can be read two ways. The **scatter** view: each input pixel
+# stamps its scaled copy of the kernel into the output and overlapping stamps are summed (the
+# [first page](../transposed_convolution/)). The **gather** view: insert $s - 1$ zeros
+# between input pixels, pad with $k - 1 - p$ zeros, and slide the kernel, flipped in both
+# directions, over the result as an ordinary stride-1 convolution. The animation below
+# computes each output pixel both ways for $k = 3$, $s = 2$, $p = 1$: on top the input
+# pixels whose stamps reach it, below the flipped kernel's window on the zero-inserted input;
+# the caption writes the products, the same ones in both views.
+
+# %%
+x = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
+kernel = torch.tensor([[1.0, 0.0, 2.0], [0.0, 1.0, 0.0], [1.0, 1.0, 1.0]])
+expected = F.conv_transpose2d(x[None, None], kernel[None, None], stride=2, padding=1)[0, 0]
+scattered = scatter_stamps(x, kernel, stride=2, padding=1).sum(dim=(0, 1))
+zeros_in = zero_insert(x, 3, stride=2, padding=1)
+gathered = F.conv2d(zeros_in[None, None], kernel.flip(0, 1)[None, None])[0, 0]
+torch.testing.assert_close(scattered, expected)
+torch.testing.assert_close(gathered, expected)
+assert zeros_in.shape == (2 + 1 + 2 * (3 - 1 - 1),) * 2  # 1 inserted zero, 1 of padding
+print("zero-inserted input", tuple(zeros_in.shape), "-> output", tuple(expected.shape))
+animate_scatter_gather(x, kernel, stride=2, padding=1)
+
+# %% [markdown]
+# The rest of the page draws the gather view alone, conv_arithmetic style. A small helper
+# checks each animation against PyTorch: it runs the real operator on a zero tensor and
+# asserts that the GIF has exactly one frame per pixel of PyTorch's output.
 
 # %%
 def pair(value: int | tuple[int, int]) -> tuple[int, int]:
@@ -32,7 +58,7 @@ def pair(value: int | tuple[int, int]) -> tuple[int, int]:
     return (value, value) if isinstance(value, int) else tuple(value)
 
 
-def check_frames(gif: bytes, size, k, options: dict) -> str:
+def check_frames(gif: bytes, size, k, options: dict) -> None:
     """Assert one frame per output pixel of the PyTorch operator; describe the call."""
     options = dict(options)
     op = F.conv_transpose2d if options.pop("transposed", False) else F.conv2d
@@ -41,12 +67,10 @@ def check_frames(gif: bytes, size, k, options: dict) -> str:
     assert frames == out.shape[-2] * out.shape[-1], (frames, out.shape)
     args = "".join(f", {key}={value}" for key, value in options.items())
     print(f"{op.__name__}: input {pair(size)}, kernel_size={k}{args}")
-    size_kb = len(gif) // 1024
-    print(f"    -> output {tuple(out.shape[-2:])}: {frames} frames, {size_kb} KB")
-    return f"{op.__name__} kernel_size={k}{args}"
+    print(f"    -> output {tuple(out.shape[-2:])}: {frames} frames, {len(gif) // 1024} KB")
 
 # %% [markdown]
-# A second one draws several configurations side by side:
+# A second one draws several configurations side by side (each GIF carries its alt text):
 
 # %%
 def animate_row(*configs: dict) -> HTML:
@@ -56,11 +80,17 @@ def animate_row(*configs: dict) -> HTML:
         options = dict(config)
         size, k = options.pop("input_size"), options.pop("kernel_size")
         gif = animate_convolution(size, k, **options)
-        alt = check_frames(gif, size, k, options)
-        data = base64.b64encode(gif).decode()
-        cells.append(f'<img src="data:image/gif;base64,{data}" alt="{alt}">')
+        check_frames(gif, size, k, options)
+        cells.append(gif._repr_html_())
     row = '<div style="display:flex;flex-wrap:wrap;gap:1em;align-items:flex-end">'
     return HTML(row + "".join(cells) + "</div>")
+
+
+def padding_drawn(size, k, **options) -> tuple[int, int]:
+    """Zeros drawn around the input of a transposed convolution (top-left corner)."""
+    grid = zero_insert(torch.ones(pair(size)), k, **options)
+    rows, cols = torch.nonzero(grid, as_tuple=True)
+    return int(rows.min()), int(cols.min())
 
 # %% [markdown]
 # ## No padding, unit stride
@@ -71,6 +101,7 @@ def animate_row(*configs: dict) -> HTML:
 # reaches every output pixel it touches in the forward direction.
 
 # %%
+assert conv_output_size(4, 3) == 2 and padding_drawn(2, 3) == (2, 2)
 animate_row(dict(input_size=4, kernel_size=3),
             dict(input_size=2, kernel_size=3, transposed=True))
 
@@ -83,6 +114,7 @@ animate_row(dict(input_size=4, kernel_size=3),
 # of padding instead of 2.
 
 # %%
+assert conv_output_size(5, 3, padding=1) == 5 and padding_drawn(5, 3, padding=1) == (1, 1)
 animate_row(dict(input_size=5, kernel_size=3, padding=1),
             dict(input_size=5, kernel_size=3, padding=1, transposed=True))
 
@@ -95,6 +127,9 @@ animate_row(dict(input_size=5, kernel_size=3, padding=1),
 # why it is also called a *fractionally strided* convolution.
 
 # %%
+inserted = zero_insert(torch.ones(3, 3), 3, stride=2, padding=1)
+assert conv_output_size(5, 3, stride=2, padding=1) == 3
+assert inserted[1, 1:6].tolist() == [1, 0, 1, 0, 1]  # one zero between neighbours
 animate_row(dict(input_size=5, kernel_size=3, stride=2, padding=1),
             dict(input_size=3, kernel_size=3, stride=2, padding=1, transposed=True))
 
@@ -107,6 +142,8 @@ animate_row(dict(input_size=5, kernel_size=3, stride=2, padding=1),
 # hits a target size:
 
 # %%
+assert conv_output_size(5, 3, stride=2, padding=1) == conv_output_size(6, 3, stride=2,
+                                                                          padding=1) == 3
 op = output_padding_for(3, target=6, kernel_size=3, stride=2, padding=1)
 print("output_padding for 3 -> 6 (k=3, s=2, p=1):", op)
 animate_row(dict(input_size=6, kernel_size=3, stride=2, padding=1),
@@ -121,26 +158,30 @@ animate_row(dict(input_size=6, kernel_size=3, stride=2, padding=1),
 # uses the same dilated kernel over an input padded by $d(k - 1) = 4$:
 
 # %%
+assert conv_output_size(7, 3, dilation=2) == 3 and padding_drawn(3, 3, dilation=2) == (4, 4)
 animate_row(dict(input_size=7, kernel_size=3, dilation=2),
             dict(input_size=3, kernel_size=3, dilation=2, transposed=True))
 
 # %% [markdown]
 # ## Make your own
 #
-# `animate_convolution` takes ints or `(height, width)` pairs and returns the GIF bytes, or
-# writes a file when given `path=`. Arguments PyTorch would reject are rejected with the
-# rule they break. Copy this cell and change the numbers:
+# `animate_convolution` takes ints or `(height, width)` pairs and returns the GIF (bytes that
+# a notebook shows as an image with its alt text), or writes a file when given `path=`;
+# `animate_scatter` and `animate_scatter_gather` take an input and a kernel tensor.
+# Arguments PyTorch would reject are rejected with the rule they break. Copy this cell and
+# change the numbers:
 
 # %%
 import tempfile
 from pathlib import Path
 
-from transconv.viz import animate_convolution
+from transconv.viz import alt_text, animate_convolution
 
 path = Path(tempfile.mkdtemp()) / "my_transposed_conv.gif"
 animate_convolution((2, 3), (3, 2), stride=(2, 1), padding=(1, 0), transposed=True,
                     path=path, fps=3)
 print(path.name, path.stat().st_size, "bytes")
+print("alt text:", alt_text(path))
 
 # %% [markdown]
 # Here it is, through the helper above (which also checks it against PyTorch):
@@ -158,3 +199,5 @@ try:
     animate_convolution(3, 3, stride=2, output_padding=2, transposed=True)
 except ValueError as error:
     print("ValueError:", error)
+else:
+    raise AssertionError("output_padding as large as the stride was accepted")

@@ -17,7 +17,7 @@ from PIL import Image
 from torch.nn import functional as F
 
 from transconv.bilinear import bilinear_upsampler
-from transconv.viz import show_images
+from transconv.viz import show, show_images
 
 torch.set_printoptions(precision=4, sci_mode=False)
 
@@ -35,8 +35,10 @@ print("photo (H, W, C):", photo.shape)
 
 face = photo[120:344, 150:374].copy()
 x = torch.from_numpy(face).permute(2, 0, 1).float().unsqueeze(0) / 255  # a batch of one
+assert x.shape == (1, 3, 224, 224) and 0 <= x.min() and x.max() <= 1
 f = 4
 small, indices = F.max_pool2d(x, kernel_size=f, return_indices=True)
+assert small.shape[-2:] == (224 // f, 224 // f)
 print("x:", tuple(x.shape), "-> small:", tuple(small.shape),
       "indices:", tuple(indices.shape))
 
@@ -53,6 +55,7 @@ print("x:", tuple(x.shape), "-> small:", tuple(small.shape),
 nearest = F.interpolate(small, scale_factor=f, mode="nearest")
 bilinear = F.interpolate(small, scale_factor=f, mode="bilinear", align_corners=False)
 print("nearest:", tuple(nearest.shape), " bilinear:", tuple(bilinear.shape))
+assert torch.equal(nearest, small.repeat_interleave(f, dim=-2).repeat_interleave(f, dim=-1))
 
 # %% [markdown]
 # ## Bed of nails
@@ -66,6 +69,7 @@ nails[..., ::f, ::f] = small
 fraction = (nails != 0).float().mean().item()
 print("bed of nails:", tuple(nails.shape),
       f"non-zero fraction: {fraction:.4f} (1/f² = {1 / f**2:.4f})")
+assert abs(fraction - 1 / f**2) < 1e-3
 
 # %% [markdown]
 # Bed of nails *is* a transposed convolution: stride $f$ and an $f \times f$ kernel that is 1
@@ -77,6 +81,7 @@ one_hot = torch.zeros(3, 1, f, f)
 one_hot[:, :, 0, 0] = 1
 as_transposed = F.conv_transpose2d(small, one_hot, stride=f, groups=3)
 print("equal to the transposed convolution:", torch.equal(as_transposed, nails))
+assert torch.equal(as_transposed, nails)
 
 # %% [markdown]
 # ## Max-unpooling
@@ -87,10 +92,11 @@ print("equal to the transposed convolution:", torch.equal(as_transposed, nails))
 
 # %%
 unpooled = F.max_unpool2d(small, indices, kernel_size=f)
-print("max-unpooled:", tuple(unpooled.shape),
-      f"non-zero fraction: {(unpooled != 0).float().mean().item():.4f}")
-print("every value back where it came from:",
-      torch.equal(unpooled.flatten(2).gather(2, indices.flatten(2)), small.flatten(2)))
+unpooled_fraction = (unpooled != 0).float().mean().item()
+print("max-unpooled:", tuple(unpooled.shape), f"non-zero fraction: {unpooled_fraction:.4f}")
+back = torch.equal(unpooled.flatten(2).gather(2, indices.flatten(2)), small.flatten(2))
+print("every value back where it came from:", back)
+assert back and abs(unpooled_fraction - 1 / f**2) < 1e-3
 
 # %% [markdown]
 # ## Transposed convolution, initialised bilinearly
@@ -104,8 +110,10 @@ upsampler = bilinear_upsampler(3, f)
 with torch.no_grad():
     transposed = upsampler(small)
 print(upsampler)
-print("transposed convolution:", tuple(transposed.shape),
-      " learnable parameters:", sum(p.numel() for p in upsampler.parameters()))
+parameters = sum(p.numel() for p in upsampler.parameters())
+print("transposed convolution:", tuple(transposed.shape), " learnable parameters:", parameters)
+assert transposed.shape == x.shape and parameters > 0
+assert all(p.requires_grad for p in upsampler.parameters())  # training can change them
 
 # %% [markdown]
 # Away from the border it computes bilinear interpolation exactly; at the border it sees
@@ -118,11 +126,14 @@ print(f"max |transposed - bilinear| inside a {f}-pixel border:",
 first_rows = [t[..., 0, :].mean().item() for t in (transposed, bilinear)]
 print("mean brightness of the first row: transposed {:.3f}, bilinear {:.3f}"
       .format(*first_rows))
+assert (transposed - bilinear)[inner].abs().max() < 1e-5
+assert first_rows[0] < first_rows[1]
 
 # %% [markdown]
 # ## Side by side
 #
 # All five outputs are $224 \times 224$; `small` is drawn at the same size so its blocks show.
+# The panels of a figure are scaled together, so compare them by eye within one figure.
 
 # %%
 results = {
@@ -133,8 +144,10 @@ results = {
 }
 for name, tensor in results.items():
     print(f"{name:>32}: {tuple(tensor.shape)}")
+outputs = list(results.values())[2:]
+assert len(outputs) == 5 and all(t.shape == x.shape for t in outputs)
 images = [t[0].clamp(0, 1) for t in results.values()]
-show_images(images, list(results), ncols=4, scale=2.6)
+show(show_images(images, list(results), ncols=4, scale=1.8))
 
 # %% [markdown]
 # Bed of nails and max-unpooling look dark because only $1/f^2$ of their pixels are non-zero
@@ -142,12 +155,19 @@ show_images(images, list(results), ncols=4, scale=2.6)
 # the structure of each method: blocks (nearest), smooth ramps (bilinear and the transposed
 # convolution), a regular grid of nails, and nails that follow the brightest pixel of each
 # block (max-unpooling). Pooling works per channel, so the red, green and blue maxima of a
-# block usually sit at different positions: the unpooled nails come out coloured.
+# block need not sit at the same position; in the blocks where they differ (the share is
+# printed below) the unpooled nails come out coloured.
 
 # %%
+same_place = (indices[0, 0] == indices[0, 1]) & (indices[0, 1] == indices[0, 2])
+print(f"blocks whose R, G and B maxima sit at different positions: "
+      f"{1 - same_place.float().mean().item():.0%}")
+assert 0 < same_place.float().mean() < 1
+assert nails.mean() < x.mean() / 2 and unpooled.mean() < x.mean() / 2  # the dark ones
 patch = (0, slice(None), slice(64, 96), slice(64, 96))
 patches = [t[patch].clamp(0, 1) for t in results.values()]
-show_images(patches[2:], list(results)[2:], ncols=5, scale=2.2)
+show(show_images(patches[2:], [name.split(" (")[0] for name in list(results)[2:]], ncols=3,
+                 scale=2.3))
 
 # %% [markdown]
 # Nearest, bilinear, bed of nails and max-unpooling have no parameters. The transposed

@@ -1,5 +1,6 @@
 """Tests for transconv.bilinear: kernel values, exact upsampling shape, parity with interpolate."""
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -44,29 +45,38 @@ def test_kernel_unequal_channels_pairs_first_min(c_in, c_out):
 
 
 @pytest.mark.parametrize(
-    ("args", "match"),
+    ("args", "error", "match"),
     [
-        ((0, 1, 4), r"in_channels \(0\) must be a positive integer"),
-        ((1, -2, 4), r"out_channels \(-2\) must be a positive integer"),
-        ((1, 1, 0), r"kernel_size \(0\) must be a positive integer"),
-        ((1, 1, 2.5), r"kernel_size \(2.5\) must be a positive integer"),
+        ((0, 1, 4), ValueError, r"^in_channels must be an int >= 1, got 0; pass in_channels=1"),
+        ((1, -2, 4), ValueError, r"^out_channels must be an int >= 1, got -2"),
+        ((1, 1, 0), ValueError, r"^kernel_size must be an int >= 1, got 0"),
+        ((1, 1, 2.5), TypeError, r"^kernel_size must be an int, got 2.5; pass e.g. kernel_size=4"),
     ],
 )
-def test_kernel_errors(args, match):
-    with pytest.raises(ValueError, match=match):
+def test_kernel_errors(args, error, match):
+    with pytest.raises(error, match=match):
         bilinear_kernel(*args)
 
 
 @pytest.mark.parametrize(
-    ("args", "match"),
+    ("args", "error", "match"),
     [
-        ((3, 0), r"factor \(0\) must be a positive integer"),
-        ((0, 2), r"channels \(0\) must be a positive"),
+        ((3, 0), ValueError, r"^factor must be an int >= 1, got 0"),
+        ((0, 2), ValueError, r"^channels must be an int >= 1, got 0"),
+        ((3, 2.0), TypeError, r"^factor must be an int, got 2.0"),
     ],
 )
-def test_upsampler_errors(args, match):
-    with pytest.raises(ValueError, match=match):
+def test_upsampler_errors(args, error, match):
+    with pytest.raises(error, match=match):
         bilinear_upsampler(*args)
+
+
+def test_numpy_integers_are_accepted():
+    torch.testing.assert_close(
+        bilinear_kernel(np.int64(2), 2, np.int32(4)), bilinear_kernel(2, 2, 4)
+    )
+    up = bilinear_upsampler(np.int64(3), np.int64(2))
+    assert (up.in_channels, up.kernel_size, up.stride) == (3, (4, 4), (2, 2))
 
 
 def test_upsampler_layer():

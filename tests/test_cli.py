@@ -14,13 +14,39 @@ from transconv.data.voc import read_rgb, read_voc_label
 from transconv.models import build_model
 from transconv.train import load_checkpoint, predict
 
-SMALL = ["--epochs", "1", "--batch-size", "2", "--crop", "64", "96", "--image-size", "72", "104",
-         "--num-train", "4", "--num-val", "2", "--device", "cpu", "--quiet"]
+SMALL = [
+    "--epochs",
+    "1",
+    "--batch-size",
+    "2",
+    "--crop",
+    "64",
+    "96",
+    "--image-size",
+    "72",
+    "104",
+    "--num-train",
+    "4",
+    "--num-val",
+    "2",
+    "--device",
+    "cpu",
+    "--quiet",
+]
 
 
 def train_args(out, data_root, *extra):
-    return ["train", "--data", "synthetic", "--data-root", str(data_root), "--out", str(out),
-            *SMALL, *extra]
+    return [
+        "train",
+        "--data",
+        "synthetic",
+        "--data-root",
+        str(data_root),
+        "--out",
+        str(out),
+        *SMALL,
+        *extra,
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -75,8 +101,20 @@ def test_predict_writes_a_voc_palette_png(run, tmp_path):
     out, data_root = run
     image_path = sorted((data_root / "VOCdevkit" / "VOC2012" / "JPEGImages").glob("*.jpg"))[0]
     target = tmp_path / "labels.png"
-    args = ["predict", "--checkpoint", str(out / "checkpoint.pt"), "--image", str(image_path),
-            "--out", str(target), "--tile", "48", "64", "--device", "cpu"]
+    args = [
+        "predict",
+        "--checkpoint",
+        str(out / "checkpoint.pt"),
+        "--image",
+        str(image_path),
+        "--out",
+        str(target),
+        "--tile",
+        "48",
+        "64",
+        "--device",
+        "cpu",
+    ]
     assert main(args) == 0
     written = read_voc_label(target)  # palette PNG: pixel values are the class indices
     net = build_model("fcn_resnet18", num_classes=21)
@@ -105,26 +143,35 @@ def one_line_error(capsys, args, code=2):
 
 
 def test_missing_data_directory(capsys, tmp_path):
-    err = one_line_error(capsys, ["train", "--data", str(tmp_path / "nowhere"), "--out",
-                                  str(tmp_path / "o"), *SMALL])
+    err = one_line_error(
+        capsys, ["train", "--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o"), *SMALL]
+    )
     assert "nowhere not found" in err and "--data synthetic" in err
 
 
 def test_incomplete_voc_tree(capsys, tmp_path):
-    err = one_line_error(capsys, ["train", "--data", str(tmp_path), "--out",
-                                  str(tmp_path / "o"), *SMALL])
+    err = one_line_error(
+        capsys, ["train", "--data", str(tmp_path), "--out", str(tmp_path / "o"), *SMALL]
+    )
     assert "JPEGImages not found" in err
 
 
-@pytest.mark.parametrize("crop, expected", [(["0", "96"], "--crop must be positive, got 0 96"),
-                                            (["-4", "8"], "--crop must be positive, got -4 8")])
+@pytest.mark.parametrize(
+    "crop, expected",
+    [
+        (["0", "96"], "--crop must be positive, got 0 96"),
+        (["-4", "8"], "--crop must be positive, got -4 8"),
+    ],
+)
 def test_non_positive_crop(capsys, tmp_path, crop, expected):
     err = one_line_error(capsys, ["train", "--out", str(tmp_path), *SMALL, "--crop", *crop])
     assert expected in err
 
 
-@pytest.mark.parametrize("recipe, expected", [("d2l", "crop 80x120 keeps 0 of 4 training"),
-                                              ("fast", "no full batch of 2: 0 of 4 images")])
+@pytest.mark.parametrize(
+    "recipe, expected",
+    [("d2l", "crop 80x120 keeps 0 of 4 training"), ("fast", "no full batch of 2: 0 of 4 images")],
+)
 def test_crop_larger_than_every_image(run, capsys, tmp_path, recipe, expected):
     _, data_root = run
     args = train_args(tmp_path, data_root, "--crop", "80", "120", "--recipe", recipe)
@@ -141,8 +188,18 @@ def test_unknown_model(capsys, tmp_path):
 
 
 def test_missing_checkpoint(capsys, tmp_path):
-    err = one_line_error(capsys, ["predict", "--checkpoint", str(tmp_path / "none.pt"),
-                                  "--image", "x.jpg", "--out", str(tmp_path / "y.png")])
+    err = one_line_error(
+        capsys,
+        [
+            "predict",
+            "--checkpoint",
+            str(tmp_path / "none.pt"),
+            "--image",
+            "x.jpg",
+            "--out",
+            str(tmp_path / "y.png"),
+        ],
+    )
     assert "none.pt not found" in err
 
 
@@ -154,12 +211,21 @@ def test_resume_without_checkpoint(run, capsys, tmp_path):
 
 def test_predict_missing_and_broken_image(run, capsys, tmp_path):
     out, _ = run
-    base = ["predict", "--checkpoint", str(out / "checkpoint.pt"), "--out",
-            str(tmp_path / "y.png"), "--device", "cpu", "--image"]
+    base = [
+        "predict",
+        "--checkpoint",
+        str(out / "checkpoint.pt"),
+        "--out",
+        str(tmp_path / "y.png"),
+        "--device",
+        "cpu",
+        "--image",
+    ]
     assert "missing.jpg not found" in one_line_error(capsys, [*base, str(tmp_path / "missing.jpg")])
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"not a jpeg")
-    assert "cannot decode image" in one_line_error(capsys, [*base, str(broken)])
+    err = one_line_error(capsys, [*base, str(broken)])
+    assert str(broken) in err and err.endswith("; pass a JPEG or PNG image")
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
@@ -185,8 +251,17 @@ def test_help_texts(capsys):
         main(["train", "--help"])
     assert exit_info.value.code == 0
     text = capsys.readouterr().out
-    for flag in ("--data", "--crop", "--recipe", "--resume", "--compile", "--num-train"):
+    for flag in (
+        "--data",
+        "--crop",
+        "--recipe",
+        "--resume",
+        "--overwrite",
+        "--compile",
+        "--num-train",
+    ):
         assert flag in text
+    assert "different values are refused" in " ".join(text.split())
 
 
 def test_python_dash_m(monkeypatch, capsys):
@@ -199,3 +274,263 @@ def test_python_dash_m(monkeypatch, capsys):
     assert exit_info.value.code == 0
     assert "{train,predict}" in capsys.readouterr().out
 
+
+def copy_run(run, target):
+    """A copy of the shared run's results in ``target`` (tests must not change the original)."""
+    out, _ = run
+    target.mkdir()
+    for name in ("checkpoint.pt", "metrics.json", "history.csv"):
+        (target / name).write_bytes((out / name).read_bytes())
+    return target
+
+
+def test_an_out_holding_a_run_is_refused_without_resume_or_overwrite(
+    run, capsys, tmp_path, monkeypatch
+):
+    no_figures(monkeypatch)
+    _, data_root = run
+    out = copy_run(run, tmp_path / "old")
+    before = (out / "checkpoint.pt").read_bytes()
+    err = one_line_error(capsys, train_args(out, data_root, "--lr", "1e6"))
+    assert err == (
+        f"transconv: error: --out must not hold another run, got {out} with "
+        "checkpoint.pt, metrics.json, history.csv; pass --resume to continue it, "
+        "--overwrite to replace it, or another --out"
+    )
+    assert (out / "checkpoint.pt").read_bytes() == before
+    assert main(train_args(out, data_root, "--overwrite", "--seed", "4")) == 0
+    assert load_checkpoint(out / "checkpoint.pt")["config"]["args"]["seed"] == 4
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["args"]["seed"] == 4 and not (out / "predictions.png").exists()
+
+
+def test_resume_and_overwrite_exclude_each_other(capsys, tmp_path):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--out", str(tmp_path), "--resume", "--overwrite"])
+    assert exit_info.value.code == 2
+    assert "argument --overwrite: not allowed with argument --resume" in capsys.readouterr().err
+
+
+def test_resume_refuses_changed_settings_listing_them(run, capsys, tmp_path):
+    _, data_root = run
+    out = copy_run(run, tmp_path / "old")
+    before = (out / "checkpoint.pt").read_bytes()
+    args = train_args(
+        out,
+        data_root,
+        "--epochs",
+        "2",
+        "--resume",
+        "--lr",
+        "0.5",
+        "--crop",
+        "48",
+        "80",
+        "--recipe",
+        "fast",
+    )
+    err = one_line_error(capsys, args)
+    assert err == (
+        "transconv: error: --resume must keep the checkpoint's settings, got --recipe fast "
+        "--lr 0.5 --crop 48 80 for a run trained with --recipe d2l --lr 0.001 --crop 64 96 "
+        f"({out / 'checkpoint.pt'}); drop these flags to continue as trained, or train into a "
+        "new --out"
+    )
+    assert (out / "checkpoint.pt").read_bytes() == before
+
+
+def test_resume_takes_unspecified_settings_from_the_checkpoint(run, tmp_path, monkeypatch):
+    no_figures(monkeypatch)
+    _, data_root = run
+    out = tmp_path / "lr"
+    first = train_args(out, data_root, "--lr", "0.004", "--momentum", "0.5", "--seed", "3")
+    assert main(first) == 0
+    resumed = [
+        "train",
+        "--data",
+        "synthetic",
+        "--data-root",
+        str(data_root),
+        "--out",
+        str(out),
+        "--epochs",
+        "2",
+        "--num-train",
+        "4",
+        "--num-val",
+        "2",
+        "--image-size",
+        "72",
+        "104",
+        "--device",
+        "cpu",
+        "--quiet",
+        "--resume",
+    ]  # no --lr, --crop, --seed ...
+    assert main(resumed) == 0
+    state = load_checkpoint(out / "checkpoint.pt")
+    recipe, args = state["config"]["recipe"], state["config"]["args"]
+    assert (recipe["lr"], recipe["momentum"], args["seed"], args["crop"]) == (
+        0.004,
+        0.5,
+        3,
+        [64, 96],
+    )
+    assert state["epoch"] == 2
+
+
+def test_partial_checkpoints_are_removed_at_start(run, capsys, tmp_path, monkeypatch):
+    no_figures(monkeypatch)
+    _, data_root = run
+    out = copy_run(run, tmp_path / "killed")
+    for tag in ("a1b2", "c3d4"):
+        (out / f".checkpoint.pt.{tag}.tmp").write_bytes(b"x" * 100)
+    assert main(train_args(out, data_root, "--epochs", "2", "--resume")) == 0
+    assert not list(out.glob(".checkpoint.pt.*.tmp"))
+    assert "removed 2 partial checkpoint file(s)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        (b"", "checkpoint.pt is empty (0 bytes)"),
+        (
+            b"PK\x03\x04 not really a zip",
+            "checkpoint.pt cannot be read, it is truncated or not a checkpoint",
+        ),
+    ],
+)
+def test_bad_checkpoint_in_resume_and_predict(run, capsys, tmp_path, content, expected):
+    _, data_root = run
+    out = tmp_path / "bad"
+    out.mkdir()
+    (out / "checkpoint.pt").write_bytes(content)
+    err = one_line_error(capsys, train_args(out, data_root, "--epochs", "2", "--resume"))
+    assert f"checkpoint {out / 'checkpoint.pt'}" in err and expected in err
+    err = one_line_error(
+        capsys,
+        [
+            "predict",
+            "--checkpoint",
+            str(out / "checkpoint.pt"),
+            "--image",
+            "x.jpg",
+            "--out",
+            str(tmp_path / "y.png"),
+        ],
+    )
+    assert expected in err
+
+
+def test_checkpoint_of_another_model_in_predict(run, capsys, tmp_path):
+    out, _ = run
+    state = load_checkpoint(out / "checkpoint.pt")
+    state["config"]["num_classes"] = 5  # as if trained on 5 classes: the weights say 21
+    torch.save(state, tmp_path / "five.pt")
+    err = one_line_error(
+        capsys,
+        [
+            "predict",
+            "--checkpoint",
+            str(tmp_path / "five.pt"),
+            "--image",
+            "x.jpg",
+            "--out",
+            str(tmp_path / "y.png"),
+        ],
+    )
+    assert "five.pt does not fit this model:" in err and "num_classes 5" in err
+
+
+def test_truncated_and_garbage_images(run, capsys, tmp_path):
+    out, data_root = run
+    image = sorted((data_root / "VOCdevkit" / "VOC2012" / "JPEGImages").glob("*.jpg"))[0]
+    truncated = tmp_path / "truncated.jpg"
+    truncated.write_bytes(image.read_bytes()[:600])
+    base = [
+        "predict",
+        "--checkpoint",
+        str(out / "checkpoint.pt"),
+        "--out",
+        str(tmp_path / "y.png"),
+        "--device",
+        "cpu",
+        "--image",
+    ]
+    err = one_line_error(capsys, [*base, str(truncated)])
+    assert str(truncated) in err and "JPEG or PNG" in err
+
+
+def test_unwritable_out_fails_before_any_work(capsys, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    err = one_line_error(capsys, ["train", "--out", str(blocker / "run"), *SMALL])
+    assert err.startswith(
+        f"transconv: error: --out must be a writable directory, got {blocker / 'run'} ("
+    )
+    assert err.endswith("; pick another --out")
+
+
+def test_sizes_that_cannot_fit_fail_before_any_work(capsys, tmp_path):
+    args = ["train", "--out", str(tmp_path / "big"), *SMALL, "--crop", "30000", "30000"]
+    err = one_line_error(capsys, args)
+    assert "--crop 30000 30000 with --batch-size 2 must fit in memory" in err
+    assert "use a smaller --crop or --batch-size" in err
+    assert not (tmp_path / "big").exists()  # nothing generated, nothing written
+    args = ["train", "--out", str(tmp_path / "big"), *SMALL, "--image-size", "100000", "100000"]
+    assert "--image-size 100000 100000 must fit in memory" in one_line_error(capsys, args)
+
+
+def test_predict_tile_that_cannot_fit(run, capsys, tmp_path):
+    out, data_root = run
+    image = sorted((data_root / "VOCdevkit" / "VOC2012" / "JPEGImages").glob("*.jpg"))[0]
+    err = one_line_error(
+        capsys,
+        [
+            "predict",
+            "--checkpoint",
+            str(out / "checkpoint.pt"),
+            "--image",
+            str(image),
+            "--out",
+            str(tmp_path / "y.png"),
+            "--device",
+            "cpu",
+            "--tile",
+            "100000",
+            "100000",
+        ],
+    )
+    assert "tile_size=(100000, 100000)" in err and "must fit in memory" in err
+
+
+def test_sigterm_stops_cleanly_keeping_the_last_checkpoint(run, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import time
+    from pathlib import Path
+
+    _, data_root = run
+    out = tmp_path / "term"
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root), "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "transconv", *train_args(out, data_root, "--epochs", "500")]
+    proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True, cwd=root)
+    try:
+        deadline = time.monotonic() + 120
+        while not (out / "checkpoint.pt").exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert (out / "checkpoint.pt").exists(), "no epoch finished in time"
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 143
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    epoch = load_checkpoint(out / "checkpoint.pt")["epoch"]
+    assert epoch >= 1
+    assert lines[0].startswith("transconv: error: stopped by SIGTERM; ")
+    assert lines[0].endswith(f"checkpoint.pt holds epoch {epoch}; continue with --resume")
+    assert not list(out.glob(".checkpoint.pt.*.tmp"))

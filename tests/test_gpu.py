@@ -50,10 +50,10 @@ def decode(X):
 def reference_batch(images, labels, index, top, left, h, w):
     """Crop with plain slicing and normalise with torchvision, one sample at a time (float64)."""
     xs, ys = [], []
-    for i, t, l in zip(index.tolist(), top.tolist(), left.tolist()):
-        crop = images[i][:, t : t + h, l : l + w].double() / 255
+    for i, t, c in zip(index.tolist(), top.tolist(), left.tolist(), strict=True):
+        crop = images[i][:, t : t + h, c : c + w].double() / 255
         xs.append(normalize(crop, MEAN, STD))
-        ys.append(labels[i][t : t + h, l : l + w].long())
+        ys.append(labels[i][t : t + h, c : c + w].long())
     return torch.stack(xs), torch.stack(ys)
 
 
@@ -67,8 +67,9 @@ def reference_batch(images, labels, index, top, left, h, w):
 )
 def test_gather_matches_reference_crop(sizes, crop, batch, seed, channels_last):
     images, labels = random_pairs(sizes, seed)
-    loader = DeviceSegLoader(images, labels, batch_size=1, crop_size=crop, device="cpu",
-                             channels_last=channels_last)
+    loader = DeviceSegLoader(
+        images, labels, batch_size=1, crop_size=crop, device="cpu", channels_last=channels_last
+    )
     gen = torch.Generator().manual_seed(seed)
     index = torch.randint(0, len(sizes), (batch,), generator=gen)
     top, left = loader.crop_offsets(index, gen)
@@ -86,13 +87,21 @@ def test_gather_matches_reference_crop(sizes, crop, batch, seed, channels_last):
 def test_epoch_crops_are_aligned_windows_of_each_image_once(device, channels_last):
     sizes = [(9, 11), (10, 10), (12, 9), (9, 14), (11, 12), (13, 13)]
     images, labels = encoded_pairs(sizes)
-    loader = DeviceSegLoader(images, labels, batch_size=2, crop_size=(5, 7), device=device,
-                             seed=3, channels_last=channels_last)
+    loader = DeviceSegLoader(
+        images,
+        labels,
+        batch_size=2,
+        crop_size=(5, 7),
+        device=device,
+        seed=3,
+        channels_last=channels_last,
+    )
     seen = []
     for X, Y in loader:
         assert X.device.type == Y.device.type == device
-        assert X.is_contiguous(memory_format=torch.channels_last if channels_last
-                               else torch.contiguous_format)
+        assert X.is_contiguous(
+            memory_format=torch.channels_last if channels_last else torch.contiguous_format
+        )
         pixels, Y = decode(X), Y.cpu()
         rows, cols, ids = pixels[:, 0], pixels[:, 1], pixels[:, 2]
         assert torch.equal(Y, (rows + 2 * cols + 3 * ids) % 256)  # label follows its pixel
@@ -117,8 +126,9 @@ def test_normalisation_equals_normalize_image():
     from transconv.data.voc import normalize_image
 
     images, labels = random_pairs([(6, 7)] * 3, seed=1)
-    loader = DeviceSegLoader(images, labels, batch_size=3, crop_size=(6, 7), device="cpu",
-                             shuffle=False)
+    loader = DeviceSegLoader(
+        images, labels, batch_size=3, crop_size=(6, 7), device="cpu", shuffle=False
+    )
     X, _ = next(iter(loader))
     torch.testing.assert_close(X, normalize_image(torch.stack(images)).float())
 
@@ -139,7 +149,9 @@ def batches(loader):
 
 
 def same(a, b):
-    return all(torch.equal(x, y) for pa, pb in zip(a, b, strict=True) for x, y in zip(pa, pb))
+    return all(
+        torch.equal(x, y) for pa, pb in zip(a, b, strict=True) for x, y in zip(pa, pb, strict=True)
+    )
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -156,10 +168,81 @@ def test_determinism_by_seed_and_epoch(device):
     assert same(batches(a), first_a)
 
 
+@pytest.mark.parametrize("device", DEVICES)
+def test_rebuilt_loader_set_to_an_epoch_repeats_it(device):
+    # the resume contract: a fresh loader set to epoch e gives what a straight run gave there
+    images, labels = random_pairs([(10, 12)] * 8, seed=4)
+    kwargs = dict(batch_size=2, crop_size=(4, 5), device=device, seed=3)
+    straight = DeviceSegLoader(images, labels, **kwargs)
+    epochs = [batches(straight) for _ in range(3)]
+    resumed = DeviceSegLoader(images, labels, **kwargs)
+    resumed.set_epoch(2)
+    assert same(batches(resumed), epochs[2])
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_fixed_crops_are_identical_across_epochs(device):
+    # bug 1 (data side): validation crops changed every epoch, so did the validation score
+    images, labels = encoded_pairs([(9, 11), (10, 10), (12, 9), (9, 14), (11, 12)])
+    kwargs = dict(
+        batch_size=2, crop_size=(5, 7), device=device, seed=1, shuffle=False, drop_last=False
+    )
+    val = DeviceSegLoader(images, labels, fixed_crops=True, **kwargs)
+    first = batches(val)
+    assert len(first) == 3 and same(batches(val), first) and same(batches(val), first)
+    moving = DeviceSegLoader(images, labels, **kwargs)
+    assert not same(batches(moving), batches(moving))  # without fixed_crops they move
+
+
+def test_fixed_crop_of_an_image_does_not_depend_on_rank_or_batch():
+    images, labels = encoded_pairs([(12, 14)] * 6)
+    kwargs = dict(crop_size=(5, 7), device="cpu", seed=2, shuffle=False, fixed_crops=True)
+
+    def corners(**more):
+        out = {}
+        for X, _ in DeviceSegLoader(images, labels, **kwargs, **more):
+            pixels = decode(X)
+            for k in range(X.shape[0]):
+                out[int(pixels[k, 2, 0, 0])] = (int(pixels[k, 0, 0, 0]), int(pixels[k, 1, 0, 0]))
+        return out
+
+    whole = corners(batch_size=6)
+    assert len(set(whole.values())) > 2  # images get different crops
+    assert corners(batch_size=1) == whole
+    assert corners(batch_size=1, rank=1, world_size=2) == {i: whole[i] for i in (1, 3, 5)}
+
+
+def test_from_voc_fixes_validation_crops(tmp_path):
+    from transconv.data.synthetic import make_synthetic_voc
+
+    voc = make_synthetic_voc(tmp_path, num_train=2, num_val=3, size=(30, 40), seed=0)
+    kw = dict(crop_size=(16, 16), batch_size=1, device="cpu", shuffle=False, drop_last=False)
+    val = DeviceSegLoader.from_voc(voc, False, **kw)
+    train = DeviceSegLoader.from_voc(voc, True, **kw)
+    assert val.fixed_crops and not train.fixed_crops
+    assert same(batches(val), batches(val))
+    assert not DeviceSegLoader.from_voc(voc, False, fixed_crops=False, **kw).fixed_crops
+
+
+def test_from_voc_refuses_all_ignored_labels(tmp_path):
+    from transconv.data.labels import write_voc_label
+    from transconv.data.layout import label_file, list_names
+    from transconv.data.synthetic import make_synthetic_voc
+
+    voc = make_synthetic_voc(tmp_path, num_train=2, num_val=2, size=(16, 16), seed=0)
+    for name in list_names(voc, "val"):
+        write_voc_label(label_file(voc, name), torch.full((16, 16), 255))
+    with pytest.raises(
+        ValueError,
+        match=r"the val split of .*VOC2012 must have at least one "
+        r"pixel that is not 255",
+    ):
+        DeviceSegLoader.from_voc(voc, False, crop_size=8, batch_size=1, device="cpu")
+
+
 def test_no_shuffle_keeps_order():
     images, labels = encoded_pairs([(6, 6)] * 5)
-    loader = DeviceSegLoader(images, labels, batch_size=5, crop_size=3, device="cpu",
-                             shuffle=False)
+    loader = DeviceSegLoader(images, labels, batch_size=5, crop_size=3, device="cpu", shuffle=False)
     X, _ = next(iter(loader))
     assert decode(X)[:, 2, 0, 0].tolist() == [0, 1, 2, 3, 4]
 
@@ -179,8 +262,17 @@ def test_sharding_is_disjoint_equal_and_covers(drop_last):
     n, world = 11, 3
     images, labels = encoded_pairs([(5, 5)] * n)
     shards = [
-        DeviceSegLoader(images, labels, batch_size=2, crop_size=3, device="cpu", seed=5,
-                        rank=r, world_size=world, drop_last=drop_last).shard_indices(epoch=2)
+        DeviceSegLoader(
+            images,
+            labels,
+            batch_size=2,
+            crop_size=3,
+            device="cpu",
+            seed=5,
+            rank=r,
+            world_size=world,
+            drop_last=drop_last,
+        ).shard_indices(epoch=2)
         for r in range(world)
     ]
     lengths = {len(s) for s in shards}
@@ -197,8 +289,9 @@ def test_sharded_iteration_visits_disjoint_images():
     images, labels = encoded_pairs([(5, 5)] * 8)
     ids = []
     for rank in range(2):
-        loader = DeviceSegLoader(images, labels, batch_size=2, crop_size=3, device="cpu",
-                                 rank=rank, world_size=2)
+        loader = DeviceSegLoader(
+            images, labels, batch_size=2, crop_size=3, device="cpu", rank=rank, world_size=2
+        )
         assert len(loader) == 2
         ids.append({int(i) for X, _ in loader for i in decode(X)[:, 2, 0, 0]})
     assert not ids[0] & ids[1] and ids[0] | ids[1] == set(range(8))
@@ -206,13 +299,26 @@ def test_sharded_iteration_visits_disjoint_images():
 
 @pytest.mark.parametrize(
     ("n", "batch", "world", "drop_last", "expected"),
-    [(10, 3, 1, True, 3), (10, 3, 1, False, 4), (9, 3, 1, True, 3), (10, 2, 3, True, 1),
-     (10, 2, 3, False, 2), (7, 7, 1, True, 1)],
+    [
+        (10, 3, 1, True, 3),
+        (10, 3, 1, False, 4),
+        (9, 3, 1, True, 3),
+        (10, 2, 3, True, 1),
+        (10, 2, 3, False, 2),
+        (7, 7, 1, True, 1),
+    ],
 )
 def test_len_counts_batches_actually_yielded(n, batch, world, drop_last, expected):
     images, labels = random_pairs([(4, 4)] * n)
-    loader = DeviceSegLoader(images, labels, batch_size=batch, crop_size=2, device="cpu",
-                             world_size=world, drop_last=drop_last)
+    loader = DeviceSegLoader(
+        images,
+        labels,
+        batch_size=batch,
+        crop_size=2,
+        device="cpu",
+        world_size=world,
+        drop_last=drop_last,
+    )
     got = [X.shape[0] for X, _ in loader]
     assert len(loader) == len(got) == expected
     shard = len(loader.shard_indices(0))
@@ -220,24 +326,70 @@ def test_len_counts_batches_actually_yielded(n, batch, world, drop_last, expecte
 
 
 @pytest.mark.parametrize(
-    ("change", "match"),
+    ("change", "error", "match"),
     [
-        (dict(labels="short"), r"got 2 images but 1 labels"),
-        (dict(images="float"), r"image 0 has dtype torch.float32 .* expected a uint8"),
-        (dict(images="gray"), r"image 0 .* \(1, 6, 6\); expected a uint8 tensor of shape 3xHxW"),
-        (dict(labels="shape"), r"label 1 has shape \(6, 5\) but image 1 is \(6, 6\)"),
-        (dict(labels="range"), r"label 0 must hold integer class indices in \[0, 255\]"),
-        (dict(labels="float"), r"label 0 must hold integer .* got dtype torch.float32"),
-        (dict(crop_size=(0, 3)), r"crop_size must be a positive int or a pair .* got \(0, 3\)"),
-        (dict(crop_size=(2, 3, 4)), r"crop_size must be .* got \(2, 3, 4\)"),
-        (dict(batch_size=0), r"batch_size must be a positive int, got 0"),
-        (dict(rank=2, world_size=2), r"rank \(2\) must satisfy 0 <= rank < world_size \(2\)"),
-        (dict(crop_size=(7, 3)), r"no full batch of 1: 0 of 2 images are at least 7x3 "
-                                 r"\(largest image: \(6, 6\)\).* use a smaller crop_size"),
-        (dict(batch_size=3), r"no full batch of 3: 2 of 2 images"),
+        (
+            dict(labels="short"),
+            ValueError,
+            r"labels must have one entry per image, got 2 images "
+            r"and 1 labels",
+        ),
+        (dict(images="float"), TypeError, r"images\[0\] must have dtype uint8, got torch.float32"),
+        (
+            dict(images="gray"),
+            ValueError,
+            r"images\[0\] must have shape \(3, H, W\), got "
+            r"\(1, 6, 6\)",
+        ),
+        (
+            dict(labels="shape"),
+            ValueError,
+            r"labels\[1\] must have its image's shape \(6, 6\), "
+            r"got \(6, 5\)",
+        ),
+        (
+            dict(labels="range"),
+            ValueError,
+            r"labels\[0\] must hold class indices in \[0, 255\] "
+            r"\(255 = ignore\), got values from 0 to 256",
+        ),
+        (
+            dict(labels="float"),
+            TypeError,
+            r"labels\[0\] must have an integer dtype, got "
+            r"torch.float32",
+        ),
+        (
+            dict(labels="ignored"),
+            ValueError,
+            r"the labels of the 2 kept images must have at "
+            r"least one pixel that is not 255",
+        ),
+        (dict(crop_size=(0, 3)), ValueError, r"crop_size must have entries >= 1, got \(0, 3\)"),
+        (dict(crop_size=(2, 3, 4)), ValueError, r"crop_size must be .* got \(2, 3, 4\)"),
+        (dict(crop_size="3"), TypeError, r"crop_size must be an int or a pair"),
+        (dict(batch_size=0), ValueError, r"batch_size must be an int >= 1, got 0"),
+        (dict(batch_size=1.0), TypeError, r"batch_size must be an int, got 1.0"),
+        (dict(seed=0.5), TypeError, r"seed must be an int, got 0.5"),
+        (
+            dict(rank=2, world_size=2),
+            ValueError,
+            r"rank must satisfy 0 <= rank < world_size "
+            r"\(2\), got 2; under torchrun",
+        ),
+        (dict(rank=-1), ValueError, r"rank must be an int >= 0, got -1"),
+        (dict(world_size=0), ValueError, r"world_size must be an int >= 1, got 0"),
+        (
+            dict(crop_size=(7, 3)),
+            ValueError,
+            r"no full batch of 1: 0 of 2 images are at least "
+            r"7x3 \(largest image: \(6, 6\)\).* use a smaller "
+            r"crop_size",
+        ),
+        (dict(batch_size=3), ValueError, r"no full batch of 3: 2 of 2 images"),
     ],
 )
-def test_errors_name_values_and_fix(change, match):
+def test_errors_name_values_and_fix(change, error, match):
     images, labels = random_pairs([(6, 6)] * 2)
     kind = change.pop("images", None)
     if kind == "float":
@@ -253,20 +405,24 @@ def test_errors_name_values_and_fix(change, match):
         labels[0][0, 0] = 256
     elif kind == "float":
         labels[0] = labels[0].float()
+    elif kind == "ignored":
+        labels = [torch.full_like(lab, 255) for lab in labels]
     kwargs = dict(batch_size=1, crop_size=(3, 3), device="cpu") | change
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(error, match=match):
         DeviceSegLoader(images, labels, **kwargs)
 
 
 def test_from_voc_reads_split_with_palette_labels(tmp_path):
+    from transconv.data.layout import list_names
     from transconv.data.synthetic import make_synthetic_voc
-    from transconv.data.voc import read_voc_label, voc_label_indices, voc_colormap2label
+    from transconv.data.voc import read_voc_label, voc_colormap2label, voc_label_indices
 
     voc = Path(make_synthetic_voc(tmp_path, num_train=3, num_val=2, size=(40, 56), seed=0))
-    loader = DeviceSegLoader.from_voc(voc, False, crop_size=(40, 56), batch_size=2,
-                                      device="cpu", shuffle=False)
+    loader = DeviceSegLoader.from_voc(
+        voc, False, crop_size=(40, 56), batch_size=2, device="cpu", shuffle=False
+    )
     assert loader.num_kept == 2 and len(loader) == 1
-    names = (voc / "ImageSets/Segmentation/val.txt").read_text().split()
+    names = list_names(voc, "val")
     from torchvision.io import ImageReadMode, read_image
 
     X, Y = next(iter(loader))
@@ -281,9 +437,11 @@ def test_from_voc_reads_split_with_palette_labels(tmp_path):
 def test_from_voc_missing_files(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"JPEGImages not found.*download_voc"):
         DeviceSegLoader.from_voc(tmp_path, True, crop_size=2, batch_size=1, device="cpu")
-    for part in ("JPEGImages", "SegmentationClass", "ImageSets/Segmentation"):
-        (tmp_path / part).mkdir(parents=True)
-    (tmp_path / "ImageSets/Segmentation/val.txt").write_text("2007_000001\n")
+    from transconv.data.layout import image_file, label_file, split_file
+
+    for part in (image_file(tmp_path, "x"), label_file(tmp_path, "x"), split_file(tmp_path, "val")):
+        part.parent.mkdir(parents=True, exist_ok=True)
+    split_file(tmp_path, "val").write_text("2007_000001\n")
     with pytest.raises(FileNotFoundError, match=r"2007_000001.jpg not found, but val.txt lists"):
         DeviceSegLoader.from_voc(tmp_path, False, crop_size=2, batch_size=1, device="cpu")
 
@@ -307,8 +465,9 @@ def test_cuda_matches_cpu_for_the_same_offsets():
 @CUDA
 def test_cuda_batches_read_nothing_back_to_the_host():
     images, labels = random_pairs([(20, 24), (24, 30)] * 4, seed=3)
-    loader = DeviceSegLoader(images, labels, batch_size=2, crop_size=(16, 20), device="cuda",
-                             channels_last=True)
+    loader = DeviceSegLoader(
+        images, labels, batch_size=2, crop_size=(16, 20), device="cuda", channels_last=True
+    )
     batches_left = iter(loader)
     next(batches_left)  # the epoch's permutation goes to the GPU here, once: a host sync
     torch.cuda.synchronize()
@@ -331,7 +490,8 @@ def one_thread():
 
 def load_benchmark():
     spec = importlib.util.spec_from_file_location(
-        "train_throughput", ROOT / "benchmarks" / "train_throughput.py")
+        "train_throughput", ROOT / "benchmarks" / "train_throughput.py"
+    )
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     return bench
@@ -340,9 +500,26 @@ def load_benchmark():
 def test_benchmark_smoke_on_cpu(tmp_path, capsys, monkeypatch, one_thread):
     monkeypatch.setenv("TRANSCONV_COMMIT", "0123abc")  # a GPU machine's copy has no .git
     out, autotune = tmp_path / "benchmark.json", torch.backends.cudnn.benchmark
-    load_benchmark().main(["--device", "cpu", "--batch-size", "2", "--size", "32", "64",
-                           "--images", "4", "--steps", "1", "--warmup", "1", "--write",
-                           "--out", str(out)])
+    load_benchmark().main(
+        [
+            "--device",
+            "cpu",
+            "--batch-size",
+            "2",
+            "--size",
+            "32",
+            "64",
+            "--images",
+            "4",
+            "--steps",
+            "1",
+            "--warmup",
+            "1",
+            "--write",
+            "--out",
+            str(out),
+        ]
+    )
     saved = json.loads(out.read_text())
     printed = capsys.readouterr().out
     for key in ("d2l_step", "fast_step", "fast_epoch"):
@@ -358,8 +535,7 @@ def test_benchmark_smoke_on_cpu(tmp_path, capsys, monkeypatch, one_thread):
     assert saved["targets_h100"] == {"b_over_a": 6.0, "c_over_b": 0.9}
     prov = saved["provenance"]
     assert {"device", "torch", "torchvision", "cuda", "commit", "date", "python"} <= set(prov)
-    assert (prov["device"], prov["commit"], prov["torch"]) == ("cpu", "0123abc",
-                                                               torch.__version__)
+    assert (prov["device"], prov["commit"], prov["torch"]) == ("cpu", "0123abc", torch.__version__)
     assert saved["config"]["gflop_per_image_fwd_bwd"] > 0
     assert saved["config"]["cudnn_benchmark"] == {"d2l_step": False, "fast": False}
     assert torch.backends.cudnn.benchmark == autotune  # the process-wide flag is restored

@@ -1,5 +1,8 @@
 """Tests for transconv.matrix: W @ x is conv2d, W.T @ y is conv_transpose2d."""
 
+import time
+
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -102,13 +105,47 @@ def test_dtype_follows_kernel():
         (
             (2, torch.ones(3, 3)),
             {},
-            r"input size \(2\) .* dilated kernel span \(3 = .*use padding >= 1",
+            r"size \+ 2 \* padding must not be smaller than the dilated kernel span \(3 = .*"
+            r"pass padding >= 1",
         ),
-        ((3, torch.ones(2, 2)), {"stride": 0}, r"stride \(0\) must be a positive integer"),
-        ((3, torch.ones(2, 2)), {"padding": -1}, r"padding \(-1\) must be non-negative"),
-        (((3, 3, 3), torch.ones(2, 2)), {}, r"same length"),
+        ((3, torch.ones(2, 2)), {"stride": 0}, r"stride must be an int >= 1, got 0"),
+        ((3, torch.ones(2, 2)), {"padding": -1}, r"padding must be an int >= 0, got -1"),
+        (((3, 3, 3), torch.ones(2, 2)), {}, r"input_size must be an int or a pair \(h, w\)"),
+        ((0, torch.ones(2, 2)), {}, r"input_size must have entries >= 1, got 0"),
     ],
 )
 def test_conv_matrix_errors(args, kw, match):
     with pytest.raises(ValueError, match=match):
         conv_matrix(*args, **kw)
+
+
+def test_numpy_integers_are_accepted():
+    K = torch.arange(1.0, 5.0).reshape(2, 2)
+    expected = conv_matrix((4, 5), K, stride=2, padding=1)
+    got = conv_matrix((np.int64(4), np.int32(5)), K, stride=np.int64(2), padding=np.int64(1))
+    torch.testing.assert_close(got, expected)
+
+
+def test_wrong_types_raise_type_error():
+    with pytest.raises(TypeError, match=r"input_size must be an int or a pair \(h, w\) of ints"):
+        conv_matrix(3.0, torch.ones(2, 2))
+    with pytest.raises(TypeError, match=r"kernel must be a torch.Tensor, got list"):
+        conv_matrix(3, [[1.0, 2.0], [3.0, 4.0]])
+
+
+def test_dense_matrix_too_large_is_refused_up_front():
+    # bug 10: dense at 1024^2 computed for 5 s before failing to allocate 4 TiB
+    start = time.perf_counter()
+    with pytest.raises(
+        ValueError, match=r"dense conv_matrix .* must fit in memory .*4.0 TiB.*sparse=True"
+    ):
+        conv_matrix((1024, 1024), torch.ones(3, 3), padding=1)
+    assert time.perf_counter() - start < 1.0
+
+
+def test_dense_budget_follows_transconv_max_bytes(monkeypatch):
+    monkeypatch.setenv("TRANSCONV_MAX_BYTES", str(2**20))  # 1 MiB
+    with pytest.raises(ValueError, match=r"got 64.0 MiB; .*sparse=True"):
+        conv_matrix(64, torch.ones(3, 3), padding=1)  # 4096 x 4096 float32
+    assert conv_matrix(64, torch.ones(3, 3), padding=1, sparse=True).is_sparse
+    assert conv_matrix(16, torch.ones(3, 3), padding=1).shape == (256, 256)  # 256 KiB fits

@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
@@ -57,7 +58,7 @@ def test_matches_a_python_loop(num_classes, pairs):
     pred = torch.tensor([p % num_classes for p, _ in pairs])
     target = torch.tensor([t % num_classes if t < 6 else 255 for _, t in pairs])
     expected = torch.zeros(num_classes, num_classes, dtype=torch.int64)
-    for t, p in zip(target.tolist(), pred.tolist()):
+    for t, p in zip(target.tolist(), pred.tolist(), strict=True):
         if t != 255:
             expected[t, p] += 1
     torch.testing.assert_close(confusion_matrix(pred, target, num_classes), expected)
@@ -71,48 +72,96 @@ def test_custom_ignore_index_and_uint8_input():
 
 
 @pytest.mark.parametrize(
-    "pred, target, num_classes, match",
+    "pred, target, num_classes, error, match",
     [
-        (torch.zeros(2, 3), torch.zeros(2, 3, dtype=torch.long), 2, r"pred must hold integer"),
+        (
+            torch.zeros(2, 3),
+            torch.zeros(2, 3, dtype=torch.long),
+            2,
+            TypeError,
+            r"^pred must hold integer class indices, got dtype torch.float32; convert",
+        ),
         (
             torch.zeros(1, 2, 3, dtype=torch.long),
             torch.zeros(1, 3, 3, dtype=torch.long),
             2,
-            r"pred shape \(1, 2, 3\) must equal target shape \(1, 3, 3\).*argmax\(1\)",
+            ValueError,
+            r"^pred shape must equal target shape \(1, 3, 3\), got \(1, 2, 3\);.*argmax\(1\)",
         ),
         (
             torch.zeros(2, dtype=torch.long),
             torch.zeros(2, dtype=torch.long),
             0,
-            r"num_classes must be a positive int, got 0",
+            ValueError,
+            r"^num_classes must be an int >= 1, got 0",
+        ),
+        (
+            torch.zeros(2, dtype=torch.long),
+            torch.zeros(2, dtype=torch.long),
+            2.0,
+            TypeError,
+            r"^num_classes must be an int, got 2.0",
         ),
         (
             torch.zeros(2, dtype=torch.long),
             torch.tensor([0, 7]),
             5,
-            r"target contains class index 7, outside \[0, 5\)",
+            ValueError,
+            r"^target class indices must lie in \[0, 5\) for num_classes=5, got 7; raise",
         ),
         (
             torch.tensor([0, -1]),
             torch.zeros(2, dtype=torch.long),
             5,
-            r"pred contains class index -1, outside \[0, 5\)",
+            ValueError,
+            r"^pred class indices must lie in \[0, 5\) .*got -1",
+        ),
+        (
+            [0, 1],
+            torch.zeros(2, dtype=torch.long),
+            5,
+            TypeError,
+            r"^pred must be a torch.Tensor of class indices, got list",
         ),
     ],
 )
-def test_confusion_matrix_errors(pred, target, num_classes, match):
-    with pytest.raises(ValueError, match=match):
+def test_confusion_matrix_errors(pred, target, num_classes, error, match):
+    with pytest.raises(error, match=match):
         confusion_matrix(pred, target, num_classes)
+
+
+def test_confusion_matrix_takes_numpy_integers():
+    target, pred = torch.tensor([0, 1, 1]), torch.tensor([0, 1, 0])
+    expected = torch.tensor([[1, 0], [1, 1]])
+    torch.testing.assert_close(confusion_matrix(pred, target, np.int64(2)), expected)
 
 
 @pytest.mark.parametrize(
     "cm, match",
     [
-        (torch.zeros(2, 3), r"must be square \(C, C\), got shape \(2, 3\)"),
-        (torch.zeros(2, 2), r"confusion matrix is empty \(0 pixels counted\)"),
-        (torch.tensor([[1, -1], [0, 1]]), r"negative counts"),
+        (torch.zeros(2, 3), r"^cm must be a square \(C, C\) matrix, got shape \(2, 3\)"),
+        (torch.zeros(2, 2), r"^cm must count at least one pixel, got 0"),
+        (torch.tensor([[1, -1], [0, 1]]), r"^cm must hold pixel counts >= 0, got -1.0"),
+        # bug 10: NaN and fractional counts were accepted and gave NaN or nonsense scores
+        (
+            torch.tensor([[1.0, math.nan], [0.0, 1.0]]),
+            r"^cm must hold finite pixel counts, got nan",
+        ),
+        (
+            torch.tensor([[1.0, math.inf], [0.0, 1.0]]),
+            r"^cm must hold finite pixel counts, got inf",
+        ),
+        (
+            torch.tensor([[1.5, 0.0], [0.0, 1.0]]),
+            r"^cm must hold whole pixel counts, got 1.5 \(1 such",
+        ),
     ],
 )
 def test_scores_errors(cm, match):
     with pytest.raises(ValueError, match=match):
         segmentation_scores(cm)
+
+
+def test_scores_accept_whole_float_counts():
+    counts = torch.tensor([[3, 1], [0, 2]])
+    assert segmentation_scores(counts.double()) == segmentation_scores(counts)

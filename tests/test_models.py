@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -184,7 +185,7 @@ def test_vgg_unknown_variant():
 
 
 def test_vgg_rejects_bad_fc_channels():
-    with pytest.raises(ValueError, match=r"fc_channels \(0\) must be a positive integer"):
+    with pytest.raises(ValueError, match=r"^fc_channels must be an int >= 1, got 0"):
         fcn_vgg16(fc_channels=0)
 
 
@@ -249,8 +250,15 @@ def test_weights_of_wrong_type_are_rejected():
 
 @pytest.mark.parametrize("builder", BUILDERS)
 def test_bad_num_classes(builder):
-    with pytest.raises(ValueError, match=r"num_classes \(0\) must be a positive integer"):
+    with pytest.raises(ValueError, match=r"^num_classes must be an int >= 1, got 0"):
         builder(num_classes=0)
+    with pytest.raises(TypeError, match=r"^num_classes must be an int, got 21.0"):
+        builder(num_classes=21.0)
+
+
+def test_numpy_integer_num_classes_is_accepted():
+    net = fcn_resnet18(num_classes=np.int64(4))
+    assert net.final_conv.out_channels == 4 and type(net.final_conv.out_channels) is int
 
 
 @pytest.mark.parametrize(
@@ -316,7 +324,7 @@ def test_vgg_width_mismatch_keeps_random_head():
         (
             torch.zeros(3, 64, 64),
             ValueError,
-            r"a float batch of shape Bx3xHxW, got shape \(3, 64, 64\)",
+            r"input must be a float batch of shape \(B, 3, H, W\), got shape \(3, 64, 64\)",
         ),
         (torch.zeros(1, 1, 64, 64), ValueError, r"got shape \(1, 1, 64, 64\)"),
         (

@@ -1,5 +1,8 @@
 """Tests for transconv.reference: the loops and the vectorised conv_transpose2d vs torch."""
 
+import math
+
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -59,7 +62,8 @@ def test_loops_reject_non_2d(fn):
 
 def test_corr2d_rejects_kernel_larger_than_input():
     with pytest.raises(
-        ValueError, match=r"kernel \(3, 1\) is larger than the input \(2, 2\).*pad the input"
+        ValueError,
+        match=r"K must be no larger than X .*got kernel \(3, 1\) and input \(2, 2\); pad",
     ):
         corr2d(torch.zeros(2, 2), torch.zeros(3, 1))
 
@@ -110,7 +114,7 @@ def test_conv_transpose2d_matches_torch(cfg):
     try:
         expected = F.conv_transpose2d(x, w, b, groups=cfg["groups"], **cfg["kwargs"])
     except RuntimeError:  # padding too large for this input: both must refuse
-        with pytest.raises(ValueError, match="but it must be >= 1"):
+        with pytest.raises(ValueError, match=r"output size .* must be >= 1, got"):
             conv_transpose2d(x, w, b, groups=cfg["groups"], **cfg["kwargs"])
         return
     torch.testing.assert_close(
@@ -198,21 +202,21 @@ def test_float32_and_unbatched():
             (3, 1, 2, 2),
             None,
             {},
-            r"input has 2 channels but weight \(3, 1, 2, 2\) expects weight.shape\[0\] = 3.*swap",
+            r"input channels must equal weight.shape\[0\] = 3 .*got 2;.*swap",
         ),
         (
             (1, 3, 4, 4),
             (3, 1, 2, 2),
             None,
             {"groups": 2},
-            r"weight.shape\[0\] \(C_in = 3\) must be divisible by groups \(2\)",
+            r"weight.shape\[0\] \(C_in\) must be divisible by groups \(2\), got 3",
         ),
         (
             (1, 3, 4, 4),
             (3, 1, 2, 2),
             None,
             {"groups": 0},
-            r"groups \(0\) must be a positive integer",
+            r"^groups must be an int >= 1, got 0; pass groups=1",
         ),
         (
             (1, 4, 4, 4),
@@ -226,7 +230,7 @@ def test_float32_and_unbatched():
             (1, 1, 3, 3),
             None,
             {"stride": 2, "output_padding": 2},
-            r"output_padding \(2\) must be smaller than stride \(2\) or dilation \(1\)",
+            r"output_padding must be smaller than stride \(2\) or dilation \(1\), got 2",
         ),
         (
             (1, 1, 4, 4),
@@ -240,14 +244,14 @@ def test_float32_and_unbatched():
             (1, 1, 2, 2),
             None,
             {"padding": 2},
-            r"output size would be -1 .*use padding <= 1",
+            r"output size .* must be >= 1, got .* = -1; pass padding <= 1",
         ),
         (
             (1, 1, 2, 2),
             (1, 1, 2, 2),
             None,
             {"stride": 0},
-            r"stride \(0\) must be a positive integer",
+            r"stride must be an int >= 1, got 0",
         ),
     ],
 )
@@ -255,3 +259,68 @@ def test_conv_transpose2d_errors(x_shape, w_shape, b_shape, kw, match):
     b = None if b_shape is None else torch.zeros(b_shape)
     with pytest.raises(ValueError, match=match):
         conv_transpose2d(torch.zeros(x_shape), torch.zeros(w_shape), b, **kw)
+
+
+# --- conv_transpose2d: bug 10 -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "kw", [{}, {"stride": 2}, {"stride": 2, "padding": 1}, {"stride": 3, "output_padding": 2}]
+)
+@pytest.mark.parametrize("value", [math.inf, -math.inf, math.nan])
+def test_non_finite_weight_tap_spreads_like_torch(kw, value):
+    # bug 10: zeros of the padded grid times an inf tap gave NaN where torch is finite
+    x = torch.arange(1.0, 10.0, dtype=torch.float64).reshape(1, 1, 3, 3)
+    w = torch.ones(1, 2, 3, 3, dtype=torch.float64)
+    w[0, 1, 0, 0] = value
+    expected = F.conv_transpose2d(x, w, **kw)
+    assert expected.isfinite().any()
+    torch.testing.assert_close(conv_transpose2d(x, w, **kw), expected, equal_nan=True)
+
+
+def test_non_finite_taps_with_groups_dilation_and_gradients():
+    g = torch.Generator().manual_seed(3)
+    x, w, b = _randn(g, 2, 4, 3, 5), _randn(g, 4, 3, 3, 2), _randn(g, 6)
+    w[1, 2, 1, 0], w[3, 0, 2, 1] = math.inf, -math.inf
+    kw = dict(stride=(2, 1), padding=(1, 0), output_padding=(1, 0), groups=2, dilation=(1, 2))
+    ours = [a.clone().requires_grad_() for a in (x, w, b)]
+    theirs = [a.clone().requires_grad_() for a in (x, w, b)]
+    y_ours, y_theirs = conv_transpose2d(*ours, **kw), F.conv_transpose2d(*theirs, **kw)
+    assert y_theirs.isfinite().any() and not y_theirs.isfinite().all()
+    torch.testing.assert_close(y_ours, y_theirs, equal_nan=True)
+    probe = torch.randn(y_theirs.shape, generator=g, dtype=f64)
+    grads_ours = torch.autograd.grad(y_ours, ours, probe)
+    grads_theirs = torch.autograd.grad(y_theirs, theirs, probe)
+    torch.testing.assert_close(grads_ours, grads_theirs, equal_nan=True)
+
+
+@pytest.mark.parametrize(
+    ("weight_dtype", "bias_dtype", "name"),
+    [(torch.float32, torch.float64, "bias"), (torch.float64, None, "weight")],
+)
+def test_dtype_mismatch_raises_like_torch(weight_dtype, bias_dtype, name):
+    # bug 10: a float64 bias silently promoted a float32 input; torch refuses (its batch-1
+    # path lets a bias through, every other path raises: we always refuse)
+    x = torch.zeros(2, 2, 3, 3)
+    w = torch.zeros(2, 2, 3, 3, dtype=weight_dtype)
+    b = None if bias_dtype is None else torch.zeros(2, dtype=bias_dtype)
+    with pytest.raises(RuntimeError):
+        F.conv_transpose2d(x, w, b)
+    with pytest.raises(TypeError, match=rf"^{name} must have the dtype of input \(torch.float32\)"):
+        conv_transpose2d(x, w, b)
+
+
+def test_numpy_integers_are_accepted_like_torch():
+    g = torch.Generator().manual_seed(0)
+    x, w = _randn(g, 1, 4, 3, 5), _randn(g, 4, 3, 3, 3)
+    kw = {"stride": np.int64(2), "padding": (np.int32(1), 0), "output_padding": np.int64(1)}
+    expected = F.conv_transpose2d(x, w, groups=np.int64(2), **kw)
+    torch.testing.assert_close(conv_transpose2d(x, w, groups=np.int64(2), **kw), expected)
+
+
+def test_wrong_argument_types_raise_type_error():
+    x, w = torch.zeros(1, 1, 3, 3), torch.zeros(1, 1, 2, 2)
+    with pytest.raises(TypeError, match=r"^groups must be an int, got 1.0"):
+        conv_transpose2d(x, w, groups=1.0)
+    with pytest.raises(TypeError, match=r"^stride must be an int or a tuple of ints, got 2.0"):
+        conv_transpose2d(x, w, stride=2.0)

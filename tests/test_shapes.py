@@ -1,5 +1,6 @@
 """Tests for transconv.shapes against the shapes PyTorch actually produces."""
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -61,9 +62,7 @@ def test_conv_output_size_matches_torch(n, k, s, p, d):
 def test_conv_transpose_output_size_matches_torch(n, k, s, p, op, d):
     expected = _torch_transpose_size(n, k, s, p, op, d)
     if expected is None or expected < 1:
-        with pytest.raises(
-            ValueError, match=r"output_padding \(\d+\) must be smaller|but it must be >= 1"
-        ):
+        with pytest.raises(ValueError, match=r"output_padding must be smaller|must be >= 1, got"):
             conv_transpose_output_size(n, k, s, p, op, d)
     else:
         assert conv_transpose_output_size(n, k, s, p, op, d) == expected
@@ -84,41 +83,83 @@ def test_int_in_int_out_tuple_in_tuple_out():
             lambda: conv_output_size((8, 8), (3, 3, 3)),
             r"same length .* size=\(8, 8\), kernel_size=\(3, 3, 3\)",
         ),
-        (lambda: conv_output_size(8, 0), r"kernel_size \(0\) must be a positive integer"),
-        (lambda: conv_output_size(8, 3, stride=0), r"stride \(0\) must be a positive integer"),
+        (lambda: conv_output_size(8, 0), r"^kernel_size must be an int >= 1, got 0; pass"),
+        (lambda: conv_output_size(8, 3, stride=0), r"^stride must be an int >= 1, got 0; pass"),
+        (lambda: conv_output_size(8, 3, dilation=-1), r"^dilation must be an int >= 1, got -1"),
+        (lambda: conv_output_size(8, 3, padding=-1), r"^padding must be an int >= 0, got -1"),
+        (lambda: conv_output_size(0, 3), r"^size must be an int >= 1, got 0; pass size=1"),
         (
-            lambda: conv_output_size(8, 3, dilation=-1),
-            r"dilation \(-1\) must be a positive integer",
+            lambda: conv_output_size(2, 5),
+            r"^size \+ 2 \* padding must not be smaller than the dilated kernel span \(5 = .*"
+            r"got 2 \+ 2 \* 0 = 2; pass padding >= 2",
         ),
-        (lambda: conv_output_size(8, 3, padding=-1), r"padding \(-1\) must be non-negative"),
-        (lambda: conv_output_size(0, 3), r"size \(0\) must be a positive integer"),
-        (
-            lambda: conv_output_size(8, 2.5),
-            r"kernel_size must be an int or a tuple of ints, got 2.5",
-        ),
-        (lambda: conv_output_size(2, 5), r"input size \(2\) .* span \(5 = .*use padding >= 2"),
-        (lambda: conv_output_size((8, 2), 5), r"in spatial dimension 1: input size \(2\)"),
+        (lambda: conv_output_size((8, 2), 5), r"in spatial dimension 1: size \+ 2 \* padding"),
         (
             lambda: conv_transpose_output_size(5, 3, stride=2, output_padding=2),
-            r"^output_padding \(2\) must be smaller than stride \(2\) or dilation \(1\); use output_padding <= 1$",
+            r"^output_padding must be smaller than stride \(2\) or dilation \(1\), got 2; "
+            r"pass output_padding <= 1$",
         ),
         (
             lambda: conv_transpose_output_size(5, 3, output_padding=-1),
-            r"output_padding \(-1\) must be non-negative",
+            r"^output_padding must be an int >= 0, got -1",
         ),
         (
             lambda: conv_transpose_output_size(2, 3, padding=3),
-            r"output size would be -2 = .*use padding <= 1",
+            r"output size .* must be >= 1, got .* = -2; pass padding <= 1",
         ),
         (
             lambda: conv_transpose_output_size(1, 1, padding=1),
-            r"output size would be -1 .*use padding <= 0",
+            r"output size .* must be >= 1, got .* = -1; pass padding <= 0",
         ),
     ],
 )
 def test_shape_errors(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (
+            lambda: conv_output_size(8, 2.5),
+            r"^kernel_size must be an int or a tuple of ints, got 2.5",
+        ),
+        (lambda: conv_output_size(8, True), r"^kernel_size must be an int or a tuple of ints"),
+        (lambda: conv_transpose_output_size((8, "2"), 3), r"^size must be an int or a tuple"),
+        (lambda: upsampling_params(2.0), r"^factor must be an int or a tuple of ints, got 2.0"),
+    ],
+)
+def test_wrong_types_raise_type_error(call, match):
+    with pytest.raises(TypeError, match=match):
+        call()
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: conv_output_size((), 3),
+        lambda: conv_transpose_output_size(4, (), stride=()),
+        lambda: output_padding_for((), (), 3),
+        lambda: upsampling_params(()),
+    ],
+)
+def test_empty_tuples_are_refused_clearly(call):
+    # bug 10: these raised IndexError("tuple index out of range")
+    with pytest.raises(ValueError, match=r"must be an int or a non-empty tuple of ints.*got \(\)"):
+        call()
+
+
+def test_numpy_integers_are_accepted_like_torch():
+    # bug 10: torch takes numpy integers for sizes; these were refused
+    assert conv_output_size(np.int64(32), np.int32(3), padding=np.int64(1)) == 32
+    assert conv_transpose_output_size((np.int64(10), 15), 64, np.int64(32), 16) == (320, 480)
+    assert output_padding_for(np.int32(3), np.int64(6), 3, stride=2, padding=1) == 1
+    assert upsampling_params(np.int64(32)) == (64, 32, 16)
+    result = conv_output_size(np.int64(8), 3)
+    assert type(result) is int  # plain ints out, not numpy scalars
+    layer = torch.nn.Conv2d(1, 1, np.int64(3), padding=np.int64(1))
+    assert layer(torch.zeros(1, 1, 32, 32)).shape[-1] == 32
 
 
 def test_suggested_padding_is_the_largest_legal_one():
@@ -151,19 +192,19 @@ def test_output_padding_for_any_target(n, k, s, p, d, target):
     if target in reachable:
         assert output_padding_for(n, target, k, s, p, d) == reachable[target]
     else:
-        with pytest.raises(ValueError, match=rf"target \({target}\) is not reachable"):
+        with pytest.raises(ValueError, match=rf"target must be reachable.*got {target};"):
             output_padding_for(n, target, k, s, p, d)
 
 
 def test_output_padding_for_messages_and_tuples():
     assert output_padding_for((3, 3), (5, 6), 3, stride=2, padding=1) == (0, 1)
     with pytest.raises(
-        ValueError, match=r"target \(8\) is not reachable.*0 <= output_padding <= 1.*\[5, 6\]"
+        ValueError, match=r"target must be reachable, i.e. in \[5, 6\].*<= 1.*got 8; change"
     ):
         output_padding_for(3, 8, 3, stride=2, padding=1)
-    with pytest.raises(ValueError, match=r"in spatial dimension 0: target \(2\)"):
+    with pytest.raises(ValueError, match=r"in spatial dimension 0: target .*got 2;"):
         output_padding_for((3, 3), (2, 6), 3, stride=2, padding=1)
-    with pytest.raises(ValueError, match=r"target \(1\) is not reachable.*no size >= 1"):
+    with pytest.raises(ValueError, match=r"target must be reachable, i.e. in no size >= 1"):
         output_padding_for(1, 1, 1, padding=2)
 
 
@@ -181,7 +222,5 @@ def test_upsampling_params_values_and_errors():
     assert upsampling_params(1) == (1, 1, 0)
     assert upsampling_params((8, 3)) == ((16, 5), (8, 3), (4, 1))
     assert conv_transpose_output_size((4, 5), *upsampling_params((8, 3))) == (32, 15)
-    with pytest.raises(ValueError, match=r"factor \(0\) must be a positive integer"):
+    with pytest.raises(ValueError, match=r"^factor must be an int >= 1, got 0; pass factor=1"):
         upsampling_params(0)
-    with pytest.raises(ValueError, match=r"factor must be an int or a tuple of ints, got 2.0"):
-        upsampling_params(2.0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,7 @@ import pytest
 from PIL import Image
 from torchvision.datasets import VOCSegmentation
 
-from transconv.data.synthetic import SYNTHETIC_CLASSES, _add_boundary, make_synthetic_voc
+from transconv.data.synthetic import SYNTHETIC_CLASSES, SYNTHETIC_MARKER, make_synthetic_voc
 
 SIZE = (48, 64)
 
@@ -64,12 +65,26 @@ def test_every_class_change_passes_through_the_boundary(voc_dir: Path) -> None:
         assert (label == 255).any() and (label == 0).any()
 
 
-def test_boundary_band_width() -> None:
-    step = np.array([[0] * 6 + [3] * 6], dtype=np.uint8)
-    band = [255] * 4
-    assert _add_boundary(step, 2).tolist() == [[0] * 4 + band + [3] * 4]
-    assert _add_boundary(step, 1).tolist() == [[0] * 5 + [255] * 2 + [3] * 5]
-    assert _add_boundary(step, 0).tolist() == step.tolist()
+def _runs_between_classes(label: np.ndarray) -> list[int]:
+    """Lengths of the runs of 255 along rows that separate two different classes."""
+    runs = []
+    for row in label:
+        start = None
+        for x, value in enumerate(row):
+            if value == 255 and start is None:
+                start = x
+            elif value != 255 and start is not None:
+                if start > 0 and row[start - 1] != value:
+                    runs.append(x - start)
+                start = None
+    return runs
+
+
+@pytest.mark.parametrize("boundary", [1, 2, 3])
+def test_boundary_band_width(tmp_path: Path, boundary: int) -> None:
+    voc_dir = make_synthetic_voc(tmp_path, 4, 0, size=(64, 96), boundary=boundary, seed=2)
+    runs = [r for label in _labels(voc_dir) for r in _runs_between_classes(label)]
+    assert len(runs) > 20 and min(runs) == 2 * boundary  # a band 2 * boundary wide, crossed
 
 
 def test_no_boundary_when_asked(tmp_path: Path) -> None:
@@ -120,21 +135,82 @@ def test_sizes_cycle_per_split(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"num_train": -1}, r"num_train must be a non-negative int, got -1"),
-        ({"num_val": 1.5}, r"num_val must be a non-negative int, got 1.5"),
-        ({"size": (0, 10)}, r"size must be \(height, width\), two ints >= 4, got \(0, 10\)"),
-        ({"sizes": [(8, 8), (8,)]}, r"each of sizes must be .* got \(8,\)"),
+        ({"num_train": -1}, r"num_train must be an int >= 0, got -1"),
+        ({"size": (0, 10)}, r"size must have entries >= 4, got \(0, 10\); pass e.g. size="),
+        ({"sizes": [(8, 8), (8,)]}, r"each of sizes must be an int or a pair .* got \(8,\)"),
         ({"sizes": []}, r"sizes must list at least one"),
         ({"classes": [1, 8]}, r"synthetic classes 3 \(bird\), 7 \(car\).*got \[1, 8\]"),
         ({"classes": []}, r"non-empty subset"),
-        ({"max_objects": 0}, r"max_objects must be a positive int, got 0"),
-        ({"boundary": -1}, r"boundary must be a non-negative int, got -1"),
+        ({"max_objects": 0}, r"max_objects must be an int >= 1, got 0"),
+        ({"boundary": -1}, r"boundary must be an int >= 0, got -1"),
     ],
 )
 def test_errors(tmp_path: Path, kwargs: dict, message: str) -> None:
     args = {"num_train": 1, "num_val": 1, "size": (8, 8)} | kwargs
     with pytest.raises(ValueError, match=message):
         make_synthetic_voc(tmp_path, **args)
+    assert not any(tmp_path.iterdir())  # nothing written before the arguments are checked
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"num_val": 1.5}, r"num_val must be an int, got 1.5"),
+        ({"max_objects": "3"}, r"max_objects must be an int, got '3'"),
+        ({"seed": 0.5}, r"seed must be an int, got 0.5"),
+    ],
+)
+def test_type_errors(tmp_path: Path, kwargs: dict, message: str) -> None:
+    args = {"num_train": 1, "num_val": 1, "size": (8, 8)} | kwargs
+    with pytest.raises(TypeError, match=message):
+        make_synthetic_voc(tmp_path, **args)
+
+
+def test_refuses_a_folder_it_did_not_make(tmp_path: Path) -> None:
+    # bug 2: the generator wrote over whatever the folder held, e.g. a real VOC tree
+    real = tmp_path / "VOCdevkit" / "VOC2012" / "JPEGImages" / "2007_000001.jpg"
+    real.parent.mkdir(parents=True)
+    real.write_bytes(b"a user's photograph")
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(
+        ValueError,
+        match=r"root must be an empty folder or one make_synthetic_voc "
+        r"made \(it holds \.transconv-synthetic\.json\), got .* holding "
+        r"VOCdevkit, notes\.txt; .*pass a new or empty folder",
+    ):
+        make_synthetic_voc(tmp_path, 2, 1, size=(8, 8))
+    assert real.read_bytes() == b"a user's photograph"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["VOCdevkit", "notes.txt"]
+
+
+def test_refuses_a_file_as_root(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ValueError, match=r"root must be a folder, got the file"):
+        make_synthetic_voc(tmp_path / "file", 1, 1, size=(8, 8))
+
+
+def test_marks_its_folder_and_may_regenerate_it(tmp_path: Path) -> None:
+    root = tmp_path / "new" / "data"
+    voc_dir = make_synthetic_voc(root, 2, 1, size=(8, 8), seed=4)
+    marker = json.loads((root / SYNTHETIC_MARKER).read_text())
+    assert marker == {
+        "num_train": 2,
+        "num_val": 1,
+        "sizes": [[8, 8]],
+        "seed": 4,
+        "classes": sorted(SYNTHETIC_CLASSES),
+        "max_objects": 3,
+        "boundary": 2,
+    }
+    (root / "transconv-synthetic.json").write_text("{}")  # e.g. the CLI's own notes
+    again = make_synthetic_voc(root, 3, 1, size=(8, 8), seed=5)
+    assert again == voc_dir
+    assert (voc_dir / "ImageSets/Segmentation/train.txt").read_text().split() == [
+        "2007_000001",
+        "2007_000002",
+        "2007_000003",
+    ]
+    assert json.loads((root / SYNTHETIC_MARKER).read_text())["seed"] == 5
 
 
 def test_progress_bar_counts_every_example(tmp_path, capsys) -> None:

@@ -1,7 +1,18 @@
-"""Bilinear initialisation of transposed convolutions (FCN's upsampling layers).
+r"""Bilinear initialisation of transposed convolutions (FCN's upsampling layers).
 
-A transposed convolution with stride ``f`` whose kernel is the separable "tent"
-``(1 - |i - c| / f) * (1 - |j - c| / f)`` performs bilinear interpolation by a factor ``f``.
+A transposed convolution with stride $f$ whose kernel is the separable "tent"
+$(1 - |i - c| / f)(1 - |j - c| / f)$ performs bilinear interpolation by a factor $f$:
+[`bilinear_kernel`][transconv.bilinear.bilinear_kernel] is that weight,
+[`bilinear_upsampler`][transconv.bilinear.bilinear_upsampler] the initialised layer.
+
+Examples
+--------
+>>> up = bilinear_upsampler(1, 2)
+>>> up(torch.ones(1, 1, 4, 4))[0, 0, 2:6, 2:6].detach()   # interior of a constant image
+tensor([[1., 1., 1., 1.],
+        [1., 1., 1., 1.],
+        [1., 1., 1., 1.],
+        [1., 1., 1., 1.]])
 """
 
 from __future__ import annotations
@@ -9,40 +20,33 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from transconv._validation import as_int
 from transconv.shapes import upsampling_params
 
 __all__ = ["bilinear_kernel", "bilinear_upsampler"]
 
 
-def _check_positive(**values: int) -> None:
-    for name, value in values.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(
-                f"{name} ({value!r}) must be a positive integer, e.g. {name}=1 or larger"
-            )
-
-
 def bilinear_kernel(in_channels: int, out_channels: int, kernel_size: int) -> Tensor:
-    """Bilinear upsampling weight in ``nn.ConvTranspose2d`` layout ``(in, out, k, k)``.
+    r"""Bilinear upsampling weight in the `nn.ConvTranspose2d` layout ``(C_in, C_out, k, k)``.
 
-    The d2l / FCN formula: with ``factor = (k + 1) // 2`` and centre ``c = factor - 1`` for odd
-    ``k`` or ``factor - 0.5`` for even ``k``,
+    The d2l / FCN formula: with $f = \lfloor (k + 1) / 2 \rfloor$ and centre $c = f - 1$ for
+    odd $k$ or $c = f - 0.5$ for even $k$,
 
-    .. math::
+    $$w[i, i, a, b] = \left(1 - \frac{|a - c|}{f}\right)\left(1 - \frac{|b - c|}{f}\right),$$
 
-        w[i, i, a, b] = \\left(1 - \\frac{|a - c|}{\\text{factor}}\\right)
-                        \\left(1 - \\frac{|b - c|}{\\text{factor}}\\right),
-
-    and every off-diagonal channel pair ``(i, j != i)`` is zero, so channel ``i`` is upsampled
-    into channel ``i`` only. If ``in_channels != out_channels`` the first
+    and every off-diagonal channel pair $(i, j \ne i)$ is zero, so channel $i$ is upsampled
+    into channel $i$ only. If ``in_channels != out_channels`` the first
     ``min(in_channels, out_channels)`` channels are paired and the rest stay zero.
 
     Parameters
     ----------
-    in_channels, out_channels : int
-        Channel counts of the transposed convolution (positive).
+    in_channels : int
+        Input channels $C_\text{in}$ of the transposed convolution (positive).
+    out_channels : int
+        Output channels $C_\text{out}$ of the transposed convolution (positive).
     kernel_size : int
-        Side of the square kernel (positive); use :func:`transconv.shapes.upsampling_params`.
+        Side $k$ of the square kernel (positive); take it from
+        [`upsampling_params`][transconv.shapes.upsampling_params].
 
     Returns
     -------
@@ -52,7 +56,9 @@ def bilinear_kernel(in_channels: int, out_channels: int, kernel_size: int) -> Te
     Raises
     ------
     ValueError
-        If a channel count or the kernel size is not a positive integer.
+        If a channel count or the kernel size is below 1.
+    TypeError
+        If a channel count or the kernel size is not an integer.
 
     Examples
     --------
@@ -65,7 +71,9 @@ def bilinear_kernel(in_channels: int, out_channels: int, kernel_size: int) -> Te
     >>> w.shape, w[0, 1].abs().sum().item()
     (torch.Size([3, 3, 4, 4]), 0.0)
     """
-    _check_positive(in_channels=in_channels, out_channels=out_channels, kernel_size=kernel_size)
+    in_channels = as_int(in_channels, "in_channels", minimum=1)
+    out_channels = as_int(out_channels, "out_channels", minimum=1)
+    kernel_size = as_int(kernel_size, "kernel_size", minimum=1, example="4")
     factor = (kernel_size + 1) // 2
     center = factor - 1 if kernel_size % 2 == 1 else factor - 0.5
     taps = torch.arange(kernel_size, dtype=torch.float64)
@@ -78,10 +86,12 @@ def bilinear_kernel(in_channels: int, out_channels: int, kernel_size: int) -> Te
 
 
 def bilinear_upsampler(channels: int, factor: int) -> nn.ConvTranspose2d:
-    """A bias-free ``nn.ConvTranspose2d`` initialised to upsample bilinearly by ``factor``.
+    """A bias-free `nn.ConvTranspose2d` initialised to upsample bilinearly by ``factor``.
 
-    Kernel size, stride and padding come from :func:`transconv.shapes.upsampling_params`, so an
-    ``H x W`` input gives exactly ``factor*H x factor*W``; the weight is :func:`bilinear_kernel`.
+    Kernel size, stride and padding come from
+    [`upsampling_params`][transconv.shapes.upsampling_params], so an ``(H, W)`` input gives
+    exactly ``(factor * H, factor * W)``; the weight is
+    [`bilinear_kernel`][transconv.bilinear.bilinear_kernel].
 
     Away from a border of ``factor`` output pixels the result equals
     ``F.interpolate(x, scale_factor=factor, mode="bilinear", align_corners=False)``. At the border
@@ -90,8 +100,10 @@ def bilinear_upsampler(channels: int, factor: int) -> nn.ConvTranspose2d:
     edges, e.g. 0.75 next to an edge and 0.5625 in a corner for ``factor=2``), whereas
     ``interpolate`` clamps coordinates to the edge pixel and keeps a constant image constant.
     Precisely, the layer equals ``interpolate`` applied to the input padded with one ring of
-    zeros, cropped by ``factor`` pixels on each side:
-    ``F.interpolate(F.pad(x, (1, 1, 1, 1)), scale_factor=factor, mode="bilinear")[..., f:-f, f:-f]``.
+    zeros, cropped by ``f = factor`` pixels on each side:
+    ``F.interpolate(F.pad(x, (1, 1, 1, 1)), scale_factor=f, mode="bilinear")[..., f:-f, f:-f]``.
+
+    Shape: ``(B, channels, H, W)`` -> ``(B, channels, factor * H, factor * W)``.
 
     Parameters
     ----------
@@ -108,7 +120,9 @@ def bilinear_upsampler(channels: int, factor: int) -> nn.ConvTranspose2d:
     Raises
     ------
     ValueError
-        If ``channels`` or ``factor`` is not a positive integer.
+        If ``channels`` or ``factor`` is below 1.
+    TypeError
+        If ``channels`` or ``factor`` is not an integer.
 
     Examples
     --------
@@ -122,7 +136,8 @@ def bilinear_upsampler(channels: int, factor: int) -> nn.ConvTranspose2d:
             [0.7500, 1.0000, 1.0000],
             [0.7500, 1.0000, 1.0000]])
     """
-    _check_positive(channels=channels, factor=factor)
+    channels = as_int(channels, "channels", minimum=1, example="21")
+    factor = as_int(factor, "factor", minimum=1, example="2")
     kernel_size, stride, padding = upsampling_params(factor)
     layer = nn.ConvTranspose2d(
         channels, channels, kernel_size, stride=stride, padding=padding, bias=False

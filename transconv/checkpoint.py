@@ -1,8 +1,9 @@
-"""Checkpoints: written atomically, read back into a model and an optimizer."""
+"""Checkpoints: written atomically, read back into a model and an optimizer with clear errors."""
 
 from __future__ import annotations
 
 import os
+import pickle
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,7 +14,14 @@ from torch import nn
 
 from transconv.distributed import unwrap_model
 
-__all__ = ["load_checkpoint", "save_checkpoint"]
+__all__ = ["load_checkpoint", "remove_partial_checkpoints", "save_checkpoint"]
+
+_KEYS = ("model", "optimizer", "epoch", "history", "config")
+
+
+def _temporaries(path: Path) -> list[Path]:
+    """The temporary files [`save_checkpoint`][transconv.checkpoint.save_checkpoint] makes."""
+    return sorted(path.parent.glob(f".{path.name}.*.tmp"))
 
 
 def save_checkpoint(
@@ -27,20 +35,26 @@ def save_checkpoint(
 ) -> Path:
     """Write model, optimizer, epoch, history and config atomically.
 
-    ``torch.save`` writes a temporary file in the same directory, which ``os.replace`` then
-    renames over ``path`` in one step: an interruption leaves the previous checkpoint whole.
+    ``torch.save`` writes a temporary file ``.NAME.*.tmp`` in the same directory, which
+    ``os.replace`` then renames over ``path`` in one step: an interruption leaves the previous
+    checkpoint whole. A process killed outright (``kill -9``) can leave the temporary file
+    behind; [`remove_partial_checkpoints`][transconv.checkpoint.remove_partial_checkpoints]
+    removes it at the next start.
 
     Parameters
     ----------
-    path : path
+    path : str or os.PathLike
+        Where the checkpoint goes (its folder is made if missing).
     net : nn.Module
         Saved without its ``torch.compile``/DDP wrappers, so any copy of the plain model loads it.
     optimizer : torch.optim.Optimizer
+        Its state (momentum buffers) is saved too, so a resumed run continues exactly.
     epoch : int
         Epochs finished.
-    history : list of dict
+    history : sequence of dict
+        One row per finished epoch.
     config : dict, optional
-        Plain data (str, numbers, lists, dicts) describing the run.
+        Plain data (str, numbers, lists, dicts) describing the run; default empty.
 
     Returns
     -------
@@ -76,6 +90,82 @@ def save_checkpoint(
     return path
 
 
+def remove_partial_checkpoints(path: str | os.PathLike) -> list[Path]:
+    """Delete the temporary files that a killed `save_checkpoint` left beside ``path``.
+
+    Only files named ``.NAME.*.tmp`` beside ``path`` are touched (what ``save_checkpoint``
+    writes before its rename); ``path`` itself is kept. Call it when a run starts, before any
+    checkpoint of this run is being written.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The checkpoint whose leftovers to remove.
+
+    Returns
+    -------
+    list of Path
+        The files removed.
+
+    Examples
+    --------
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _ = (Path(tmp) / ".checkpoint.pt.x1y2.tmp").write_bytes(b"half")
+    ...     [p.name for p in remove_partial_checkpoints(Path(tmp) / "checkpoint.pt")]
+    ['.checkpoint.pt.x1y2.tmp']
+    """
+    removed = []
+    for leftover in _temporaries(Path(path)):
+        leftover.unlink(missing_ok=True)
+        removed.append(leftover)
+    return removed
+
+
+def _read(path: Path, map_location: str | torch.device) -> dict[str, Any]:
+    """torch.load with every way a file can fail to be a checkpoint turned into one line."""
+    fix = "pass a checkpoint.pt written by `transconv train` (or save_checkpoint)"
+    if path.stat().st_size == 0:
+        raise ValueError(f"checkpoint {path} is empty (0 bytes); {fix}")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except (EOFError, RuntimeError, pickle.UnpicklingError, ValueError, OSError) as err:
+        reason = str(err).split(".")[0].strip() or type(err).__name__
+        raise ValueError(
+            f"checkpoint {path} cannot be read, it is truncated or not a checkpoint "
+            f"({type(err).__name__}: {reason[:120]}); {fix}"
+        ) from err
+    missing = [k for k in _KEYS if not isinstance(state, dict) or k not in state]
+    if missing:
+        raise ValueError(f"checkpoint {path} has no {', '.join(missing)} entry; {fix}")
+    return state
+
+
+def _mismatch(path: Path, net: nn.Module, weights: dict[str, Any], config: dict) -> str | None:
+    """A one-line description of how ``weights`` fail to fit ``net``, or None if they fit."""
+    own = net.state_dict()
+    missing = [k for k in own if k not in weights]
+    unexpected = [k for k in weights if k not in own]
+    shapes = [
+        f"{k} {tuple(weights[k].shape)} vs {tuple(own[k].shape)}"
+        for k in own
+        if k in weights and hasattr(weights[k], "shape") and weights[k].shape != own[k].shape
+    ]
+    if not (missing or unexpected or shapes):
+        return None
+    parts = []
+    for label, items in (("missing", missing), ("unexpected", unexpected), ("shape", shapes)):
+        if items:
+            parts.append(f"{len(items)} {label} (e.g. {items[0]})")
+    written = (
+        f"it was written for {config.get('model', 'another model')} with num_classes "
+        f"{config.get('num_classes', '?')}"
+    )
+    return (
+        f"checkpoint {path} does not fit this model: {', '.join(parts)}; {written}, so build "
+        "that model (or pass the matching --model)"
+    )
+
+
 def load_checkpoint(
     path: str | os.PathLike,
     net: nn.Module | None = None,
@@ -83,14 +173,19 @@ def load_checkpoint(
     *,
     map_location: str | torch.device = "cpu",
 ) -> dict[str, Any]:
-    """Read a checkpoint of [`save_checkpoint`][transconv.checkpoint.save_checkpoint]; load it into ``net``/``optimizer`` if given.
+    """Read a checkpoint of `save_checkpoint`; load it into ``net``/``optimizer`` if given.
 
     Parameters
     ----------
-    path : path
+    path : str or os.PathLike
+        The checkpoint file.
     net : nn.Module, optional
+        Receives the weights (through any ``torch.compile``/DDP wrapper); checked first, so a
+        checkpoint of another model or class count leaves ``net`` untouched.
     optimizer : torch.optim.Optimizer, optional
+        Receives the optimizer state.
     map_location : str or torch.device, default "cpu"
+        Where the tensors are loaded.
 
     Returns
     -------
@@ -101,6 +196,10 @@ def load_checkpoint(
     ------
     FileNotFoundError
         If ``path`` is not a file.
+    ValueError
+        If the file is empty, truncated, not a checkpoint, or holds weights that do not fit
+        ``net`` (the message names the file, the first differing entry and the model the
+        checkpoint was written for).
 
     Examples
     --------
@@ -114,9 +213,13 @@ def load_checkpoint(
         raise FileNotFoundError(
             f"checkpoint {path} not found; `transconv train --out DIR` writes DIR/checkpoint.pt"
         )
-    state = torch.load(path, map_location=map_location, weights_only=True)
+    state = _read(path, map_location)
     if net is not None:
-        unwrap_model(net).load_state_dict(state["model"])
+        bare = unwrap_model(net)
+        problem = _mismatch(path, bare, state["model"], state.get("config") or {})
+        if problem:
+            raise ValueError(problem)
+        bare.load_state_dict(state["model"])
     if optimizer is not None:
         optimizer.load_state_dict(state["optimizer"])
     return state

@@ -1,58 +1,78 @@
-"""Command line: ``transconv train`` and ``transconv predict`` (also ``python -m transconv``).
+"""Command line: `transconv train` and `transconv predict` (also `python -m transconv`).
 
 Train an FCN on synthetic VOC-format data (generated offline) or on a real VOC tree, and write
-everything a results page needs into one directory::
+everything a results page needs into one directory:
 
     transconv train --data synthetic --epochs 5 --crop 320 480 --out runs/d2l
     transconv train --data ~/data/VOCdevkit/VOC2012 --recipe fast --device cuda --out runs/fast
     transconv predict --checkpoint runs/d2l/checkpoint.pt --image photo.jpg --out labels.png
 
-``train`` writes ``metrics.json`` (final scores, per-epoch history, provenance), ``history.csv``,
-``checkpoint.pt`` (after every epoch; ``--resume`` continues from it), ``predictions.png`` and
-``curves.png``. Several GPUs: ``torchrun --standalone --nproc_per_node=N -m transconv train ...``
-(see :mod:`transconv.train`). Bad input ends with one line ``transconv: error: ...`` on stderr and
-exit status 2; a diverging loss with status 1.
+`train` writes `metrics.json` (final scores, per-epoch history, provenance), `history.csv`,
+`checkpoint.pt` (after every finished epoch whose losses and weights are finite),
+`predictions.png` and `curves.png` ([`transconv.runs`][transconv.runs]). Several GPUs:
+`torchrun --standalone --nproc_per_node=N -m transconv train ...` (see
+[`transconv.distributed`][transconv.distributed]).
+
+A user's work is never replaced or mixed:
+
+- an `--out` that already holds a run is refused unless `--resume` (continue it) or
+  `--overwrite` (delete its results files first) is given;
+- `--resume` continues the run *as it was configured*: `--model`, `--recipe`, `--lr`,
+  `--momentum`, `--weight-decay`, `--crop`, `--batch-size`, `--seed` and `--upsample` default
+  to the checkpoint's values, and a value that differs from the checkpoint's is refused with
+  a message listing every difference (train into a new `--out` to change them);
+- Ctrl-C and SIGTERM stop with one line and the checkpoint of the last finished epoch intact;
+  temporary files of a run killed while saving are removed at the next start.
+
+Errors end with one line `transconv: error: ...` on stderr: status 2 for bad input (flags,
+data, checkpoint, image, sizes that do not fit in memory), 1 for a diverging loss or a failing
+system, 130/143 after Ctrl-C/SIGTERM.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from transconv._validation import check_allocation
+from transconv.checkpoint import load_checkpoint, remove_partial_checkpoints
+from transconv.distributed import setup_distributed, wrap_ddp
 from transconv.models import MODELS, build_model
+from transconv.recipes import RECIPES, Recipe, make_optimizer
 from transconv.runs import jsonable, provenance, write_figures, write_history_csv, write_metrics
-from transconv.train import (
-    RECIPES,
-    NonFiniteLossError,
-    Recipe,
-    load_checkpoint,
-    make_loaders,
-    make_optimizer,
-    predict,
-    setup_distributed,
-    train,
-    wrap_ddp,
-)
+from transconv.tiling import predict
+from transconv.train import NonFiniteLossError, make_loaders, train
 
 __all__ = ["build_parser", "main"]
 
 NUM_CLASSES = 21  # the VOC classes, background included; synthetic data uses the same labels
 _SYNTHETIC_SIZE = (352, 512)
+_RESULTS = ("checkpoint.pt", "metrics.json", "history.csv", "predictions.png", "curves.png")
+# what --resume takes from the checkpoint; None = the flag's default when not resuming
+_RUN_DEFAULTS: dict[str, Any] = {
+    "model": "fcn_resnet18",
+    "recipe": "d2l",
+    "lr": None,
+    "momentum": None,
+    "weight_decay": None,
+    "crop": [320, 480],
+    "batch_size": 32,
+    "seed": 0,
+}
+_KEPT = " (with --resume: the checkpoint's)"
 
 
-def _train_parser(sub: Any) -> None:
-    p = sub.add_parser(
-        "train",
-        help="train an FCN and write metrics, history, checkpoint, figures",
-        description="Train an FCN on VOC-format data; results go to --out.",
-    )
+def _data_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--data",
         default="synthetic",
@@ -87,27 +107,40 @@ def _train_parser(sub: Any) -> None:
         metavar=("H", "W"),
         help="synthetic image size (default 352 512, or the crop + 32 if larger)",
     )
-    p.add_argument("--epochs", type=int, default=5, metavar="N", help="total epochs (default 5)")
+
+
+def _run_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--epochs",
+        type=int,
+        default=5,
+        metavar="N",
+        help="total epochs, counting those a resumed run has done (default 5)",
+    )
     p.add_argument(
         "--batch-size",
         type=int,
-        default=32,
         metavar="B",
-        help="images per step and process (default 32, as d2l)",
+        help="images per step and process (default 32, as d2l" + _KEPT + ")",
     )
     p.add_argument(
         "--crop",
         type=int,
         nargs=2,
-        default=[320, 480],
         metavar=("H", "W"),
-        help="random crop size; smaller images are dropped (default 320 480)",
+        help="random crop size; smaller images are dropped (default 320 480" + _KEPT + ")",
     )
     p.add_argument(
-        "--lr", type=float, help="learning rate (default: the recipe's, d2l 0.001, fast 0.01)"
+        "--lr",
+        type=float,
+        help="learning rate (default: the recipe's, d2l 0.001, fast 0.01" + _KEPT + ")",
     )
-    p.add_argument("--momentum", type=float, help="SGD momentum (default: the recipe's)")
-    p.add_argument("--weight-decay", type=float, help="SGD weight decay (default: the recipe's)")
+    p.add_argument(
+        "--momentum", type=float, help="SGD momentum (default: the recipe's" + _KEPT + ")"
+    )
+    p.add_argument(
+        "--weight-decay", type=float, help="SGD weight decay (default: the recipe's" + _KEPT + ")"
+    )
     p.add_argument(
         "--device",
         choices=["auto", "cpu", "cuda"],
@@ -117,8 +150,7 @@ def _train_parser(sub: Any) -> None:
     p.add_argument(
         "--model",
         choices=list(MODELS),
-        default="fcn_resnet18",
-        help="architecture (default fcn_resnet18, d2l's FCN-32s)",
+        help="architecture (default fcn_resnet18, d2l's FCN-32s" + _KEPT + ")",
     )
     p.add_argument(
         "--weights",
@@ -130,9 +162,8 @@ def _train_parser(sub: Any) -> None:
     p.add_argument(
         "--recipe",
         choices=list(RECIPES),
-        default="d2l",
-        help="d2l: fp32 and a CPU DataLoader; fast: bf16, channels_last, fused SGD and "
-        "a GPU-resident loader on CUDA (default d2l)",
+        help="d2l: fp32 and a CPU DataLoader; fast: bf16, channels_last, fused SGD "
+        "and a GPU-resident loader on CUDA (default d2l" + _KEPT + ")",
     )
     p.add_argument(
         "--compile",
@@ -147,12 +178,33 @@ def _train_parser(sub: Any) -> None:
         metavar="W",
         help="DataLoader worker processes for the d2l pipeline (default 0)",
     )
-    p.add_argument("--seed", type=int, default=0, help="seeds init, shuffling, crops, data")
-    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="output directory")
     p.add_argument(
+        "--seed", type=int, help="seeds init, shuffling, crops, data (default 0" + _KEPT + ")"
+    )
+
+
+def _train_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "train",
+        help="train an FCN and write metrics, history, checkpoint, figures",
+        description="Train an FCN on VOC-format data; results go to --out. An --out that "
+        "already holds a run needs --resume or --overwrite.",
+    )
+    _data_flags(p)
+    _run_flags(p)
+    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="output directory")
+    again = p.add_mutually_exclusive_group()
+    again.add_argument(
         "--resume",
         action="store_true",
-        help="continue from OUT/checkpoint.pt after its last finished epoch",
+        help="continue OUT/checkpoint.pt after its last finished epoch, with its settings: "
+        "--model, --recipe, --lr, --momentum, --weight-decay, --crop, --batch-size and "
+        "--seed default to the checkpoint's, and different values are refused",
+    )
+    again.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="delete the results files of a run already in OUT, then train",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_cmd_train)
@@ -187,7 +239,12 @@ def _predict_parser(sub: Any) -> None:
         metavar=("H", "W"),
         help="tile size (default: the training crop)",
     )
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    p.add_argument(
+        "--device",
+        choices=["auto", "cpu", "cuda"],
+        default="auto",
+        help="auto = cuda when available (default auto)",
+    )
     p.set_defaults(func=_cmd_predict)
 
 
@@ -201,11 +258,17 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     """The ``transconv`` argument parser with its ``train`` and ``predict`` subcommands.
 
+    Returns
+    -------
+    argparse.ArgumentParser
+        Its errors are one line; flags that ``--resume`` takes from the checkpoint parse to
+        None when not given.
+
     Examples
     --------
     >>> args = build_parser().parse_args(["train", "--out", "runs/x", "--crop", "64", "96"])
-    >>> args.crop, args.recipe, args.model
-    ([64, 96], 'd2l', 'fcn_resnet18')
+    >>> args.crop, args.recipe, args.resume
+    ([64, 96], None, False)
     """
     parser = _Parser(
         prog="transconv",
@@ -227,7 +290,54 @@ def _resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def _check_train_args(args: argparse.Namespace) -> None:
+def _flag(key: str) -> str:
+    return "--" + key.replace("_", "-")
+
+
+def _shown(value: Any) -> str:
+    return " ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+
+
+def _checkpoint_settings(config: dict[str, Any]) -> dict[str, Any]:
+    """The settings a checkpoint was trained with, read from the config `train` stores."""
+    recipe, args = config.get("recipe") or {}, config.get("args") or {}
+    return {
+        "model": config.get("model"),
+        "recipe": recipe.get("name"),
+        "lr": recipe.get("lr"),
+        "momentum": recipe.get("momentum"),
+        "weight_decay": recipe.get("weight_decay"),
+        "crop": config.get("crop"),
+        "batch_size": args.get("batch_size"),
+        "seed": args.get("seed"),
+    }
+
+
+def _settle(args: argparse.Namespace, state: dict[str, Any] | None) -> None:
+    """Fill the run's settings: from the checkpoint when resuming (refusing changes), else the
+    defaults."""
+    if state is None:
+        for key, default in _RUN_DEFAULTS.items():
+            if getattr(args, key) is None:
+                setattr(args, key, default)
+        return
+    saved = _checkpoint_settings(state["config"])
+    asked = {k: getattr(args, k) for k in _RUN_DEFAULTS if getattr(args, k) is not None}
+    changed = {k: v for k, v in asked.items() if saved.get(k) is not None and saved[k] != v}
+    if changed:
+        was = " ".join(f"{_flag(k)} {_shown(saved[k])}" for k in changed)
+        now = " ".join(f"{_flag(k)} {_shown(v)}" for k, v in changed.items())
+        raise ValueError(
+            f"--resume must keep the checkpoint's settings, got {now} for a run trained with "
+            f"{was} ({args.out / 'checkpoint.pt'}); drop these flags to continue as trained, "
+            "or train into a new --out"
+        )
+    for key, default in _RUN_DEFAULTS.items():
+        if getattr(args, key) is None:
+            setattr(args, key, saved.get(key) if saved.get(key) is not None else default)
+
+
+def _check_sizes(args: argparse.Namespace) -> None:
     for flag, values in (
         ("--crop", args.crop),
         ("--image-size", args.image_size or [1]),
@@ -237,10 +347,43 @@ def _check_train_args(args: argparse.Namespace) -> None:
         ("--num-val", [args.num_val]),
     ):
         if min(values) < 1:
-            shown = " ".join(map(str, values))
-            raise ValueError(f"{flag} must be positive, got {shown}")
+            raise ValueError(f"{flag} must be positive, got {_shown(values)}")
     if args.workers < 0:
         raise ValueError(f"--workers must be >= 0, got {args.workers}")
+    (h, w), batch = args.crop, args.batch_size
+    # Per image the step holds at least its float32 input (3 x 4 B/px), its int64 labels
+    # (8 B/px) and the float32 logits with their gradient (2 x 21 classes x 4 B/px), 188 B/px;
+    # the backbone's activations come on top, so this is a lower bound.
+    check_allocation(
+        batch * h * w * (12 + 8 + 2 * NUM_CLASSES * 4),
+        f"--crop {h} {w} with --batch-size {batch}",
+        "use a smaller --crop or --batch-size",
+    )
+    if args.data == "synthetic" and args.image_size:
+        ih, iw = args.image_size
+        # the generator renders one image at a time: a float32 RGB image and its float32 noise
+        # (2 x 12 B/px), a float64 wave (8 B/px), the uint8 image and label (4 B/px), 36 B/px
+        check_allocation(ih * iw * 36, f"--image-size {ih} {iw}", "use a smaller --image-size")
+
+
+def _check_out(args: argparse.Namespace) -> None:
+    """Refuse an --out that cannot be written or that holds a run (unless asked), before any
+    work."""
+    out = args.out
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as err:
+        raise ValueError(
+            f"--out must be a writable directory, got {out} ({err.strerror}); pick another --out"
+        ) from err
+    present = [name for name in _RESULTS[:3] if (out / name).exists()]
+    if present and not (args.resume or args.overwrite):
+        raise ValueError(
+            f"--out must not hold another run, got {out} with {', '.join(present)}; pass "
+            "--resume to continue it, --overwrite to replace it, or another --out"
+        )
 
 
 def _synthetic(args: argparse.Namespace, rank: int) -> tuple[Path, dict[str, Any]]:
@@ -295,9 +438,7 @@ def _val_examples(voc_dir: Path, count: int) -> tuple[list[torch.Tensor], list[t
     return images, labels
 
 
-def _prepare(
-    args: argparse.Namespace, device: torch.device, rank: int, world_size: int
-) -> tuple[Path, dict[str, Any]]:
+def _prepare(args: argparse.Namespace, rank: int, world_size: int) -> tuple[Path, dict]:
     if args.data == "synthetic":
         voc_dir, data = _synthetic(args, rank)
     else:
@@ -322,35 +463,51 @@ def _recipe(args: argparse.Namespace, device: torch.device) -> Recipe:
 
 
 def _model_and_optimizer(
-    args: argparse.Namespace, recipe: Recipe, device: torch.device, checkpoint: Path
-) -> tuple[torch.nn.Module, torch.optim.Optimizer, int, list[dict[str, Any]]]:
-    """Build model + optimizer; with --resume load both from ``checkpoint``."""
+    args: argparse.Namespace, recipe: Recipe, device: torch.device, state: dict | None
+) -> tuple[torch.nn.Module, torch.optim.Optimizer]:
+    """Build model + optimizer; with a checkpoint ``state`` load both from it."""
     torch.manual_seed(args.seed)  # builders initialise through torch's global generator
     net = build_model(args.model, num_classes=NUM_CLASSES, weights=args.weights).to(device)
     if recipe.channels_last:
         net = net.to(memory_format=torch.channels_last)
     optimizer = make_optimizer(net, recipe, device)
-    if not args.resume:
-        return net, optimizer, 0, []
-    state = load_checkpoint(checkpoint, map_location=device)
-    if state["config"].get("model") != args.model:
-        raise ValueError(
-            f"{checkpoint} holds a {state['config'].get('model')} model, not "
-            f"--model {args.model}; pass the same --model or drop --resume"
-        )
-    net.load_state_dict(state["model"])
-    optimizer.load_state_dict(state["optimizer"])
-    return net, optimizer, state["epoch"], state["history"]
+    if state is not None:
+        load_checkpoint(args.out / "checkpoint.pt", net, optimizer, map_location=device)
+    return net, optimizer
+
+
+def _start(args: argparse.Namespace, rank: int) -> dict[str, Any] | None:
+    """Settle the run's settings, check sizes and --out before any work; the checkpoint's
+    state when resuming."""
+    checkpoint = args.out / "checkpoint.pt"
+    state = load_checkpoint(checkpoint) if args.resume else None
+    _settle(args, state)
+    _check_sizes(args)
+    _check_out(args)
+    if rank == 0:
+        removed = remove_partial_checkpoints(checkpoint)
+        if removed:
+            print(
+                f"transconv: removed {len(removed)} partial checkpoint file(s) left in "
+                f"{args.out} by a run that was killed while saving",
+                file=sys.stderr,
+            )
+        if args.overwrite:
+            for name in _RESULTS:
+                (args.out / name).unlink(missing_ok=True)
+    return state
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    _check_train_args(args)
     device = _resolve_device(args.device)
     rank, world_size, local_rank = setup_distributed(device.type)
     if device.type == "cuda" and world_size > 1:
         device = torch.device("cuda", local_rank)
+    done = {"epoch": 0}  # the last finished epoch, for the message after Ctrl-C or SIGTERM
     try:
-        voc_dir, data = _prepare(args, device, rank, world_size)
+        state = _start(args, rank)
+        done["epoch"] = state["epoch"] if state else 0
+        voc_dir, data = _prepare(args, rank, world_size)
         recipe = _recipe(args, device)
         train_iter, test_iter = make_loaders(
             voc_dir,
@@ -363,8 +520,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
             rank=rank,
             world_size=world_size,
         )
-        checkpoint = args.out / "checkpoint.pt"
-        net, optimizer, start, history = _model_and_optimizer(args, recipe, device, checkpoint)
+        net, optimizer = _model_and_optimizer(args, recipe, device, state)
         model = wrap_ddp(net, device)
         model = torch.compile(model) if recipe.compile else model
         config = jsonable(
@@ -373,6 +529,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
                 "num_classes": NUM_CLASSES,
                 "crop": args.crop,
                 "recipe": asdict(recipe),
+                "world_size": world_size,
                 "args": _args_dict(args),
             }
         )
@@ -385,11 +542,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
             device=device,
             num_classes=NUM_CLASSES,
             recipe=recipe,
-            checkpoint_path=checkpoint if rank == 0 else None,
+            checkpoint_path=args.out / "checkpoint.pt" if rank == 0 else None,
             config=config,
-            start_epoch=start,
-            history=history,
+            start_epoch=done["epoch"],
+            history=state["history"] if state else None,
             progress=not args.quiet,
+            on_epoch_end=lambda row: done.update(epoch=row["epoch"]),
         )
         if rank == 0:
             _write_results(
@@ -401,6 +559,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
                 provenance(device, world_size=world_size, data=data),
                 device,
             )
+    except KeyboardInterrupt as stop:
+        raise _Stopped(stop, args.out, done) from None
     finally:
         if world_size > 1 and torch.distributed.is_initialized():
             torch.distributed.destroy_process_group()
@@ -417,20 +577,22 @@ def _write_results(
     voc_dir: Path,
     history: list,
     config: dict[str, Any],
-    provenance: dict[str, Any],
+    prov: dict[str, Any],
     device: torch.device,
 ) -> None:
     out = args.out
     final = dict(history[-1]) if history else {}
-    metrics = {
-        "final": final,
-        "history": history,
-        "provenance": provenance,
-        "recipe": config["recipe"],
-        "model": args.model,
-        "args": config["args"],
-    }
-    write_metrics(out, metrics)
+    write_metrics(
+        out,
+        {
+            "final": final,
+            "history": history,
+            "provenance": prov,
+            "recipe": config["recipe"],
+            "model": args.model,
+            "args": config["args"],
+        },
+    )
     write_history_csv(out, history)
     figures = write_figures(
         out, net, _val_examples(voc_dir, 4), history, tile_size=args.crop, device=device
@@ -438,29 +600,40 @@ def _write_results(
     print(f"wrote {', '.join(['metrics.json', 'history.csv', 'checkpoint.pt', *figures])} to {out}")
 
 
-def _cmd_predict(args: argparse.Namespace) -> int:
-    from PIL import Image, UnidentifiedImageError
+def _read_image(path: Path) -> torch.Tensor:
+    from transconv.data.voc import read_rgb
 
-    from transconv.data.voc import read_rgb, voc_palette
+    try:
+        return read_rgb(path)
+    except FileNotFoundError:
+        raise
+    except Exception as err:  # PIL's many ways to fail: unidentified, truncated, too large
+        message = " ".join(str(err).split()) or type(err).__name__
+        if str(path) not in message:
+            message = f"cannot decode image {path} ({type(err).__name__}: {message})"
+        raise ValueError(f"{message}; pass a JPEG or PNG image") from err
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from PIL import Image
+
+    from transconv.data.voc import voc_palette
 
     device = _resolve_device(args.device)
-    state = load_checkpoint(args.checkpoint, map_location=device)
-    config = state["config"]
-    if config.get("model") not in MODELS:
+    config = load_checkpoint(args.checkpoint)["config"]
+    if config.get("model") not in MODELS or not isinstance(config.get("num_classes"), int):
         raise ValueError(
-            f"{args.checkpoint} names no known model ({config.get('model')!r}); "
-            "use a checkpoint written by `transconv train`"
+            f"checkpoint {args.checkpoint} names no known model "
+            f"({config.get('model')!r}); use a checkpoint written by "
+            "`transconv train`"
         )
-    net = build_model(config["model"], num_classes=config["num_classes"]).to(device)
-    net.load_state_dict(state["model"])
-    try:
-        image = read_rgb(args.image)
-    except UnidentifiedImageError as err:
-        raise ValueError(f"cannot decode image {args.image} ({err}); pass a JPEG or PNG") from err
+    net = build_model(config["model"], num_classes=config["num_classes"])
+    load_checkpoint(args.checkpoint, net)
+    image = _read_image(args.image)
     tile = args.tile or config.get("crop") or [320, 480]
     if min(tile) < 1:
         raise ValueError(f"--tile must be positive, got {tile[0]} {tile[1]}")
-    labels = predict(net, image, tile_size=tuple(tile), device=device)
+    labels = predict(net.to(device), image, tile_size=tuple(tile), device=device)
     png = Image.fromarray(labels.to(torch.uint8).numpy(), mode="P")
     png.putpalette(voc_palette().flatten().tolist())
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -470,6 +643,42 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         f"{sorted(set(labels.unique().tolist()))})"
     )
     return 0
+
+
+class _Stopped(Exception):
+    """Ctrl-C or SIGTERM during `train`: which signal, and what the checkpoint holds."""
+
+    def __init__(self, stop: BaseException, out: Path, done: dict | None) -> None:
+        name = getattr(stop, "signal_name", "SIGINT")
+        self.code = 143 if name == "SIGTERM" else 130
+        kept = (
+            f"{out / 'checkpoint.pt'} holds epoch {done['epoch']}; continue with --resume"
+            if done and done["epoch"]
+            else "no epoch finished, no checkpoint written"
+        )
+        super().__init__(f"stopped by {name}; {kept}")
+
+
+class _Terminated(KeyboardInterrupt):
+    signal_name = "SIGTERM"
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a scheduler, torchrun, `kill`) stops like Ctrl-C: a clean one-line stop."""
+
+    def handler(signum: int, frame: Any) -> None:
+        raise _Terminated()
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _fail(err: BaseException, code: int) -> None:
@@ -483,7 +692,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Parameters
     ----------
-    argv : list of str, optional
+    argv : sequence of str, optional
         Arguments without the program name (default: ``sys.argv[1:]``).
 
     Returns
@@ -494,9 +703,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     Raises
     ------
     SystemExit
-        Status 2 after one ``transconv: error: ...`` line on stderr for bad input (missing data,
-        checkpoint or image, bad crop, unknown model); status 1 when the loss diverges or the
-        system fails (e.g. no network to fetch ``--weights DEFAULT``).
+        After one ``transconv: error: ...`` line on stderr: status 2 for bad input (missing
+        or unreadable data, checkpoint or image, an --out that holds another run or cannot be
+        written, a --resume that changes the run's settings, sizes that do not fit in
+        memory); 1 when the loss diverges or the system fails (e.g. no network to fetch
+        ``--weights DEFAULT``); 130 after Ctrl-C and 143 after SIGTERM, the checkpoint of the
+        last finished epoch kept.
 
     Examples
     --------
@@ -508,9 +720,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.func(args)
+        with _sigterm_as_interrupt():
+            return args.func(args)
     except NonFiniteLossError as err:
         _fail(err, 1)
+    except _Stopped as err:
+        _fail(err, err.code)
+    except KeyboardInterrupt as err:  # Ctrl-C in predict
+        _fail(_Stopped(err, args.out, None), 130)
     except (ValueError, FileNotFoundError, NotADirectoryError) as err:
         _fail(err, 2)
     except OSError as err:  # e.g. no network for --weights DEFAULT, a full disk

@@ -1,20 +1,31 @@
-"""Segmentation metrics: the confusion matrix and the FCN paper's four scores.
+r"""Segmentation metrics: the confusion matrix and the FCN paper's four scores.
 
 Long, Shelhamer and Darrell (FCN, 2015, section 5) report four numbers computed from one
-confusion matrix. With :math:`n_{ij}` the number of pixels of class :math:`i` predicted as
-class :math:`j`, :math:`t_i = \\sum_j n_{ij}` the pixels of class :math:`i` and
-:math:`n_{cl}` the number of classes that count:
+confusion matrix. With $n_{ij}$ the number of pixels of class $i$ predicted as class $j$,
+$t_i = \sum_j n_{ij}$ the pixels of class $i$ and $n_{cl}$ the number of classes that count:
 
-.. math::
-
-    \\text{pixel accuracy} &= \\sum_i n_{ii} / \\sum_i t_i \\\\
-    \\text{mean accuracy} &= \\frac{1}{n_{cl}} \\sum_i n_{ii} / t_i \\\\
-    \\text{mean IU} &= \\frac{1}{n_{cl}} \\sum_i
-        \\frac{n_{ii}}{t_i + \\sum_j n_{ji} - n_{ii}} \\\\
-    \\text{f.w. IU} &= \\Big(\\sum_k t_k\\Big)^{-1} \\sum_i
-        \\frac{t_i\\, n_{ii}}{t_i + \\sum_j n_{ji} - n_{ii}}
+$$
+\begin{aligned}
+\text{pixel accuracy} &= \textstyle\sum_i n_{ii} / \sum_i t_i \\
+\text{mean accuracy} &= \frac{1}{n_{cl}} \textstyle\sum_i n_{ii} / t_i \\
+\text{mean IU} &= \frac{1}{n_{cl}} \sum_i \frac{n_{ii}}{t_i + \sum_j n_{ji} - n_{ii}} \\
+\text{f.w. IU} &= \Big(\sum_k t_k\Big)^{-1}
+    \sum_i \frac{t_i\, n_{ii}}{t_i + \sum_j n_{ji} - n_{ii}}
+\end{aligned}
+$$
 
 Pixels whose target is ``ignore_index`` (255: VOC's object boundaries) never enter the matrix.
+[`confusion_matrix`][transconv.metrics.confusion_matrix] counts them,
+[`segmentation_scores`][transconv.metrics.segmentation_scores] turns the counts into the scores.
+
+Examples
+--------
+>>> cm = confusion_matrix(torch.tensor([0, 1, 1, 1]), torch.tensor([0, 1, 1, 0]), 2)
+>>> cm
+tensor([[1, 1],
+        [0, 2]])
+>>> segmentation_scores(cm)["pixel_acc"]
+0.75
 """
 
 from __future__ import annotations
@@ -24,27 +35,31 @@ import math
 import torch
 from torch import Tensor
 
+from transconv._validation import as_int
+
 __all__ = ["confusion_matrix", "segmentation_scores"]
 
 
-def _check_labels(pred: Tensor, target: Tensor, num_classes: int) -> None:
-    """Raise a teaching ``ValueError`` unless ``pred``/``target`` are compatible label maps."""
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
-        raise ValueError(
-            f"num_classes must be a positive int, got {num_classes!r}; "
-            "pass the number of classes the network predicts (21 for VOC)"
-        )
-    if pred.shape != target.shape:
-        raise ValueError(
-            f"pred shape {tuple(pred.shape)} must equal target shape {tuple(target.shape)}; "
-            "if pred holds logits (BxCxHxW), pass logits.argmax(1)"
-        )
+def _check_labels(pred: Tensor, target: Tensor, num_classes: int) -> int:
+    """Return ``num_classes`` as an int after checking ``pred``/``target`` are label maps."""
+    num_classes = as_int(num_classes, "num_classes", minimum=1, example="21")
     for name, t in (("pred", pred), ("target", target)):
+        if not isinstance(t, Tensor):
+            raise TypeError(
+                f"{name} must be a torch.Tensor of class indices, got {type(t).__name__}; "
+                "convert it with torch.as_tensor"
+            )
         if t.is_floating_point() or t.is_complex() or t.dtype == torch.bool:
-            raise ValueError(
+            raise TypeError(
                 f"{name} must hold integer class indices, got dtype {t.dtype}; "
                 "convert with .long() (or take logits.argmax(1) first)"
             )
+    if pred.shape != target.shape:
+        raise ValueError(
+            f"pred shape must equal target shape {tuple(target.shape)}, got "
+            f"{tuple(pred.shape)}; if pred holds logits (B, C, H, W), pass logits.argmax(1)"
+        )
+    return num_classes
 
 
 def _check_range(values: Tensor, name: str, num_classes: int) -> None:
@@ -55,8 +70,8 @@ def _check_range(values: Tensor, name: str, num_classes: int) -> None:
     if lo < 0 or hi >= num_classes:
         bad = lo if lo < 0 else hi
         raise ValueError(
-            f"{name} contains class index {bad}, outside [0, {num_classes}) for "
-            f"num_classes={num_classes}; raise num_classes or map the value to ignore_index"
+            f"{name} class indices must lie in [0, {num_classes}) for num_classes={num_classes}, "
+            f"got {bad}; raise num_classes or map the value to ignore_index"
         )
 
 
@@ -68,13 +83,13 @@ def confusion_matrix(
     Parameters
     ----------
     pred : Tensor
-        Predicted class indices, any integer dtype, any shape (e.g. ``BxHxW``).
+        Predicted class indices, any integer dtype, any shape (e.g. ``(B, H, W)``).
     target : Tensor
         True class indices, same shape as ``pred``; pixels equal to ``ignore_index`` are dropped.
     num_classes : int
         Number of classes ``C``; every kept value must lie in ``[0, C)``.
-    ignore_index : int, default 255
-        Target value that marks pixels to leave out (VOC's object boundaries).
+    ignore_index : int, optional
+        Target value that marks pixels to leave out (VOC's object boundaries); default 255.
 
     Returns
     -------
@@ -85,8 +100,11 @@ def confusion_matrix(
     Raises
     ------
     ValueError
-        If the shapes differ, a tensor is not integer, ``num_classes`` is not a positive int,
-        or a (non-ignored) value lies outside ``[0, num_classes)``.
+        If the shapes differ, ``num_classes`` is below 1, or a (non-ignored) value lies
+        outside ``[0, num_classes)``.
+    TypeError
+        If ``pred`` or ``target`` is not a tensor of integers, or ``num_classes`` or
+        ``ignore_index`` is not an integer.
 
     Examples
     --------
@@ -97,7 +115,8 @@ def confusion_matrix(
             [0, 2, 0],
             [1, 0, 0]])
     """
-    _check_labels(pred, target, num_classes)
+    num_classes = _check_labels(pred, target, num_classes)
+    ignore_index = as_int(ignore_index, "ignore_index", example="255")
     keep = target != ignore_index
     t, p = target[keep].long(), pred[keep].long()
     _check_range(t, "target", num_classes)
@@ -109,20 +128,27 @@ def confusion_matrix(
 def _check_matrix(cm: Tensor) -> Tensor:
     """Return ``cm`` as a float64 CPU tensor after checking it is a non-empty count matrix."""
     cm = torch.as_tensor(cm).detach().cpu()
+    fix = "build it with confusion_matrix(pred, target, num_classes)"
     if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:
-        raise ValueError(
-            f"confusion matrix must be square (C, C), got shape {tuple(cm.shape)}; "
-            "build it with confusion_matrix(pred, target, num_classes)"
-        )
+        raise ValueError(f"cm must be a square (C, C) matrix, got shape {tuple(cm.shape)}; {fix}")
+    if cm.is_complex():
+        raise TypeError(f"cm must hold real pixel counts, got dtype {cm.dtype}; {fix}")
     cm = cm.double()
-    if bool((cm < 0).any()):
-        raise ValueError(
-            "confusion matrix holds negative counts; entries must be pixel counts >= 0"
-        )
+    checks = (
+        (~cm.isfinite(), "finite pixel counts"),
+        (cm < 0, "pixel counts >= 0"),
+        (cm != cm.round(), "whole pixel counts"),
+    )
+    for bad, rule in checks:
+        if bool(bad.any()):
+            first = cm[bad][0].item()
+            raise ValueError(
+                f"cm must hold {rule}, got {first!r} ({int(bad.sum())} such entries); {fix}"
+            )
     if cm.sum() == 0:
         raise ValueError(
-            "confusion matrix is empty (0 pixels counted): every target pixel was ignore_index "
-            "or the loader yielded no batches; check the labels and the data loader"
+            "cm must count at least one pixel, got 0: every target pixel was ignore_index or "
+            "the loader yielded no batches; check the labels and the data loader"
         )
     return cm
 
@@ -138,18 +164,22 @@ def segmentation_scores(cm: Tensor) -> dict[str, float | list[float]]:
     Parameters
     ----------
     cm : Tensor
-        ``(C, C)`` confusion matrix, rows = target, columns = prediction.
+        Confusion matrix of shape ``(C, C)``, rows = target, columns = prediction: whole,
+        non-negative pixel counts (any real dtype).
 
     Returns
     -------
-    dict
+    dict of str to float or list of float
         ``pixel_acc``, ``mean_acc``, ``mean_iou``, ``fw_iou`` as floats and ``iou``, the list of
         ``C`` per-class IoUs (NaN where undefined).
 
     Raises
     ------
     ValueError
-        If ``cm`` is not square, holds negative counts, or counts no pixel at all.
+        If ``cm`` is not square, holds a NaN, infinite, negative or fractional count, or
+        counts no pixel at all.
+    TypeError
+        If ``cm`` is complex.
 
     Examples
     --------

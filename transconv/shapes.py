@@ -1,21 +1,30 @@
-"""Shape arithmetic of convolution and transposed convolution.
+r"""Shape arithmetic of convolution and transposed convolution.
 
 Every function takes ``int`` or ``tuple`` arguments, following PyTorch's convention: a tuple
 holds one entry per spatial dimension, an ``int`` applies to every dimension, and the result is
-an ``int`` when every argument is an ``int`` and a tuple otherwise.
+an ``int`` when every argument is an ``int`` and a tuple otherwise. Integers may be Python or
+numpy integers, as in PyTorch.
 
-The two formulas (per spatial dimension, as in PyTorch's ``Conv2d`` / ``ConvTranspose2d`` docs):
+The two formulas (per spatial dimension, as in PyTorch's `nn.Conv2d` / `nn.ConvTranspose2d`
+docs), for input size $n$, kernel size $k$, stride $s$, padding $p$ and dilation $d$:
 
-.. math::
+$$n_\text{conv} = \left\lfloor \frac{n + 2p - d (k - 1) - 1}{s} \right\rfloor + 1,
+\qquad
+n_\text{trans} = (n - 1) s - 2p + d (k - 1) + \text{output\_padding} + 1.$$
 
-    n_\\text{conv} = \\left\\lfloor \\frac{n + 2p - d (k - 1) - 1}{s} \\right\\rfloor + 1,
-    \\qquad
-    n_\\text{trans} = (n - 1) s - 2p + d (k - 1) + \\text{output\\_padding} + 1.
+Examples
+--------
+>>> conv_output_size((320, 480), kernel_size=3, stride=2, padding=1)
+(160, 240)
+>>> conv_transpose_output_size((10, 15), *upsampling_params(32))
+(320, 480)
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+
+from transconv._validation import as_int, is_int
 
 IntOrTuple = int | tuple[int, ...]
 
@@ -39,6 +48,18 @@ def _per_dimension(**values: IntOrTuple) -> tuple[int | None, list[dict[str, int
     Returns ``(ndim, rows)`` where ``ndim`` is ``None`` when every argument is an int (then
     ``rows`` has one entry), else the common tuple length.
     """
+    for name, v in values.items():
+        for item in v if isinstance(v, (tuple, list)) else (v,):
+            if not is_int(item):
+                raise TypeError(
+                    f"{name} must be an int or a tuple of ints, got {v!r}; "
+                    f"pass e.g. {name}=3 or {name}=(3, 3)"
+                )
+        if isinstance(v, (tuple, list)) and not v:
+            raise ValueError(
+                f"{name} must be an int or a non-empty tuple of ints (one per spatial "
+                f"dimension), got {v!r}; pass e.g. {name}=3 or {name}=(3, 3)"
+            )
     lengths = {name: len(v) for name, v in values.items() if isinstance(v, (tuple, list))}
     if len(set(lengths.values())) > 1:
         given = ", ".join(f"{name}={tuple(values[name])}" for name in lengths)
@@ -47,12 +68,8 @@ def _per_dimension(**values: IntOrTuple) -> tuple[int | None, list[dict[str, int
             f"got {given}; pass tuples of one length or plain ints"
         )
     ndim = next(iter(lengths.values()), None)
-    for name, v in values.items():
-        for item in v if isinstance(v, (tuple, list)) else (v,):
-            if isinstance(item, bool) or not isinstance(item, int):
-                raise ValueError(f"{name} must be an int or a tuple of ints, got {v!r}")
     rows = [
-        {name: (v[i] if isinstance(v, (tuple, list)) else v) for name, v in values.items()}
+        {name: int(v[i] if isinstance(v, (tuple, list)) else v) for name, v in values.items()}
         for i in range(ndim or 1)
     ]
     return ndim, rows
@@ -78,24 +95,18 @@ def _check_layer(
 ) -> None:
     """Raise ``ValueError`` for layer arguments that PyTorch rejects (one dimension, ints)."""
     for name, value in (("kernel_size", kernel_size), ("stride", stride), ("dilation", dilation)):
-        if value < 1:
-            raise ValueError(f"{name} ({value}) must be a positive integer; use {name}=1 or larger")
-    if padding < 0:
-        raise ValueError(f"padding ({padding}) must be non-negative; use padding=0 or larger")
-    if output_padding < 0:
-        raise ValueError(
-            f"output_padding ({output_padding}) must be non-negative; use output_padding=0 or larger"
-        )
+        as_int(value, name, minimum=1)
+    as_int(padding, "padding", minimum=0)
+    as_int(output_padding, "output_padding", minimum=0)
     if output_padding >= max(stride, dilation):
         raise ValueError(
-            f"output_padding ({output_padding}) must be smaller than stride ({stride}) or "
-            f"dilation ({dilation}); use output_padding <= {max(stride, dilation) - 1}"
+            f"output_padding must be smaller than stride ({stride}) or dilation ({dilation}), "
+            f"got {output_padding}; pass output_padding <= {max(stride, dilation) - 1}"
         )
 
 
 def _check_size(size: int) -> None:
-    if size < 1:
-        raise ValueError(f"size ({size}) must be a positive integer (the input's spatial size)")
+    as_int(size, "size", minimum=1)
 
 
 def _conv_size(size: int, kernel_size: int, stride: int, padding: int, dilation: int) -> int:
@@ -104,9 +115,10 @@ def _conv_size(size: int, kernel_size: int, stride: int, padding: int, dilation:
     span = dilation * (kernel_size - 1) + 1
     if size + 2 * padding < span:
         raise ValueError(
-            f"input size ({size}) plus 2 * padding ({padding}) is smaller than the dilated kernel "
-            f"span ({span} = dilation {dilation} * (kernel_size {kernel_size} - 1) + 1), so the output "
-            f"would be empty; use padding >= {(span - size + 1) // 2}, or a smaller kernel_size or dilation"
+            f"size + 2 * padding must not be smaller than the dilated kernel span ({span} = "
+            f"dilation {dilation} * (kernel_size {kernel_size} - 1) + 1), or the output is empty, "
+            f"got {size} + 2 * {padding} = {size + 2 * padding}; pass padding >= "
+            f"{(span - size + 1) // 2}, or a smaller kernel_size or dilation"
         )
     return (size + 2 * padding - span) // stride + 1
 
@@ -118,16 +130,23 @@ def conv_output_size(
     padding: IntOrTuple = 0,
     dilation: IntOrTuple = 1,
 ) -> IntOrTuple:
-    """Spatial output size of a convolution (``nn.Conv2d`` and friends).
+    r"""Spatial output size of a convolution (`nn.Conv2d` and friends).
 
-    ``floor((size + 2 * padding - dilation * (kernel_size - 1) - 1) / stride) + 1`` per dimension.
+    $\lfloor (n + 2p - d (k - 1) - 1) / s \rfloor + 1$ per spatial dimension; an int argument
+    applies to every dimension.
 
     Parameters
     ----------
     size : int or tuple of int
-        Input spatial size, one entry per spatial dimension.
-    kernel_size, stride, padding, dilation : int or tuple of int
-        As in ``torch.nn.Conv2d``; an int applies to every dimension.
+        Input spatial size $n$, one entry per spatial dimension.
+    kernel_size : int or tuple of int
+        Kernel size $k$ per spatial dimension.
+    stride : int or tuple of int, optional
+        Stride $s$; default 1.
+    padding : int or tuple of int, optional
+        Zero padding $p$ on each side; default 0.
+    dilation : int or tuple of int, optional
+        Spacing $d$ between kernel taps; default 1.
 
     Returns
     -------
@@ -137,8 +156,10 @@ def conv_output_size(
     Raises
     ------
     ValueError
-        If an argument is not a legal layer argument, tuple lengths differ, or the output
-        would be empty (the message says which padding would make it non-empty).
+        If an argument is not a legal layer argument, a tuple is empty, tuple lengths differ,
+        or the output would be empty (the message says which padding would make it non-empty).
+    TypeError
+        If an argument is neither an int nor a tuple of ints.
 
     Examples
     --------
@@ -170,9 +191,10 @@ def _transpose_size(
     if out < 1:
         full = out + 2 * padding
         raise ValueError(
-            f"output size would be {out} = (size {size} - 1) * stride {stride} - 2 * padding {padding} "
-            f"+ dilation {dilation} * (kernel_size {kernel_size} - 1) + output_padding {output_padding} + 1, "
-            f"but it must be >= 1; use padding <= {(full - 1) // 2}, or a larger size, stride or kernel_size"
+            f"the output size (size - 1) * stride - 2 * padding + dilation * (kernel_size - 1) "
+            f"+ output_padding + 1 must be >= 1, got ({size} - 1) * {stride} - 2 * {padding} "
+            f"+ {dilation} * ({kernel_size} - 1) + {output_padding} + 1 = {out}; pass padding <= "
+            f"{(full - 1) // 2}, or a larger size, stride or kernel_size"
         )
     return out
 
@@ -185,18 +207,28 @@ def conv_transpose_output_size(
     output_padding: IntOrTuple = 0,
     dilation: IntOrTuple = 1,
 ) -> IntOrTuple:
-    """Spatial output size of a transposed convolution (``nn.ConvTranspose2d``).
+    r"""Spatial output size of a transposed convolution (`nn.ConvTranspose2d`).
 
-    ``(size - 1) * stride - 2 * padding + dilation * (kernel_size - 1) + output_padding + 1``
-    per dimension. This is also the one place where transposed-convolution arguments are
-    validated; :func:`transconv.reference.conv_transpose2d` calls it.
+    $(n - 1) s - 2p + d (k - 1) + \text{output\_padding} + 1$ per spatial dimension; an int
+    argument applies to every dimension. This is also the one place where
+    transposed-convolution arguments are validated;
+    [`conv_transpose2d`][transconv.reference.conv_transpose2d] calls it.
 
     Parameters
     ----------
     size : int or tuple of int
-        Input spatial size, one entry per spatial dimension.
-    kernel_size, stride, padding, output_padding, dilation : int or tuple of int
-        As in ``torch.nn.ConvTranspose2d``; an int applies to every dimension.
+        Input spatial size $n$, one entry per spatial dimension.
+    kernel_size : int or tuple of int
+        Kernel size $k$ per spatial dimension.
+    stride : int or tuple of int, optional
+        Stride $s$; default 1.
+    padding : int or tuple of int, optional
+        Zero padding $p$ on each side; default 0.
+    output_padding : int or tuple of int, optional
+        Extra rows/columns at the bottom/right, smaller than the stride or the dilation
+        (PyTorch's rule); default 0.
+    dilation : int or tuple of int, optional
+        Spacing $d$ between kernel taps; default 1.
 
     Returns
     -------
@@ -207,9 +239,11 @@ def conv_transpose_output_size(
     ------
     ValueError
         If an argument is illegal (non-positive kernel_size/stride/dilation, negative padding,
-        output_padding not smaller than stride or dilation -- PyTorch's rule), tuple lengths
-        differ, or the output would be smaller than 1 (the message gives the largest padding
-        that works).
+        output_padding not smaller than stride or dilation -- PyTorch's rule), a tuple is
+        empty, tuple lengths differ, or the output would be smaller than 1 (the message gives
+        the largest padding that works).
+    TypeError
+        If an argument is neither an int nor a tuple of ints.
 
     Examples
     --------
@@ -222,7 +256,7 @@ def conv_transpose_output_size(
     >>> conv_transpose_output_size(5, kernel_size=3, stride=2, padding=1, output_padding=2)
     Traceback (most recent call last):
     ...
-    ValueError: output_padding (2) must be smaller than stride (2) or dilation (1); use output_padding <= 1
+    ValueError: output_padding must be smaller than stride (2) or dilation (1), got 2; ...
     """
     ndim, rows = _per_dimension(
         size=size,
@@ -246,11 +280,11 @@ def _output_padding(
     if not low <= target <= high:
         reach = f"[{low}, {high}]" if low <= high else "no size >= 1"
         raise ValueError(
-            f"target ({target}) is not reachable: with size {size}, kernel_size {kernel_size}, "
-            f"stride {stride}, padding {padding}, dilation {dilation} the output is {lowest} "
-            f"+ output_padding with 0 <= output_padding <= {largest_pad} (smaller than stride or "
-            f"dilation), i.e. {reach}; "
-            f"change stride, padding or kernel_size, or aim for a target in that range"
+            f"target must be reachable, i.e. in {reach}: with size {size}, kernel_size "
+            f"{kernel_size}, stride {stride}, padding {padding}, dilation {dilation} the output is "
+            f"{lowest} + output_padding with 0 <= output_padding <= {largest_pad} (smaller than "
+            f"stride or dilation), got {target}; change stride, padding or kernel_size, or aim for "
+            f"a target in that range"
         )
     return target - lowest
 
@@ -275,8 +309,14 @@ def output_padding_for(
         Input spatial size of the transposed convolution.
     target : int or tuple of int
         Wanted output size.
-    kernel_size, stride, padding, dilation : int or tuple of int
-        As in ``torch.nn.ConvTranspose2d``.
+    kernel_size : int or tuple of int
+        Kernel size $k$ per spatial dimension.
+    stride : int or tuple of int, optional
+        Stride $s$; default 1.
+    padding : int or tuple of int, optional
+        Zero padding $p$ on each side; default 0.
+    dilation : int or tuple of int, optional
+        Spacing $d$ between kernel taps; default 1.
 
     Returns
     -------
@@ -286,7 +326,10 @@ def output_padding_for(
     Raises
     ------
     ValueError
-        If no legal output_padding reaches ``target``; the message gives the reachable range.
+        If no legal output_padding reaches ``target`` (the message gives the reachable range),
+        or an argument is illegal.
+    TypeError
+        If an argument is neither an int nor a tuple of ints.
 
     Examples
     --------
@@ -297,7 +340,7 @@ def output_padding_for(
     >>> output_padding_for(3, target=8, kernel_size=3, stride=2, padding=1)
     Traceback (most recent call last):
     ...
-    ValueError: target (8) is not reachable: ... i.e. [5, 6]; ...
+    ValueError: target must be reachable, i.e. in [5, 6]: ... got 8; ...
     """
     ndim, rows = _per_dimension(
         size=size,
@@ -311,22 +354,19 @@ def output_padding_for(
 
 
 def _upsampling(factor: int) -> tuple[int, int, int]:
-    if factor < 1:
-        raise ValueError(
-            f"factor ({factor}) must be a positive integer; use factor=1 (identity) or larger"
-        )
+    as_int(factor, "factor", minimum=1)  # factor=1 is the identity
     return 2 * factor - factor % 2, factor, factor // 2
 
 
 def upsampling_params(factor: IntOrTuple) -> tuple[IntOrTuple, IntOrTuple, IntOrTuple]:
-    """``(kernel_size, stride, padding)`` of a transposed convolution that upsamples exactly x``factor``.
+    r"""``(kernel_size, stride, padding)`` of a transposed convolution upsampling exactly ×factor.
 
-    ``kernel_size = 2 * factor - factor % 2``, ``stride = factor``, ``padding = factor // 2``.
-    Then ``(n - 1) * f - 2 * (f // 2) + (2 * f - f % 2) = n * f + f - (2 * (f // 2) + f % 2)
-    = n * f`` for every input size ``n``, odd and even ``f`` alike (no adjustment is needed for
-    odd factors), with ``output_padding = 0``. The kernel spans two input pixels' worth of output
-    (``2f``, or ``2f - 1`` so that it has a centre tap when ``f`` is odd), which is exactly the
-    support of the bilinear (tent) kernel of :func:`transconv.bilinear.bilinear_kernel`.
+    $k = 2f - (f \bmod 2)$, $s = f$, $p = \lfloor f / 2 \rfloor$. Then
+    $(n - 1) f - 2 \lfloor f / 2 \rfloor + 2f - (f \bmod 2) = n f$ for every input size $n$,
+    odd and even $f$ alike (no adjustment is needed for odd factors), with
+    ``output_padding = 0``. The kernel spans two input pixels' worth of output ($2f$, or
+    $2f - 1$ so that it has a centre tap when $f$ is odd), which is exactly the support of the
+    bilinear (tent) kernel of [`bilinear_kernel`][transconv.bilinear.bilinear_kernel].
 
     Parameters
     ----------
@@ -341,7 +381,9 @@ def upsampling_params(factor: IntOrTuple) -> tuple[IntOrTuple, IntOrTuple, IntOr
     Raises
     ------
     ValueError
-        If a factor is not a positive integer.
+        If a factor is not a positive integer, or the tuple is empty.
+    TypeError
+        If ``factor`` is neither an int nor a tuple of ints.
 
     Examples
     --------

@@ -1,14 +1,13 @@
-"""Transposed convolution as a sub-pixel convolution: a small stride-1 convolution, then a shuffle.
+r"""Transposed convolution as a sub-pixel convolution: a small stride-1 convolution, then a shuffle.
 
 A transposed convolution with stride $s$ sends input pixel $i$ through kernel tap $a$ to output
-position $i s + a$. Write $a = j s + r$ with phase $r \\in [0, s)$: output row $t s + r$
-receives $\\sum_j x[t - j]\\, w[j s + r]$, a stride-1 convolution of the input with the
-$\\lceil k / s \\rceil$ taps of phase $r$. All $s^2$ phases (per output channel) are computed at
-once by **one** stride-1 convolution with $C_\\text{out} s^2$ output channels, and
-[`pixel_shuffle`](https://pytorch.org/docs/stable/generated/torch.nn.PixelShuffle.html) interleaves
-them into the $s\\times$ larger grid; cropping `padding` rows then gives exactly
-`F.conv_transpose2d` (Shi et al. 2016, "Is the deconvolution layer the same as a convolutional
-layer?").
+position $i s + a$. Write $a = j s + r$ with phase $r \in [0, s)$: output row $t s + r$
+receives $\sum_j x[t - j]\, w[j s + r]$, a stride-1 convolution of the input with the
+$\lceil k / s \rceil$ taps of phase $r$. All $s^2$ phases (per output channel) are computed at
+once by **one** stride-1 convolution with $C_\text{out} s^2$ output channels;
+`torch.nn.functional.pixel_shuffle` interleaves them into the $s\times$ larger grid, and
+cropping `padding` rows gives exactly `F.conv_transpose2d` (Shi et al. 2016, "Is the
+deconvolution layer the same as a convolutional layer?").
 
 [`subpixel_weight`][transconv.subpixel.subpixel_weight] is that rearrangement of the weight,
 [`conv_transpose2d_subpixel`][transconv.subpixel.conv_transpose2d_subpixel] the functional form,
@@ -165,6 +164,13 @@ def conv_transpose2d_subpixel(
     TypeError
         For a non-integer stride, padding or output_padding, or mismatched dtypes.
 
+    Notes
+    -----
+    The stride-1 convolution also multiplies the zero padding around the input, so a weight
+    holding ``inf`` or ``nan`` gives NaN ($0 \\cdot \\infty$) at outputs where
+    `F.conv_transpose2d` is finite; [`conv_transpose2d`][transconv.reference.conv_transpose2d]
+    matches PyTorch there. Finite weights are exact.
+
     Examples
     --------
     >>> x = torch.tensor([[[[0.0, 1.0], [2.0, 3.0]]]])
@@ -309,6 +315,21 @@ class SubpixelConvTranspose2d(nn.ConvTranspose2d):
         return new
 
     def forward(self, input: Tensor, output_size: list[int] | None = None) -> Tensor:
+        """Transposed convolution of ``input``, computed as a sub-pixel convolution.
+
+        Parameters
+        ----------
+        input : Tensor
+            Shape ``(B, C_in, H, W)`` or unbatched ``(C_in, H, W)``.
+        output_size : list of int or None, optional
+            Wanted ``(H_out, W_out)`` (or the full shape); sets ``output_padding`` as in
+            `nn.ConvTranspose2d`; default None (use ``self.output_padding``).
+
+        Returns
+        -------
+        Tensor
+            Shape ``(B, C_out, H_out, W_out)``.
+        """
         output_padding = self._output_padding(
             input, output_size, self.stride, self.padding, self.kernel_size, 2, self.dilation
         )

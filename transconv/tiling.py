@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from transconv._validation import as_float, as_hw, as_int, check_allocation
 from transconv.data.voc import normalize_image
 
 __all__ = ["predict"]
@@ -26,24 +27,32 @@ def _tile_starts(length: int, tile: int, overlap: float) -> list[int]:
 
 
 def _check_predict_args(
-    image: Tensor, tile_size: Sequence[int], overlap: float, batch_size: int
+    image: Tensor, tile_size: int | Sequence[int], overlap: float, batch_size: int
 ) -> tuple[int, int]:
-    if image.dtype != torch.uint8 or image.dim() != 3 or image.shape[0] != 3:
-        raise ValueError(
-            f"image must be a uint8 tensor 3xHxW (as torchvision.io.read_image returns), got "
-            f"dtype {image.dtype} and shape {tuple(image.shape)}"
+    if not isinstance(image, Tensor) or image.dtype != torch.uint8:
+        raise TypeError(
+            f"image must be a uint8 tensor (3, H, W), got {getattr(image, 'dtype', type(image))}; "
+            "read it with transconv.data.read_rgb (or torchvision.io.read_image)"
         )
-    tile = tuple(tile_size)
-    if len(tile) != 2 or not all(isinstance(v, int) and v > 0 for v in tile):
-        raise ValueError(f"tile_size must be two positive ints (h, w), got {tile_size!r}")
-    if not 0 <= overlap < 1:
+    if image.dim() != 3 or image.shape[0] != 3:
         raise ValueError(
-            f"overlap must be a fraction of the tile in [0, 1), got {overlap}; 0.25 overlaps "
-            "neighbouring tiles by a quarter"
+            f"image must have shape (3, H, W), got {tuple(image.shape)}; read it with "
+            "transconv.data.read_rgb, which returns 3 channels first"
         )
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-    return tile  # type: ignore[return-value]
+    tile = as_hw(tile_size, "tile_size", example="(320, 480)")
+    as_float(overlap, "overlap", low=0, high=1, high_open=True, example="0.25")
+    as_int(batch_size, "batch_size", minimum=1, example="4")
+    (H, W), (th, tw) = image.shape[1:], tile
+    # Bytes predict allocates, at least: the padded image in float32 (3 x 4 B/px), the logit sum
+    # for at least 2 classes and the coverage count (2 x 4 + 4 B/px), and one batch of tiles
+    # with their logits (3 x 4 + 2 x 4 B/px); the network's activations come on top.
+    padded = max(H, th) * max(W, tw)
+    check_allocation(
+        padded * 24 + batch_size * th * tw * 20,
+        f"tile_size={tile} (batch_size={batch_size}) on a {H}x{W} image",
+        "pass a smaller tile_size, e.g. the training crop (320, 480)",
+    )
+    return tile
 
 
 def _tile_logits(
@@ -54,7 +63,7 @@ def _tile_logits(
     logit_sum, count = None, torch.zeros(1, H, W, device=X.device)
     for i in range(0, len(boxes), batch_size):
         chunk = boxes[i : i + batch_size]
-        out = net(torch.stack([X[:, t : t + th, l : l + tw] for t, l in chunk])).float()
+        out = net(torch.stack([X[:, t : t + th, c : c + tw] for t, c in chunk])).float()
         if out.shape[-2:] != (th, tw):
             raise ValueError(
                 f"the network maps a {th}x{tw} tile to {tuple(out.shape[-2:])} logits; predict "
@@ -62,9 +71,9 @@ def _tile_logits(
             )
         if logit_sum is None:
             logit_sum = torch.zeros(out.shape[1], H, W, device=X.device)
-        for (t, l), tile_logits in zip(chunk, out):
-            logit_sum[:, t : t + th, l : l + tw] += tile_logits
-            count[:, t : t + th, l : l + tw] += 1
+        for (t, c), tile_logits in zip(chunk, out, strict=True):
+            logit_sum[:, t : t + th, c : c + tw] += tile_logits
+            count[:, t : t + th, c : c + tw] += 1
     return logit_sum, count
 
 
@@ -73,17 +82,17 @@ def predict(
     net: nn.Module,
     image: Tensor,
     *,
-    tile_size: Sequence[int] = (320, 480),
+    tile_size: int | Sequence[int] = (320, 480),
     overlap: float = 0.25,
     device: str | torch.device | None = None,
     batch_size: int = 4,
 ) -> Tensor:
     """Label every pixel of an image of any size with overlapping tiles.
 
-    The image is normalised (:func:`~transconv.data.voc.normalize_image`). An image smaller
-    than the tile is zero-padded at the bottom/right *after* normalisation, i.e. with the
-    ImageNet mean colour, a neutral grey (reflection would fail for images less than half the
-    tile), and the padding is cropped away at the end. A larger image is covered by tiles
+    The image is normalised ([`normalize_image`][transconv.data.voc.normalize_image]). An
+    image smaller than the tile is zero-padded at the bottom/right *after* normalisation, i.e.
+    with the ImageNet mean colour, a neutral grey (reflection would fail for images less than
+    half the tile), and the padding is cropped away at the end. A larger image is covered by tiles
     whose origins step by ``tile * (1 - overlap)``, the last flush with the edge; each pixel's
     logits are averaged over the tiles that cover it, then the argmax is taken. Sizes need
     not be multiples of 32.
@@ -91,11 +100,12 @@ def predict(
     Parameters
     ----------
     net : nn.Module
-        Maps ``Bx3xhxw`` to ``BxCxhxw`` logits (any FCN); run in eval mode, mode restored after.
+        Maps ``(B, 3, h, w)`` to ``(B, C, h, w)`` logits (any FCN); run in eval mode, mode
+        restored after.
     image : Tensor
-        uint8 ``3xHxW``.
-    tile_size : (int, int), default (320, 480)
-        Tile height and width (d2l's crop size).
+        uint8 ``(3, H, W)``.
+    tile_size : int or (int, int), default (320, 480)
+        Tile height and width (d2l's crop size); one int for a square tile.
     overlap : float, default 0.25
         Fraction of the tile that neighbouring tiles share, in ``[0, 1)``.
     device : str or torch.device, optional
@@ -106,13 +116,16 @@ def predict(
     Returns
     -------
     Tensor
-        int64 ``HxW`` class indices, on the CPU.
+        int64 ``(H, W)`` class indices, on the CPU.
 
     Raises
     ------
+    TypeError
+        For a non-uint8 image, or a ``tile_size``/``overlap``/``batch_size`` of the wrong type.
     ValueError
-        For a non-uint8 or non-3xHxW image, a bad ``tile_size``/``overlap``/``batch_size``, or
-        a network whose output size differs from its input's.
+        For an image not of shape ``(3, H, W)``, a ``tile_size``/``overlap``/``batch_size`` out
+        of range, sizes whose buffers would not fit in memory (checked before allocating), or a
+        network whose output size differs from its input's.
 
     Examples
     --------

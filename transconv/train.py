@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +23,14 @@ import torch.distributed as dist
 from torch import Tensor, nn
 from tqdm import tqdm  # text bars: tqdm.auto would need ipywidgets inside notebooks
 
-from transconv.checkpoint import load_checkpoint, save_checkpoint
+from transconv._validation import seeded
+from transconv.checkpoint import load_checkpoint, remove_partial_checkpoints, save_checkpoint
 from transconv.data.voc import IGNORE_INDEX
 from transconv.distributed import (
+    any_rank,
+    broadcast_buffers,
     get_rank,
+    get_world_size,
     is_distributed,
     setup_distributed,
     unwrap_model,
@@ -57,29 +61,11 @@ __all__ = [
 ]
 
 _CHECK_EVERY = 20  # steps between host syncs that look for a non-finite loss
+_KINDS = ("nan", "inf", "-inf")  # how a bad loss is sent between ranks: its index here
 
 
 class NonFiniteLossError(RuntimeError):
-    """Training produced a NaN or infinite loss."""
-
-
-def _step(
-    net: nn.Module,
-    X: Tensor,
-    Y: Tensor,
-    optimizer: torch.optim.Optimizer,
-    amp_dtype: torch.dtype | None,
-    criterion: Callable[..., Tensor],
-) -> tuple[Tensor, Tensor]:
-    """One optimisation step; returns (detached mean loss, detached logits)."""
-    net.train()
-    optimizer.zero_grad(set_to_none=True)
-    with autocast(X.device.type, amp_dtype):
-        logits = net(X)
-        loss = criterion(logits, Y)
-    loss.sum().backward()
-    optimizer.step()
-    return loss.detach().float().mean(), logits.detach()
+    """Training produced a NaN or infinite loss (or weights); raised on every rank alike."""
 
 
 def train_step(
@@ -90,27 +76,36 @@ def train_step(
     *,
     amp_dtype: torch.dtype | None = None,
     criterion: Callable[..., Tensor] = loss_fn,
-) -> Tensor:
-    """Forward, loss, backward and optimizer step on one batch.
+    return_logits: bool = False,
+) -> Tensor | tuple[Tensor, Tensor]:
+    """Forward, loss, backward and optimizer step on one batch, without a host sync.
 
     Parameters
     ----------
     net : nn.Module
-        Maps ``Bx3xHxW`` to logits ``BxCxHxW``; put in training mode.
-    X, Y : Tensor
-        Images ``Bx3xHxW`` and int64 labels ``BxHxW`` on the model's device.
+        Maps images to logits; put in training mode.
+    X : Tensor
+        Images ``(B, 3, H, W)`` on the model's device.
+    Y : Tensor
+        int64 labels ``(B, H, W)`` on the same device (255 = ignore).
     optimizer : torch.optim.Optimizer
+        Steps ``net``'s parameters.
     amp_dtype : torch.dtype, optional
-        ``torch.bfloat16`` runs forward and loss under autocast; None runs in full precision.
-    criterion : callable, default :func:`loss_fn`
+        ``torch.bfloat16`` runs forward and loss under autocast; None (default) runs in full
+        precision.
+    criterion : callable, optional
         ``criterion(logits, Y)`` returning a scalar or per-sample losses (backward runs on
-        their sum, as d2l's ``l.sum().backward()``).
+        their sum, as d2l's ``l.sum().backward()``); default
+        [`loss_fn`][transconv.losses.loss_fn].
+    return_logits : bool, default False
+        Also return the detached logits (the loop scores training accuracy with them).
 
     Returns
     -------
-    Tensor
+    Tensor or (Tensor, Tensor)
         The loss (mean of the criterion's values), detached, on the device: reading it with
-        ``.item()`` is the caller's choice of when to synchronise.
+        ``.item()`` is the caller's choice of when to synchronise; with ``return_logits`` also
+        the logits ``(B, C, H, W)``.
 
     Raises
     ------
@@ -126,7 +121,15 @@ def train_step(
     >>> bool(train_step(net, X, Y, opt) < first)
     True
     """
-    return _step(net, X, Y, optimizer, amp_dtype, criterion)[0]
+    net.train()
+    optimizer.zero_grad(set_to_none=True)
+    with autocast(X.device.type, amp_dtype):
+        logits = net(X)
+        loss = criterion(logits, Y)
+    loss.sum().backward()
+    optimizer.step()
+    mean = loss.detach().float().mean()
+    return (mean, logits.detach()) if return_logits else mean
 
 
 def _to_device(
@@ -138,13 +141,27 @@ def _to_device(
     return X, Y.to(device, non_blocking=True)
 
 
+def _first_bad_step(bad: Tensor) -> tuple[int, int, int] | None:
+    """(step, rank, kind) of the earliest bad loss on any rank, the same answer on every rank.
+
+    Each rank writes its own row of a (world size, 2) table and one all_reduce (max) fills in
+    the others' rows (the other entries are -1): a flag and its details in one collective.
+    """
+    rows = bad.new_full((get_world_size(), 2), -1.0)
+    rows[get_rank()] = bad
+    if is_distributed():
+        dist.all_reduce(rows, op=dist.ReduceOp.MAX)
+    found = [(int(s), r, int(k)) for r, (s, k) in enumerate(rows.tolist()) if s >= 0]
+    return min(found) if found else None
+
+
 class _EpochMeter:
     """Loss/accuracy sums kept on the device (no sync per step); also the first bad loss."""
 
     def __init__(self, device: torch.device, epoch: int) -> None:
         self.epoch, self.steps, self.images = epoch, 0, 0
         self.sums = torch.zeros(3, dtype=torch.float64, device=device)  # loss, correct, labelled
-        self.bad = torch.full((2,), -1.0, dtype=torch.float64, device=device)  # step, value
+        self.bad = torch.full((2,), -1.0, dtype=torch.float64, device=device)  # step, kind
 
     def update(self, loss: Tensor, logits: Tensor, Y: Tensor) -> None:
         keep = Y != IGNORE_INDEX
@@ -152,21 +169,25 @@ class _EpochMeter:
         loss64 = loss.double()
         self.sums += torch.stack([loss64, correct.double(), keep.sum().double()])
         new_bad = ~torch.isfinite(loss64) & (self.bad[0] < 0)
-        here = torch.stack([torch.full_like(loss64, self.steps + 1), loss64])
+        kind = torch.where(loss64.isnan(), 0.0, torch.where(loss64 > 0, 1.0, 2.0))
+        here = torch.stack([torch.full_like(loss64, self.steps + 1), kind.double()])
         self.bad = torch.where(new_bad, here, self.bad)
         self.steps += 1
         self.images += Y.shape[0]
 
     def check(self, optimizer: torch.optim.Optimizer) -> None:
-        """Raise :class:`NonFiniteLossError` if a step so far had a NaN or infinite loss."""
-        step, value = self.bad.tolist()
-        if step >= 0:
-            lr = optimizer.param_groups[0]["lr"]
-            raise NonFiniteLossError(
-                f"loss is {value} at epoch {self.epoch} step {int(step)}; lower --lr (now "
-                f"{lr:g}), check that labels are class indices below num_classes or 255, or "
-                "train in float32 (--recipe d2l)"
-            )
+        """Raise NonFiniteLossError on every rank if any rank's loss was NaN or infinite."""
+        first = _first_bad_step(self.bad)  # a collective: every rank calls it at the same step
+        if first is None:
+            return
+        step, rank, kind = first
+        where = f" on rank {rank} of {get_world_size()}" if is_distributed() else ""
+        lr = optimizer.param_groups[0]["lr"]
+        raise NonFiniteLossError(
+            f"loss is {_KINDS[kind]} at epoch {self.epoch} step {step}{where}; lower --lr (now "
+            f"{lr:g}), check that labels are class indices below num_classes or 255, or "
+            "train in float32 (--recipe d2l)"
+        )
 
     def totals(self) -> tuple[float, float, int]:
         """(mean loss per step, pixel accuracy, images), summed over processes under DDP."""
@@ -175,6 +196,20 @@ class _EpochMeter:
             dist.all_reduce(sums)
         loss_sum, correct, labelled, steps, images = sums.tolist()
         return loss_sum / max(steps, 1), correct / max(labelled, 1), int(images)
+
+
+def _check_weights(net: nn.Module, epoch: int, optimizer: torch.optim.Optimizer) -> None:
+    """Refuse to go on (and to checkpoint) with non-finite weights, on every rank alike."""
+    params = [p for p in unwrap_model(net).parameters()]
+    if not params:
+        return
+    bad = torch.stack([~torch.isfinite(p).all() for p in params]).any()
+    if any_rank(bad, params[0].device):
+        lr = optimizer.param_groups[0]["lr"]
+        raise NonFiniteLossError(
+            f"weights are not finite after epoch {epoch} although its losses were; lower --lr "
+            f"(now {lr:g}) or train in float32 (--recipe d2l)"
+        )
 
 
 def _train_epoch(
@@ -189,7 +224,15 @@ def _train_epoch(
     criterion = LOSSES[recipe.loss]
     for X, Y in loader:
         X, Y = _to_device(X, Y, device, recipe.channels_last)
-        loss, logits = _step(net, X, Y, optimizer, recipe.torch_amp_dtype, criterion)
+        loss, logits = train_step(
+            net,
+            X,
+            Y,
+            optimizer,
+            amp_dtype=recipe.torch_amp_dtype,
+            criterion=criterion,
+            return_logits=True,
+        )
         meter.update(loss, logits, Y)
         bar.update(1)
         if meter.steps % _CHECK_EVERY == 0:
@@ -256,19 +299,26 @@ def evaluate(
 ) -> dict[str, Any]:
     """Segmentation scores of ``net`` over every batch of ``loader``.
 
-    One confusion matrix is accumulated on the device (summed over processes under DDP)
-    and turned into scores by :func:`transconv.metrics.segmentation_scores`.
+    One confusion matrix is accumulated on the device and turned into scores by
+    [`segmentation_scores`][transconv.metrics.segmentation_scores]. Under DDP each rank scores
+    its own shard (give every rank a different, exact shard, as
+    [`make_loaders`][transconv.train.make_loaders] does), the matrices are summed, and rank 0's
+    BatchNorm statistics are first broadcast to every rank
+    ([`broadcast_buffers`][transconv.distributed.broadcast_buffers]), so every rank evaluates
+    the model that rank 0 checkpoints.
 
     Parameters
     ----------
     net : nn.Module
-        Maps ``Bx3xHxW`` to ``BxCxHxW`` logits; put in eval mode.
+        Maps images ``(B, 3, H, W)`` to logits ``(B, C, H, W)``; put in eval mode.
     loader : iterable of (Tensor, Tensor)
-        Batches of images and int64 labels (255 = ignore).
+        Batches of images and int64 labels ``(B, H, W)`` (255 = ignore).
     num_classes : int
+        $C$, the size of the confusion matrix.
     device : str or torch.device
+        Where the model runs.
     amp_dtype : torch.dtype, optional
-        ``torch.bfloat16`` to run the forward pass under autocast.
+        ``torch.bfloat16`` to run the forward pass under autocast; default None.
     channels_last : bool, default False
         Convert batches to ``channels_last`` first.
 
@@ -290,9 +340,9 @@ def evaluate(
     ['fw_iou', 'iou', 'mean_acc', 'mean_iou', 'pixel_acc']
     """
     device = torch.device(device)
-    net = (
-        unwrap_model(net) if is_distributed() else net
-    )  # every rank sees its own shard: no DDP sync
+    if is_distributed():
+        broadcast_buffers(net)
+        net = unwrap_model(net)  # every rank sees its own shard: no DDP sync in the forward
     net.eval()
     cm = torch.zeros(num_classes, num_classes, dtype=torch.int64, device=device)
     for X, Y in loader:
@@ -325,32 +375,46 @@ def train(
     """Train for epochs ``start_epoch + 1 .. epochs``, evaluating and checkpointing each one.
 
     After every epoch the history gets one row (``epoch``, ``train_loss``, ``train_acc``, the
-    test scores of :func:`evaluate`, ``lr``, ``train_seconds``, ``seconds``, ``img_per_s``) and,
-    on rank 0, the checkpoint is rewritten atomically ([`save_checkpoint`][transconv.checkpoint.save_checkpoint]). To resume, load
-    it with :func:`load_checkpoint` and pass ``start_epoch=state["epoch"]`` and
-    ``history=state["history"]``. Multi-GPU: see the module docstring (torchrun).
+    test scores of [`evaluate`][transconv.train.evaluate], ``lr``, ``train_seconds``,
+    ``seconds``, ``img_per_s``) and, on rank 0, the checkpoint is rewritten atomically
+    ([`save_checkpoint`][transconv.checkpoint.save_checkpoint]) — but only for an epoch whose
+    losses and resulting weights are all finite, so a diverging run never replaces a good
+    checkpoint. To resume, load it with [`load_checkpoint`][transconv.checkpoint.load_checkpoint]
+    and pass ``start_epoch=state["epoch"]`` and ``history=state["history"]``: loaders with a
+    ``set_epoch`` method (those of [`make_loaders`][transconv.train.make_loaders]) then draw the
+    same batches as an uninterrupted run, and validation sees the same crops every epoch
+    (``set_epoch(0)`` before each evaluation). Multi-GPU: see
+    [`transconv.distributed`][transconv.distributed].
 
     Parameters
     ----------
     net : nn.Module
-        The model, already on ``device`` (and wrapped by :func:`wrap_ddp` under torchrun).
-    train_iter, test_iter : iterable of (Tensor, Tensor)
-        Batches of images ``Bx3xHxW`` and int64 labels ``BxHxW`` (255 = ignore).
+        The model, already on ``device`` (and wrapped by
+        [`wrap_ddp`][transconv.distributed.wrap_ddp] under torchrun).
+    train_iter : iterable of (Tensor, Tensor)
+        Training batches: images ``(B, 3, H, W)`` and int64 labels ``(B, H, W)`` (255 = ignore).
+        ``set_epoch(e)`` (on it or on its ``sampler``) is called before epoch ``e + 1``.
+    test_iter : iterable of (Tensor, Tensor)
+        Validation batches, as ``train_iter``; ``set_epoch(0)`` before every evaluation.
     epochs : int
         Total number of epochs, counting the ``start_epoch`` already done.
     optimizer : torch.optim.Optimizer
+        Steps ``net``'s parameters; its first group's ``lr`` is recorded in the history.
     device : str or torch.device
+        Where batches are moved and the model runs.
     num_classes : int
+        Classes scored by the evaluation (the model's output channels).
     recipe : Recipe, optional
         Loss, autocast and memory format (as run on ``device``); default: float32, NCHW,
-        :func:`loss_fn`.
-    checkpoint_path : path, optional
-        Where to write the checkpoint after each epoch.
+        [`loss_fn`][transconv.losses.loss_fn].
+    checkpoint_path : str or os.PathLike, optional
+        Where to write the checkpoint after each epoch (rank 0 only); temporary files left
+        there by a killed run are removed at the start. Default: no checkpoint.
     config : dict, optional
         Stored in the checkpoint (the CLI stores model name, num_classes, recipe, arguments).
     start_epoch : int, default 0
         Epochs already done.
-    history : list of dict, optional
+    history : sequence of dict, optional
         Rows of the epochs already done.
     progress : bool, default True
         Show a tqdm bar per epoch and a summary line (rank 0 only).
@@ -365,7 +429,9 @@ def train(
     Raises
     ------
     NonFiniteLossError
-        When a step's loss is NaN or infinite; names the epoch and step.
+        When a step's loss is NaN or infinite (the message names the epoch, the step and,
+        under DDP, the rank; every rank raises it at the same check), or the weights are not
+        finite at the end of an epoch.
     ValueError
         If ``epochs``/``start_epoch`` are not valid counts.
 
@@ -386,6 +452,8 @@ def train(
     recipe = (recipe or Recipe("plain", lr=optimizer.param_groups[0]["lr"])).on(device)
     history = list(history or [])
     show = progress and get_rank() == 0
+    if checkpoint_path is not None and get_rank() == 0:
+        remove_partial_checkpoints(checkpoint_path)  # left by a run killed while saving
     # autotuning when the recipe asks; otherwise the process's own setting stays in force
     autotune = cudnn_autotune(True) if recipe.cudnn_benchmark else contextlib.nullcontext()
     with autotune:
@@ -427,7 +495,7 @@ def _fit_epoch(
     num_classes: int,
     show: bool,
 ) -> dict[str, Any]:
-    """Train one epoch, then evaluate; return the epoch's history row."""
+    """Train one epoch, check it stayed finite, then evaluate; return the epoch's history row."""
     _set_epoch(train_iter, epoch - 1)
     meter = _EpochMeter(device, epoch)
     _sync(device)  # the clock starts with an idle GPU
@@ -443,7 +511,8 @@ def _fit_epoch(
         _train_epoch(net, train_iter, optimizer, device, recipe, meter, bar)
     _sync(device)
     train_seconds = time.perf_counter() - start
-    _set_epoch(test_iter, 0)  # a DeviceSegLoader then evaluates the same crops every epoch
+    _check_weights(net, epoch, optimizer)  # before anything is evaluated or saved
+    _set_epoch(test_iter, 0)  # the same validation crops every epoch
     scores = evaluate(
         net,
         test_iter,
@@ -463,11 +532,98 @@ def _summary(row: dict[str, Any], epochs: int) -> str:
     )
 
 
+def _mix(*parts: int) -> int:
+    """One seed from several ints (seed, purpose, epoch, index); distinct parts, distinct seeds."""
+    mixed = 0
+    for part in parts:
+        mixed = (mixed * 1_000_003 + int(part)) % (1 << 63)  # a prime spreads the parts apart
+    return mixed
+
+
+# one generator per purpose, each derived from --seed
+_TRAIN_CROPS, _VAL_CROPS, _SHUFFLE, _WORKERS = 1, 2, 3, 4
+
+
+class _EpochCrops(torch.utils.data.Dataset):
+    """Crop ``i`` of epoch ``e`` drawn from a generator seeded by ``(seed, e, i)``.
+
+    A pure function of its key, whatever the worker, the order or the epochs before, so a
+    resumed run draws what an uninterrupted one would. Keys are ``(epoch, index)`` pairs (from
+    [`_EpochShuffle`]) or plain indices, meaning epoch 0 (the fixed validation crops). The
+    dataset's own generator is None, so its crop is drawn from torch's global generator, which
+    is forked (saved and restored) around each item.
+    """
+
+    def __init__(self, dataset: Any, seed: int) -> None:
+        self.dataset, self.seed = dataset, seed
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, key: int | tuple[int, int]) -> tuple[Tensor, Tensor]:
+        epoch, index = key if isinstance(key, tuple) else (0, key)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(_mix(self.seed, epoch, index))
+            return self.dataset[index]
+
+
+class _EpochShuffle(torch.utils.data.Sampler):
+    """This rank's share of a permutation drawn from ``(seed, epoch)``; yields (epoch, index).
+
+    Every rank draws the same permutation, cuts it to a multiple of the world size and takes
+    every ``world_size``-th entry: equal, disjoint shards. The epoch travels with each index,
+    so worker processes need no message when it changes.
+    """
+
+    def __init__(self, length: int, seed: int, rank: int, world_size: int) -> None:
+        self.length, self.seed, self.rank, self.world_size = length, seed, rank, world_size
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.length // self.world_size
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        order = torch.randperm(self.length, generator=seeded(_mix(self.seed, self.epoch)))
+        mine = order[: len(self) * self.world_size][self.rank :: self.world_size]
+        return iter([(self.epoch, int(i)) for i in mine])
+
+
+class _EveryNthBatch:
+    """Batches ``rank, rank + world_size, ...`` of a loader: an exact shard, nothing repeated."""
+
+    def __init__(self, loader: Any, rank: int, world_size: int) -> None:
+        self.loader, self.rank, self.world_size = loader, rank, world_size
+
+    def set_epoch(self, epoch: int) -> None:
+        self.loader.set_epoch(epoch)
+
+    def __len__(self) -> int:
+        return len(range(self.rank, len(self.loader), self.world_size))
+
+    def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
+        for i, batch in enumerate(self.loader):
+            if i % self.world_size == self.rank:
+                yield batch
+
+
 def _shard(dataset: Any, rank: int, world_size: int) -> Any:
     """Every ``world_size``-th example from ``rank`` (an exact split for evaluation)."""
     if world_size == 1:
         return dataset
     return torch.utils.data.Subset(dataset, range(rank, len(dataset), world_size))
+
+
+def _check_labelled(labels: Iterable[Tensor], voc_dir: Path, count: int) -> None:
+    """Refuse validation data without one labelled pixel (it would score 0/0 after an epoch)."""
+    if not any(bool((label != IGNORE_INDEX).any()) for label in labels):  # stops at the first
+        raise ValueError(
+            f"validation labels must have a pixel that is not 255 (ignore), got {count} val "
+            f"labels of {voc_dir} that are 255 everywhere; check ImageSets/Segmentation/val.txt "
+            "and the SegmentationClass PNGs (class indices 0-20, 255 only on boundaries)"
+        )
 
 
 def _dataloaders(
@@ -482,20 +638,15 @@ def _dataloaders(
     world_size: int,
 ) -> tuple[Any, Any]:
     """d2l's pipeline: VOCSegDataset crops on the CPU, a DataLoader (sharded under DDP)."""
-    from torch.utils.data import DataLoader, DistributedSampler
+    from torch.utils.data import DataLoader
 
-    from transconv.data.voc import VOCSegDataset
+    from transconv.data.voc import VOCSegDataset, read_voc_label
 
-    gen = torch.Generator().manual_seed
-    train_set = VOCSegDataset(
-        True, crop_size, voc_dir, generator=gen(seed + 1 + rank), verbose=rank == 0
-    )
-    test_set = VOCSegDataset(
-        False, crop_size, voc_dir, generator=gen(seed + 2 + rank), verbose=rank == 0
-    )
+    train_set = VOCSegDataset(True, crop_size, voc_dir, verbose=rank == 0)
+    test_set = VOCSegDataset(False, crop_size, voc_dir, verbose=rank == 0)
     for name, data, need in (
         ("training", train_set, batch_size * world_size),
-        ("validation", test_set, world_size),
+        ("validation", test_set, 1),
     ):
         if data.num_kept < need:
             raise ValueError(
@@ -503,26 +654,24 @@ def _dataloaders(
                 f"{data.num_kept + data.num_dropped} {name} images, fewer than the {need} "
                 "needed (batch size x processes); use a smaller --crop or --batch-size"
             )
-    sampler = (
-        DistributedSampler(train_set, world_size, rank, seed=seed, drop_last=True)
-        if world_size > 1
-        else None
-    )
+    labels = (read_voc_label(label) for _, label in test_set.examples)
+    _check_labelled(labels, voc_dir, test_set.num_kept)
     common = {
         "batch_size": batch_size,
         "num_workers": num_workers,
         "pin_memory": device.type == "cuda",
         "persistent_workers": num_workers > 0,
+        "generator": seeded(_mix(seed, _WORKERS)),  # worker seeds; torch's global RNG untouched
     }
+    sampler = _EpochShuffle(len(train_set), _mix(seed, _SHUFFLE), rank, world_size)
     train_iter = DataLoader(
-        train_set,
-        shuffle=sampler is None,
+        _EpochCrops(train_set, _mix(seed, _TRAIN_CROPS)),
         sampler=sampler,
         drop_last=True,
-        generator=gen(seed),
         **common,
     )
-    test_iter = DataLoader(_shard(test_set, rank, world_size), **common)
+    val_crops = _EpochCrops(test_set, _mix(seed, _VAL_CROPS))
+    test_iter = DataLoader(_shard(val_crops, rank, world_size), **common)
     return train_iter, test_iter
 
 
@@ -540,37 +689,51 @@ def make_loaders(
 ) -> tuple[Any, Any]:
     """Training and validation batches of a VOC-format tree, the way ``recipe`` asks.
 
-    ``recipe.loader == "dataloader"``: d2l's pipeline (``VOCSegDataset`` random crops in a
-    ``DataLoader``, ``DistributedSampler`` under DDP). ``"device"``: two
-    :class:`~transconv.data.gpu.DeviceSegLoader` holding the decoded images on ``device``.
-    Both drop images smaller than the crop and evaluate on random crops of the validation
-    images, as d2l does.
+    ``recipe.loader == "dataloader"``: d2l's pipeline
+    ([`VOCSegDataset`][transconv.data.voc.VOCSegDataset] random crops in a ``DataLoader``).
+    ``"device"``: two [`DeviceSegLoader`][transconv.data.gpu.DeviceSegLoader] holding the decoded
+    images on ``device``. Both drop images smaller than the crop and evaluate on random crops
+    of the validation images, as d2l does, with these guarantees on both paths:
+
+    - the shuffling and the training crops of epoch $e$ are a function of ``(seed, e)`` only
+      (each from its own generator): a run resumed after epoch $e$ draws the same batches as
+      an uninterrupted one, once [`train`][transconv.train.train] calls ``set_epoch``;
+    - the validation crops are the same every epoch;
+    - under DDP the training shards are equal and disjoint, and every validation crop is
+      scored by exactly one rank.
 
     Parameters
     ----------
-    voc_dir : path
+    voc_dir : str or os.PathLike
         A ``VOCdevkit/VOC2012`` directory (real or synthetic).
     recipe : Recipe
+        Its ``loader`` picks the pipeline; ``channels_last`` the device loader's layout.
     batch_size : int
-        Per process.
+        Images per batch and process.
     crop_size : (int, int)
+        Crop height and width.
     device : str or torch.device
+        Where the batches go (the device loader keeps the images there).
     seed : int, default 0
         Seeds shuffling and crops.
     num_workers : int, default 0
         DataLoader workers (ignored by the device loader).
-    rank, world_size : int
-        This process's shard under DDP.
+    rank : int, default 0
+        This process's index under DDP.
+    world_size : int, default 1
+        The number of processes under DDP.
 
     Returns
     -------
-    train_iter, test_iter
+    tuple
+        ``(train_iter, test_iter)``: iterables of ``(images, labels)`` batches with a
+        ``len`` and, on the loader or its ``sampler``, ``set_epoch``.
 
     Raises
     ------
     ValueError
         If the crop leaves fewer training images than one batch per process, or no
-        validation image.
+        validation image, or every validation label is 255 (nothing to score).
     FileNotFoundError
         If the VOC tree is incomplete.
 
@@ -605,13 +768,17 @@ def make_loaders(
         "crop_size": crop,
         "batch_size": batch_size,
         "device": device,
-        "seed": seed,
         "channels_last": recipe.channels_last,
-        "rank": rank,
-        "world_size": world_size,
     }
-    train_iter = DeviceSegLoader.from_voc(voc_dir, True, **common)
-    test_iter = DeviceSegLoader.from_voc(
-        voc_dir, False, shuffle=False, drop_last=False, **{**common, "seed": seed + 1}
+    train_iter = DeviceSegLoader.from_voc(
+        voc_dir, True, seed=_mix(seed, _TRAIN_CROPS), rank=rank, world_size=world_size, **common
     )
+    # one copy of the validation loader per rank, cut by batches: an exact shard (the
+    # loader's own sharding would pad by wrapping around and count some crops twice)
+    test_iter = DeviceSegLoader.from_voc(
+        voc_dir, False, shuffle=False, drop_last=False, seed=_mix(seed, _VAL_CROPS), **common
+    )
+    _check_labelled(test_iter.labels, Path(voc_dir), test_iter.num_kept)
+    if world_size > 1:
+        test_iter = _EveryNthBatch(test_iter, rank, world_size)
     return train_iter, test_iter

@@ -2,87 +2,75 @@
 
 d2l's VOC pipeline decodes, crops and normalises every image on the CPU in a ``DataLoader``
 and copies each batch to the GPU. On a fast GPU that pipeline, not the network, sets the pace.
-:class:`DeviceSegLoader` decodes once, keeps every image as ``uint8`` on the device (VOC's
-1,464 training images are about 1 GB), and builds each batch there:
+[`DeviceSegLoader`][transconv.data.gpu.DeviceSegLoader] decodes once, keeps every image as
+``uint8`` on the device (VOC's 1,464 training images are about 1 GB), and builds each batch
+there:
 
-1. draw one random crop offset per sample with a :class:`torch.Generator` on the device;
+1. draw one random crop offset per sample with a ``torch.Generator`` on the device;
 2. gather all crops of the batch with one advanced-indexing operation (no per-sample Python);
 3. convert to float and normalise with the ImageNet mean and standard deviation, as
-   :func:`transconv.data.normalize_image` does (to float32 rounding), in two in-place passes;
-   optionally in ``channels_last`` layout.
+   [`normalize_image`][transconv.data.images.normalize_image] does (to float32 rounding), in
+   two in-place passes; optionally in ``channels_last`` layout.
 
 Nothing in an iteration reads a value back to the host, so the host can queue the next
 batches while the GPU is still busy with earlier steps.
 
 For ``DistributedDataParallel`` each process builds the loader with its ``rank`` and
 ``world_size``: every epoch all processes draw the same permutation and each takes a disjoint
-shard of equal length, as :class:`torch.utils.data.DistributedSampler` does.
+shard of equal length, as ``torch.utils.data.DistributedSampler`` does.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import torch
 from torch import Tensor
 
-from transconv.data.voc import (
-    IGNORE_INDEX,
-    IMAGENET_MEAN,
-    IMAGENET_STD,
-    _list_examples,
-    read_rgb,
-    read_voc_label,
-)
+from transconv._validation import as_hw, as_int, seeded
+from transconv.data.crops import FIXED_EPOCH, mix_seed
+from transconv.data.dataset import read_examples
+from transconv.data.images import IMAGENET_MEAN, IMAGENET_STD
+from transconv.data.labels import IGNORE_INDEX, check_scorable_labels
+from transconv.data.layout import list_examples
 
 __all__ = ["DeviceSegLoader"]
 
 
-def _mixed_seed(*parts: int) -> int:
-    """One generator seed from ``(seed, epoch[, rank])``: distinct parts give distinct seeds."""
-    mixed = 0
-    for part in parts:
-        mixed = mixed * 1_000_003 + part  # a prime multiplier spreads the parts apart
-    return mixed % (1 << 63)
-
-
-def _pair(value: int | Sequence[int], name: str) -> tuple[int, int]:
-    """Return ``value`` as ``(h, w)``, checking that both entries are positive integers."""
-    pair = (value, value) if isinstance(value, int) else tuple(value)
-    if len(pair) != 2 or not all(isinstance(v, int) and v > 0 for v in pair):
-        raise ValueError(
-            f"{name} must be a positive int or a pair (h, w) of positive ints, got {value!r}; "
-            f"use e.g. {name}=(320, 480)"
-        )
-    return pair  # type: ignore[return-value]
-
-
 def _check_pairs(images: Sequence[Tensor], labels: Sequence[Tensor]) -> None:
-    """Check that ``images`` are uint8 3xHxW and ``labels`` HxW class maps of the same size."""
+    """Check that ``images`` are uint8 (3, H, W) and ``labels`` class maps of the same (H, W)."""
     if len(images) != len(labels):
         raise ValueError(
-            f"got {len(images)} images but {len(labels)} labels; pass one label per image"
+            f"labels must have one entry per image, got {len(images)} images and {len(labels)} "
+            "labels; pass one label per image"
         )
-    for i, (img, lab) in enumerate(zip(images, labels)):
-        if img.dtype != torch.uint8 or img.dim() != 3 or img.shape[0] != 3:
+    for i, (img, lab) in enumerate(zip(images, labels, strict=True)):
+        if img.dtype != torch.uint8:
+            raise TypeError(
+                f"images[{i}] must have dtype uint8, got {img.dtype}; decode images with "
+                "transconv.data.read_rgb"
+            )
+        if img.dim() != 3 or img.shape[0] != 3:
             raise ValueError(
-                f"image {i} has dtype {img.dtype} and shape {tuple(img.shape)}; expected a "
-                "uint8 tensor of shape 3xHxW as torchvision.io.read_image returns"
+                f"images[{i}] must have shape (3, H, W), got {tuple(img.shape)}; decode images "
+                "with transconv.data.read_rgb, which returns 3 channels"
             )
         if lab.dim() != 2 or tuple(lab.shape) != tuple(img.shape[1:]):
             raise ValueError(
-                f"label {i} has shape {tuple(lab.shape)} but image {i} is "
-                f"{tuple(img.shape[1:])}; a label must be an HxW class map of its image's size"
+                f"labels[{i}] must have its image's shape {tuple(img.shape[1:])}, got "
+                f"{tuple(lab.shape)}; a label is an (H, W) class map of its image"
             )
-        bad_range = lab.numel() > 0 and (lab.min() < 0 or lab.max() > IGNORE_INDEX)
-        if lab.is_floating_point() or bad_range:
+        if lab.is_floating_point() or lab.is_complex() or lab.dtype == torch.bool:
+            raise TypeError(
+                f"labels[{i}] must have an integer dtype, got {lab.dtype}; convert RGB label "
+                "images with transconv.data.voc_label_indices first"
+            )
+        if lab.numel() and (lab.min() < 0 or lab.max() > IGNORE_INDEX):
             raise ValueError(
-                f"label {i} must hold integer class indices in [0, {IGNORE_INDEX}] "
-                f"({IGNORE_INDEX} = ignore), got dtype {lab.dtype}; convert RGB label images with "
-                "transconv.data.voc_label_indices first"
+                f"labels[{i}] must hold class indices in [0, {IGNORE_INDEX}] ({IGNORE_INDEX} = "
+                f"ignore), got values from {int(lab.min())} to {int(lab.max())}; read labels "
+                "with transconv.data.read_voc_label"
             )
 
 
@@ -93,9 +81,10 @@ def _pad_stack(
     sizes = torch.tensor([tuple(img.shape[1:]) for img in images], dtype=torch.long)
     h_max, w_max = (int(s) for s in sizes.max(0).values)
     image_stack = torch.zeros((len(images), 3, h_max, w_max), dtype=torch.uint8, device=device)
-    label_stack = torch.full((len(images), h_max, w_max), IGNORE_INDEX, dtype=torch.uint8,
-                             device=device)
-    for i, (img, lab) in enumerate(zip(images, labels)):
+    label_stack = torch.full(
+        (len(images), h_max, w_max), IGNORE_INDEX, dtype=torch.uint8, device=device
+    )
+    for i, (img, lab) in enumerate(zip(images, labels, strict=True)):
         h, w = img.shape[1:]
         image_stack[i, :, :h, :w].copy_(img)  # copy_ moves across devices itself
         label_stack[i, :h, :w].copy_(lab)  # values checked to lie in [0, 255]
@@ -105,42 +94,69 @@ def _pad_stack(
 class DeviceSegLoader:
     """Random crops of device-resident images, gathered and normalised on the device.
 
+    **Determinism.** Every batch is a function of ``(seed, epoch, rank)``: the permutation of
+    epoch $e$ comes from a generator seeded with
+    [`mix_seed`][transconv.data.crops.mix_seed]$(seed, e)$, shared by every rank, and the crop
+    offsets from one seeded with $\\mathrm{mix\\_seed}(seed, e, rank)$. Two loaders built with
+    the same arguments and set to the same epoch
+    ([`set_epoch`][transconv.data.gpu.DeviceSegLoader.set_epoch]) give bit-identical batches.
+    With ``fixed_crops`` (validation), each image's crop is drawn once, at construction, from
+    $\\mathrm{mix\\_seed}(seed, -1)$: the same in every epoch, whatever the rank or batch.
+
     Parameters
     ----------
-    images : list of Tensor
-        Decoded images, ``uint8`` of shape ``3xHxW`` (sizes may differ), on any device.
-    labels : list of Tensor
-        Class-index maps ``HxW`` (``uint8`` or ``int64``; 255 = ignore), one per image.
+    images : sequence of Tensor
+        Decoded images, ``uint8`` (sizes may differ), on any device.
+    labels : sequence of Tensor
+        Class-index maps (``uint8`` or ``int64``; 255 = ignore), one per image.
     batch_size : int
         Samples per batch (per process when ``world_size > 1``).
-    crop_size : int or (int, int)
-        Crop height and width ``(h, w)``. Images smaller than the crop are dropped; see
-        :attr:`num_kept` and :attr:`num_dropped`.
+    crop_size : int or tuple of int
+        Crop ``(h, w)`` (an int for a square). Images smaller than the crop are dropped; see
+        ``num_kept`` and ``num_dropped``.
     device : str or torch.device
         Where the images live and the batches are made, e.g. ``"cuda"`` or ``"cpu"``.
-    shuffle : bool
-        Draw a new permutation every epoch (else keep the image order).
-    drop_last : bool
-        Drop the last incomplete batch (and, with several processes, the samples that do not
-        divide evenly among them). Without it, shards are padded by wrapping around.
-    seed : int
-        Seeds both the permutation and the crop offsets; equal seeds give equal batches.
-    channels_last : bool
-        Return images in ``torch.channels_last`` memory format (free: the crops are gathered
-        straight into that layout).
-    rank, world_size : int
-        This process's index among ``world_size`` data-parallel processes.
+    shuffle : bool, optional
+        Draw a new permutation every epoch (default True; False keeps the image order).
+    drop_last : bool, optional
+        Drop the last incomplete batch (default True), and, with several processes, the
+        samples that do not divide evenly among them. Without it, shards are padded by
+        wrapping around.
+    seed : int, optional
+        Seeds both the permutation and the crop offsets (default 0).
+    channels_last : bool, optional
+        Return images in ``torch.channels_last`` memory format (default False; free: the
+        crops are gathered straight into that layout).
+    rank : int, optional
+        This process's index among the data-parallel processes (default 0).
+    world_size : int, optional
+        Number of data-parallel processes (default 1).
+    fixed_crops : bool, optional
+        Crop each image at the same place every epoch (default False; what validation wants;
+        [`from_voc`][transconv.data.gpu.DeviceSegLoader.from_voc] turns it on for the ``val``
+        split).
 
     Attributes
     ----------
-    num_kept, num_dropped : int
-        Images kept, and dropped for being smaller than ``crop_size``.
+    num_kept : int
+        Images kept.
+    num_dropped : int
+        Images dropped for being smaller than ``crop_size``.
+
+    Shape
+    -----
+    ``images[k]``: ``(3, H_k, W_k)``; ``labels[k]``: ``(H_k, W_k)``. A batch: images
+    ``(B, 3, h, w)`` ``float32``, labels ``(B, h, w)`` ``int64``.
 
     Raises
     ------
+    TypeError
+        If ``crop_size``, ``batch_size``, ``seed``, ``rank`` or ``world_size`` is not an int
+        (or pair of ints).
     ValueError
-        For mismatched or malformed images/labels, a bad ``crop_size``/``batch_size``/``rank``,
-        or when no full batch is left after filtering and sharding.
+        For mismatched or malformed images/labels, labels that are 255 everywhere, a
+        non-positive ``crop_size``/``batch_size``, a ``rank`` outside ``[0, world_size)``, or
+        when no full batch is left after filtering and sharding.
 
     Examples
     --------
@@ -170,20 +186,23 @@ class DeviceSegLoader:
         channels_last: bool = False,
         rank: int = 0,
         world_size: int = 1,
+        fixed_crops: bool = False,
     ) -> None:
-        self.crop_size = _pair(crop_size, "crop_size")
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-        if not (isinstance(world_size, int) and world_size >= 1 and 0 <= rank < world_size):
+        self.crop_size = as_hw(crop_size, "crop_size", example="(320, 480)")
+        self.batch_size = as_int(batch_size, "batch_size", minimum=1)
+        world_size = as_int(world_size, "world_size", minimum=1)
+        rank = as_int(rank, "rank", minimum=0)
+        if rank >= world_size:
             raise ValueError(
-                f"rank ({rank}) must satisfy 0 <= rank < world_size ({world_size}); "
+                f"rank must satisfy 0 <= rank < world_size ({world_size}), got {rank}; "
                 "under torchrun pass rank=int(os.environ['RANK']), "
                 "world_size=int(os.environ['WORLD_SIZE'])"
             )
         _check_pairs(images, labels)
-        self.batch_size, self.shuffle, self.drop_last = batch_size, shuffle, drop_last
-        self.seed, self.channels_last = seed, channels_last
+        self.shuffle, self.drop_last = shuffle, drop_last
+        self.seed, self.channels_last = as_int(seed, "seed", example="0"), channels_last
         self.rank, self.world_size, self.epoch = rank, world_size, 0
+        self.fixed_crops = bool(fixed_crops)
         self.device = torch.device(device)
         h, w = self.crop_size
         keep = [i for i, img in enumerate(images) if img.shape[1] >= h and img.shape[2] >= w]
@@ -191,15 +210,24 @@ class DeviceSegLoader:
         if len(self) == 0:
             raise ValueError(self._empty_message(images))
         kept_images, kept_labels = [images[i] for i in keep], [labels[i] for i in keep]
+        check_scorable_labels(kept_labels, f"the labels of the {self.num_kept} kept images")
         self.images, self.labels, self.sizes = _pad_stack(kept_images, kept_labels, self.device)
         # Made once: a host-to-device copy per batch would make the host wait for the GPU.
         # (x / 255 - mean) / std = (x - 255 mean) * (1 / (255 std)): one subtraction, one product
-        mean, std = (torch.tensor(v, dtype=torch.float64).view(1, 3, 1, 1)
-                     for v in (IMAGENET_MEAN, IMAGENET_STD))
+        mean, std = (
+            torch.tensor(v, dtype=torch.float64).view(1, 3, 1, 1)
+            for v in (IMAGENET_MEAN, IMAGENET_STD)
+        )
         self._shift = (255 * mean).to(self.device, torch.float32)
         self._scale = (1 / (255 * std)).to(self.device, torch.float32)
         self._crop = torch.tensor(self.crop_size, device=self.device)
         self._ranges = [torch.arange(n, device=self.device) for n in (h, w, 3)]
+        self._fixed = None
+        if self.fixed_crops:  # drawn on the CPU, so every device gets the same crops
+            top, left = self._draw_offsets(
+                self.sizes.cpu(), seeded(mix_seed(self.seed, FIXED_EPOCH))
+            )
+            self._fixed = torch.stack([top, left], 1).to(self.device)
 
     def _empty_message(self, images: Sequence[Tensor]) -> str:
         """Explain why no full batch is left and what to change."""
@@ -234,14 +262,40 @@ class DeviceSegLoader:
 
         Each ``iter()`` otherwise advances the epoch by one by itself, so calling this is
         only needed to repeat or skip epochs (e.g. when resuming).
+
+        Parameters
+        ----------
+        epoch : int
+            The epoch, from 0.
+
+        Raises
+        ------
+        TypeError
+            If ``epoch`` is not an int.
+        ValueError
+            If ``epoch`` is negative.
         """
-        self.epoch = epoch
+        self.epoch = as_int(epoch, "epoch", minimum=0)
 
     def shard_indices(self, epoch: int) -> Tensor:
         """Indices (into the kept images) this process visits in ``epoch``, in order.
 
-        Every rank draws the same permutation from a CPU generator seeded by ``(seed, epoch)``
-        and takes every ``world_size``-th entry starting at ``rank``.
+        Every rank draws the same permutation from a CPU generator seeded by
+        ``mix_seed(seed, epoch)`` and takes every ``world_size``-th entry starting at ``rank``.
+
+        Parameters
+        ----------
+        epoch : int
+            The epoch.
+
+        Returns
+        -------
+        Tensor
+            ``int64`` indices.
+
+        Shape
+        -----
+        Output: ``(len(self) * batch_size,)`` with ``drop_last``, else the shard's length.
 
         Examples
         --------
@@ -253,7 +307,7 @@ class DeviceSegLoader:
         """
         n = self.num_kept
         if self.shuffle:
-            gen = torch.Generator().manual_seed(_mixed_seed(self.seed, epoch))
+            gen = torch.Generator().manual_seed(mix_seed(self.seed, epoch))
             order = torch.randperm(n, generator=gen)
         else:
             order = torch.arange(n)
@@ -267,17 +321,26 @@ class DeviceSegLoader:
         Parameters
         ----------
         index : Tensor
-            int64 indices (into the kept images) of shape ``(B,)``, on the loader's device.
+            ``int64`` indices into the kept images, on the loader's device.
         generator : torch.Generator
             A generator on the loader's device.
 
         Returns
         -------
-        top, left : Tensor
-            int64 ``(B,)``; ``0 <= top <= H_i - h`` and ``0 <= left <= W_i - w``.
+        top : Tensor
+            ``int64``, $0 \\le top_i \\le H_i - h$.
+        left : Tensor
+            ``int64``, $0 \\le left_i \\le W_i - w$.
+
+        Shape
+        -----
+        ``index``, ``top``, ``left``: ``(B,)``.
         """
-        span = self.sizes[index] - self._crop + 1  # (B, 2)
-        draws = torch.randint(0, 1 << 62, span.shape, generator=generator, device=self.device)
+        return self._draw_offsets(self.sizes[index], generator)
+
+    def _draw_offsets(self, sizes: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+        span = sizes - self._crop.to(sizes.device) + 1  # (B, 2)
+        draws = torch.randint(0, 1 << 62, span.shape, generator=generator, device=sizes.device)
         offsets = draws % span  # modulo bias < span / 2**62: negligible
         return offsets[:, 0], offsets[:, 1]
 
@@ -286,16 +349,24 @@ class DeviceSegLoader:
 
         Parameters
         ----------
-        index, top, left : Tensor
-            int64 ``(B,)`` on the loader's device: which kept images, and where each crop starts.
+        index : Tensor
+            ``int64`` indices of the kept images to crop, on the loader's device.
+        top : Tensor
+            ``int64`` first row of each crop.
+        left : Tensor
+            ``int64`` first column of each crop.
 
         Returns
         -------
         images : Tensor
-            float32 ``Bx3xhxw`` normalised as :func:`transconv.data.normalize_image` does, in
-            ``channels_last`` memory format when the loader was built with ``channels_last``.
+            ``float32``, normalised as [`normalize_image`][transconv.data.images.normalize_image]
+            does, in ``channels_last`` memory format when the loader was built with it.
         labels : Tensor
-            int64 ``Bxhxw`` (255 = ignore).
+            ``int64`` (255 = ignore).
+
+        Shape
+        -----
+        ``index``, ``top``, ``left``: ``(B,)``. Output: ``(B, 3, h, w)`` and ``(B, h, w)``.
 
         Examples
         --------
@@ -325,10 +396,13 @@ class DeviceSegLoader:
         self.epoch += 1
         order = self.shard_indices(epoch).to(self.device)
         gen = torch.Generator(device=self.device)
-        gen.manual_seed(_mixed_seed(self.seed, epoch, self.rank))
+        gen.manual_seed(mix_seed(self.seed, epoch, self.rank))
         for start in range(0, len(self) * self.batch_size, self.batch_size):
             index = order[start : start + self.batch_size]
-            top, left = self.crop_offsets(index, gen)
+            if self._fixed is None:
+                top, left = self.crop_offsets(index, gen)
+            else:
+                top, left = self._fixed[index].unbind(1)
             yield self.gather(index, top, left)
 
     @classmethod
@@ -344,27 +418,40 @@ class DeviceSegLoader:
     ) -> DeviceSegLoader:
         """Read a VOC-format split and keep it on ``device``.
 
-        Images are decoded with :func:`transconv.data.read_rgb`; labels are read as class
-        indices with :func:`transconv.data.read_voc_label` (the palette fast path, boundary
-        pixels 255), so no RGB label image is ever decoded or converted.
+        Images are decoded with [`read_rgb`][transconv.data.images.read_rgb]; labels are read
+        as class indices with [`read_voc_label`][transconv.data.labels.read_voc_label] (the
+        palette fast path, boundary pixels 255), so no RGB label image is ever decoded.
+        The ``val`` split gets ``fixed_crops=True`` unless ``kwargs`` says otherwise.
 
         Parameters
         ----------
         voc_dir : str or Path
             The ``VOCdevkit/VOC2012`` directory (real or from ``make_synthetic_voc``).
-        is_train : bool
-            Read ``ImageSets/Segmentation/train.txt`` (else ``val.txt``).
-        crop_size, batch_size, device, **kwargs
-            As for :class:`DeviceSegLoader`.
+        is_train : bool, optional
+            Read the ``train`` split (default), else ``val``.
+        crop_size : int or tuple of int
+            As for [`DeviceSegLoader`][transconv.data.gpu.DeviceSegLoader].
+        batch_size : int
+            As for [`DeviceSegLoader`][transconv.data.gpu.DeviceSegLoader].
+        device : str or torch.device
+            As for [`DeviceSegLoader`][transconv.data.gpu.DeviceSegLoader].
+        **kwargs
+            Any other argument of [`DeviceSegLoader`][transconv.data.gpu.DeviceSegLoader].
 
         Returns
         -------
         DeviceSegLoader
+            The loader, its images on ``device``.
 
         Raises
         ------
         FileNotFoundError
             When the VOC tree, the split file or a listed image or label is missing.
+        ValueError
+            When every label pixel of the split is 255, or as
+            [`DeviceSegLoader`][transconv.data.gpu.DeviceSegLoader].
+        ImageReadError
+            When a file cannot be decoded.
 
         Examples
         --------
@@ -377,22 +464,10 @@ class DeviceSegLoader:
         >>> len(loader), loader.num_kept
         (2, 4)
         """
-        images, labels = _read_voc_indices(Path(voc_dir), is_train)
-        return cls(images, labels, crop_size=crop_size, batch_size=batch_size,
-                   device=device, **kwargs)
-
-
-def _read_pair(paths: tuple[Path, Path]) -> tuple[Tensor, Tensor]:
-    return read_rgb(paths[0]), read_voc_label(paths[1]).to(torch.uint8)
-
-
-def _read_voc_indices(voc_dir: Path, is_train: bool) -> tuple[list[Tensor], list[Tensor]]:
-    """Decode a split's JPEG images and its class-index labels (palette fast path).
-
-    Threads decode in parallel (Pillow releases the GIL while it decodes); labels are kept as
-    uint8, an eighth of int64's memory.
-    """
-    pairs = _list_examples(voc_dir, is_train)
-    with ThreadPoolExecutor(max_workers=min(16, os.cpu_count() or 1)) as pool:
-        examples = list(pool.map(_read_pair, pairs))
-    return [img for img, _ in examples], [lab for _, lab in examples]
+        split = "train" if is_train else "val"
+        images, labels = read_examples(list_examples(voc_dir, split))
+        check_scorable_labels(labels, f"the {split} split of {voc_dir}")
+        kwargs.setdefault("fixed_crops", not is_train)
+        return cls(
+            images, labels, crop_size=crop_size, batch_size=batch_size, device=device, **kwargs
+        )

@@ -8,6 +8,7 @@ VOC's palette and a 255 band along every outline, as in VOC's ``SegmentationClas
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -18,9 +19,15 @@ import torch.nn.functional as F
 from PIL import Image
 from tqdm import tqdm
 
-from transconv.data.voc import IGNORE_INDEX, VOC_CLASSES, voc_palette
+from transconv._validation import as_hw, as_int
+from transconv.data.labels import IGNORE_INDEX, VOC_CLASSES, write_voc_label
+from transconv.data.layout import SPLITS, image_file, label_file, split_file, voc_dir_in
 
-__all__ = ["SYNTHETIC_CLASSES", "make_synthetic_voc"]
+__all__ = ["SYNTHETIC_CLASSES", "SYNTHETIC_MARKER", "make_synthetic_voc"]
+
+SYNTHETIC_MARKER = ".transconv-synthetic.json"
+"""File [`make_synthetic_voc`][transconv.data.synthetic.make_synthetic_voc] writes in the
+folder it fills, with its parameters: the proof that it may write there again."""
 
 Array = np.ndarray
 
@@ -124,33 +131,38 @@ def _render(
     return np.clip(image, 0, 255).astype(np.uint8), _add_boundary(label, boundary)
 
 
-def _check_size(size: object, name: str) -> tuple[int, int]:
-    ok = isinstance(size, Sequence) and len(size) == 2
-    if not ok or not all(isinstance(s, int) and s >= 4 for s in size):
-        raise ValueError(f"{name} must be (height, width), two ints >= 4, got {size!r}")
-    return int(size[0]), int(size[1])
-
-
-def _check_options(num_train: int, num_val: int, classes: Sequence[int], max_objects: int) -> None:
-    for name, value in (("num_train", num_train), ("num_val", num_val)):
-        if not isinstance(value, int) or value < 0:
-            raise ValueError(f"{name} must be a non-negative int, got {value!r}")
+def _check_classes(classes: Sequence[int]) -> list[int]:
     unknown = sorted(set(classes) - set(SYNTHETIC_CLASSES))
     if unknown or not classes:
         known = ", ".join(f"{c} ({VOC_CLASSES[c]})" for c in SYNTHETIC_CLASSES)
         raise ValueError(
-            f"classes must be a non-empty subset of the synthetic classes {known}; "
-            f"got {list(classes)!r}"
+            f"classes must be a non-empty subset of the synthetic classes {known}, "
+            f"got {list(classes)!r}; pass e.g. classes=[15]"
         )
-    if not isinstance(max_objects, int) or max_objects < 1:
-        raise ValueError(f"max_objects must be a positive int, got {max_objects!r}")
+    return [int(c) for c in classes]
+
+
+def _claim_folder(root: Path, params: dict) -> None:
+    """Refuse a folder holding anything this function did not write; then mark it as ours."""
+    marker = root / SYNTHETIC_MARKER
+    if root.exists() and not root.is_dir():
+        raise ValueError(f"root must be a folder, got the file {root}; pass a folder path")
+    if root.is_dir() and not marker.is_file():
+        found = sorted(p.name for p in root.iterdir())
+        if found:
+            shown = ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
+            raise ValueError(
+                f"root must be an empty folder or one make_synthetic_voc made (it holds "
+                f"{SYNTHETIC_MARKER}), got {root} holding {shown}; make_synthetic_voc never "
+                "writes over files it did not make: pass a new or empty folder"
+            )
+    root.mkdir(parents=True, exist_ok=True)
+    marker.write_text(json.dumps(params, indent=1) + "\n")
 
 
 def _write_example(voc_dir: Path, name: str, image: Array, label: Array) -> None:
-    Image.fromarray(image).save(voc_dir / "JPEGImages" / f"{name}.jpg", quality=95)
-    png = Image.fromarray(label)
-    png.putpalette(voc_palette().flatten().tolist())  # "L" + palette -> "P"
-    png.save(voc_dir / "SegmentationClass" / f"{name}.png")
+    Image.fromarray(image).save(image_file(voc_dir, name), format="JPEG", quality=95)
+    write_voc_label(label_file(voc_dir, name), label)
 
 
 def make_synthetic_voc(
@@ -169,33 +181,43 @@ def make_synthetic_voc(
     """Write a synthetic dataset laid out as Pascal VOC 2012; return its ``VOC2012`` path.
 
     Writes ``root/VOCdevkit/VOC2012`` with ``JPEGImages/*.jpg``, ``SegmentationClass/*.png``
-    (palette PNGs, VOC palette) and ``ImageSets/Segmentation/{train,val,trainval}.txt``;
-    files are named ``2007_000001`` onwards, training examples first. Each image holds 1 to
-    ``max_objects`` objects; the class fixes shape and texture (:data:`SYNTHETIC_CLASSES`),
+    (palette PNGs written by [`write_voc_label`][transconv.data.labels.write_voc_label]) and
+    ``ImageSets/Segmentation/{train,val,trainval}.txt``; files are named ``2007_000001``
+    onwards, training examples first. Each image holds 1 to ``max_objects`` objects; the class
+    fixes shape and texture ([`SYNTHETIC_CLASSES`][transconv.data.synthetic.SYNTHETIC_CLASSES]),
     colours, place, size and angle are random. The same seed writes the same files.
+
+    **Your files are safe.** ``root`` must be new, empty, or a folder this function filled
+    before: it writes [`SYNTHETIC_MARKER`][transconv.data.synthetic.SYNTHETIC_MARKER] (a JSON
+    file with its parameters) into ``root`` first, and refuses a non-empty folder without one,
+    so it never writes over a real VOC tree (whose names, ``2007_000032`` and so on, fall in
+    the generated range). Running it again on its own folder regenerates the data.
 
     Parameters
     ----------
     root : str or os.PathLike
-        Directory to write into (created if needed).
-    num_train, num_val : int
-        Number of examples in the ``train`` and ``val`` splits.
-    size : (int, int), default (352, 512)
-        (height, width) of every image: a little larger than d2l's 320x480 crop.
-    seed : int, default 0
-        Seed of the :class:`numpy.random.Generator` that draws everything.
-    sizes : sequence of (int, int), optional
-        Varying sizes instead of ``size``: example ``i`` of each split is ``sizes[i %
-        len(sizes)]``. Put in sizes smaller than the crop to exercise filtering.
-    classes : sequence of int, default all of :data:`SYNTHETIC_CLASSES`
-        VOC class indices to draw objects from.
-    max_objects : int, default 3
-        Most objects per image (later ones may hide earlier ones).
-    boundary : int, default 2
+        Folder to write into (created if needed).
+    num_train : int
+        Number of examples in the ``train`` split.
+    num_val : int
+        Number of examples in the ``val`` split.
+    size : tuple of int, optional
+        ``(H, W)`` of every image (default ``(352, 512)``, a little larger than d2l's
+        320x480 crop).
+    seed : int, optional
+        Seed of the numpy generator that draws everything (default 0).
+    sizes : sequence of tuple of int or None, optional
+        Varying sizes instead of ``size`` (default None): example $i$ of each split is
+        ``sizes[i % len(sizes)]``. Put in sizes smaller than the crop to exercise filtering.
+    classes : sequence of int, optional
+        VOC class indices to draw objects from (default: all of ``SYNTHETIC_CLASSES``).
+    max_objects : int, optional
+        Most objects per image (default 3; later ones may hide earlier ones).
+    boundary : int, optional
         Pixels within this distance of an outline are labelled 255, a band about
-        ``2 * boundary`` wide, like VOC's; 0 for none.
-    progress : bool, default False
-        Show a tqdm progress bar (worth it from a few hundred images on).
+        ``2 * boundary`` wide, like VOC's (default 2; 0 for none).
+    progress : bool, optional
+        Show a tqdm progress bar (default False; worth it from a few hundred images on).
 
     Returns
     -------
@@ -204,8 +226,11 @@ def make_synthetic_voc(
 
     Raises
     ------
+    TypeError
+        If a count, a size, ``seed``, ``max_objects`` or ``boundary`` is not an int.
     ValueError
-        If a count, a size, ``classes`` or ``max_objects`` is invalid; the message says which.
+        If a count, a size, ``classes``, ``max_objects`` or ``boundary`` is out of range, or
+        ``root`` is a non-empty folder this function did not make; the message says which.
 
     Examples
     --------
@@ -217,18 +242,39 @@ def make_synthetic_voc(
     VOCdevkit/VOC2012 ['ImageSets', 'JPEGImages', 'SegmentationClass']
     ['2007_000003']
     """
-    _check_options(num_train, num_val, classes, max_objects)
+    num_train = as_int(num_train, "num_train", minimum=0)
+    num_val = as_int(num_val, "num_val", minimum=0)
     if sizes is None:
-        cycle = [_check_size(size, "size")]
+        cycle = [as_hw(size, "size", minimum=4, example="(352, 512)")]
     else:
-        cycle = [_check_size(s, "each of sizes") for s in sizes]
+        cycle = [as_hw(s, "each of sizes", minimum=4, example="(352, 512)") for s in sizes]
     if not cycle:
-        raise ValueError("sizes must list at least one (height, width), got an empty sequence")
-    if not isinstance(boundary, int) or boundary < 0:
-        raise ValueError(f"boundary must be a non-negative int, got {boundary!r}")
-    voc_dir = Path(root) / "VOCdevkit" / "VOC2012"
-    for sub in ("JPEGImages", "SegmentationClass", "ImageSets/Segmentation"):
-        (voc_dir / sub).mkdir(parents=True, exist_ok=True)
+        raise ValueError(
+            "sizes must list at least one (height, width), got an empty sequence; "
+            "pass e.g. sizes=[(352, 512)]"
+        )
+    classes = _check_classes(classes)
+    max_objects = as_int(max_objects, "max_objects", minimum=1)
+    boundary = as_int(boundary, "boundary", minimum=0)
+    seed = as_int(seed, "seed", example="0")
+    params = {
+        "num_train": num_train,
+        "num_val": num_val,
+        "sizes": [list(c) for c in cycle],
+        "seed": seed,
+        "classes": classes,
+        "max_objects": max_objects,
+        "boundary": boundary,
+    }
+    root = Path(root).expanduser()
+    _claim_folder(root, params)
+    voc_dir = voc_dir_in(root)
+    for sub in (
+        image_file(voc_dir, "x").parent,
+        label_file(voc_dir, "x").parent,
+        split_file(voc_dir, "train").parent,
+    ):
+        sub.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     names = [f"2007_{n:06d}" for n in range(1, num_train + num_val + 1)]
     splits = {"train": names[:num_train], "val": names[num_train:]}
@@ -240,7 +286,6 @@ def make_synthetic_voc(
             bar.update()
     bar.close()
     splits["trainval"] = names
-    for split, split_names in splits.items():
-        text = "".join(f"{n}\n" for n in split_names)
-        (voc_dir / "ImageSets" / "Segmentation" / f"{split}.txt").write_text(text)
+    for split in SPLITS:
+        split_file(voc_dir, split).write_text("".join(f"{n}\n" for n in splits[split]))
     return voc_dir

@@ -1,7 +1,13 @@
 """Segmentation models: FCN builders and a registry to build them by name.
 
-Every model maps a float ``Bx3xHxW`` batch to logits ``BxCxHxW`` of the same size; see
-:mod:`transconv.models.fcn`.
+Every model maps a float batch ``(B, 3, H, W)`` to logits ``(B, C, H, W)`` of the same size;
+the builders live in [`transconv.models.fcn`][transconv.models.fcn].
+
+Examples
+--------
+>>> sorted(MODELS)[:2]
+['fcn_resnet18', 'fcn_vgg16_16s']
+
 """
 
 from __future__ import annotations
@@ -22,21 +28,25 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "fcn_vgg16_32s": partial(fcn_vgg16, variant="32s"),
     "fcn_vgg16_deconv": fcn_vgg16_deconv,
 }
+"""Builders by name: ``fcn_resnet18``, ``fcn_vgg16_8s`` / ``_16s`` / ``_32s`` (the variants of
+[`fcn_vgg16`][transconv.models.fcn.fcn_vgg16]) and ``fcn_vgg16_deconv``; each takes the
+keywords ``num_classes``, ``weights`` and ``upsample``."""
 
 
 def build_model(
     name: str, *, num_classes: int = 21, weights: Weights = None, upsample: str = "transposed"
 ) -> nn.Module:
-    """Build the model registered in :data:`MODELS` under ``name``.
+    """Build the model registered in [`MODELS`][transconv.models.MODELS] under ``name``.
 
     Parameters
     ----------
     name : str
-        One of the keys of :data:`MODELS`, e.g. ``"fcn_resnet18"`` or ``"fcn_vgg16_8s"``.
+        One of the keys of [`MODELS`][transconv.models.MODELS], e.g. ``"fcn_resnet18"`` or
+        ``"fcn_vgg16_8s"``.
     num_classes : int, optional
-        Number of classes (21 for Pascal VOC).
+        Number of classes; default 21 (Pascal VOC).
     weights : str, WeightsEnum or None, optional
-        Backbone weights, passed to the builder (``None``: random initialisation).
+        Backbone weights, passed to the builder; default None (random initialisation).
     upsample : {"transposed", "subpixel"}, optional
         How the model's transposed convolutions compute, passed to the builder:
         ``"transposed"`` (default, `nn.ConvTranspose2d`) or ``"subpixel"`` (same parameters
@@ -45,13 +55,15 @@ def build_model(
     Returns
     -------
     nn.Module
-        Maps float ``Bx3xHxW`` to logits ``Bxnum_classesxHxW``.
+        Maps a float ``(B, 3, H, W)`` batch to logits ``(B, num_classes, H, W)``.
 
     Raises
     ------
     ValueError
-        If ``name`` is not a key of :data:`MODELS` (the message lists them), or the builder
-        rejects ``num_classes`` or ``weights``.
+        If ``name`` is not a key of [`MODELS`][transconv.models.MODELS] (the message lists
+        them), or the builder rejects ``num_classes``, ``weights`` or ``upsample``.
+    TypeError
+        If the builder rejects the type of ``num_classes``, ``weights`` or ``upsample``.
 
     Examples
     --------

@@ -1,14 +1,15 @@
 """Fully convolutional networks (FCN) for semantic segmentation.
 
-Three builders, each a plain function returning an ``nn.Module`` that maps a float ``Bx3xHxW``
-batch to class logits ``BxCxHxW`` of the *same* height and width:
+Three builders, each a plain function returning an `nn.Module` that maps a float batch of
+shape ``(B, 3, H, W)`` to class logits ``(B, C, H, W)`` of the *same* height and width:
 
-* :func:`fcn_resnet18` -- d2l's FCN-32s: ResNet-18 without its pooling and fc, a 1x1 conv and
-  one bilinear-initialised x32 transposed convolution.
-* :func:`fcn_vgg16` -- the FCN paper's skip architecture (Long, Shelhamer & Darrell, 2015) on
-  VGG-16: FCN-32s, FCN-16s (+ pool4) and FCN-8s (+ pool4 + pool3).
-* :func:`fcn_vgg16_deconv` -- a learned decoder: five stride-2 transposed convolutions with
-  BatchNorm and additive skips from pool4 ... pool1.
+* [`fcn_resnet18`][transconv.models.fcn.fcn_resnet18] -- d2l's FCN-32s: ResNet-18 without its
+  pooling and fc, a 1×1 conv and one bilinear-initialised ×32 transposed convolution.
+* [`fcn_vgg16`][transconv.models.fcn.fcn_vgg16] -- the FCN paper's skip architecture (Long,
+  Shelhamer & Darrell, 2015) on VGG-16: FCN-32s, FCN-16s (+ pool4) and FCN-8s (+ pool4 +
+  pool3).
+* [`fcn_vgg16_deconv`][transconv.models.fcn.fcn_vgg16_deconv] -- a learned decoder: five
+  stride-2 transposed convolutions with BatchNorm and additive skips from pool4 ... pool1.
 
 Every backbone divides the image by 32, so ``H`` and ``W`` not divisible by 32 need care; each
 model uses the cleanest exact method its layers allow (see each builder's *Notes*):
@@ -28,7 +29,10 @@ All crops keep the *top-left* corner: the stride-2 layers anchor their grids at 
 
 ``weights`` goes to torchvision's backbone builder: ``None`` (random initialisation, the
 default), a name such as ``"DEFAULT"`` or ``"IMAGENET1K_V1"``, or a ``WeightsEnum`` member.
-Names are checked before anything is downloaded.
+Names are checked before anything is downloaded. ``upsample="subpixel"`` computes every
+transposed convolution as a stride-1 convolution and a pixel shuffle
+([`SubpixelConvTranspose2d`][transconv.subpixel.SubpixelConvTranspose2d]): same parameters,
+same ``state_dict``, same outputs and gradients.
 """
 
 from __future__ import annotations
@@ -42,7 +46,8 @@ from torch.nn import functional as F
 from torchvision.models import ResNet18_Weights, VGG16_Weights, WeightsEnum, resnet18, vgg16
 from torchvision.models.vgg import cfgs, make_layers
 
-from transconv.bilinear import _check_positive, bilinear_upsampler
+from transconv._validation import as_int
+from transconv.bilinear import bilinear_upsampler
 from transconv.subpixel import SubpixelConvTranspose2d
 
 __all__ = [
@@ -109,21 +114,21 @@ def _resolve_weights(weights: Weights, enum: type[WeightsEnum]) -> WeightsEnum |
 
 
 def _check_input(x: Tensor, model: str, min_size: int = 1) -> None:
-    """Raise an error that names the problem if ``x`` is not a float ``Bx3xHxW`` batch."""
+    """Raise an error that names the problem if ``x`` is not a float ``(B, 3, H, W)`` batch."""
     if x.ndim != 4 or x.shape[1] != 3:
         raise ValueError(
-            f"{model} expects a float batch of shape Bx3xHxW, got shape {tuple(x.shape)}; "
-            "add a batch dimension with x.unsqueeze(0) and give RGB images"
+            f"{model} input must be a float batch of shape (B, 3, H, W), got shape "
+            f"{tuple(x.shape)}; add a batch dimension with x.unsqueeze(0) and give RGB images"
         )
     if not x.is_floating_point():
         raise TypeError(
-            f"{model} expects a float batch, got dtype {x.dtype}; "
-            "convert uint8 images with transconv.data.voc.normalize_image"
+            f"{model} input must be a float batch, got dtype {x.dtype}; "
+            "convert uint8 images with transconv.data.normalize_image"
         )
     height, width = x.shape[-2:]
     if min(height, width) < min_size:
         raise ValueError(
-            f"{model} needs H and W of at least {min_size} (five 2x2 poolings), got "
+            f"{model} input H and W must be at least {min_size} (five 2x2 poolings), got "
             f"{height}x{width}; pad or resize the image to at least {min_size}x{min_size}"
         )
 
@@ -137,14 +142,14 @@ def _stage_outputs(backbone: nn.Sequential, x: Tensor) -> dict[str, Tensor]:
 
 
 class FCNResNet(nn.Module):
-    """FCN-32s on a ResNet trunk: ``backbone`` -> ``final_conv`` (1x1) -> ``transpose_conv`` (x32).
+    """FCN-32s on a ResNet trunk: ``backbone`` -> ``final_conv`` (1×1) -> ``transpose_conv`` (×32).
 
     Shape: ``(B, 3, H, W)`` -> ``(B, num_classes, H, W)`` for any ``H, W >= 1``.
 
     Parameters
     ----------
     backbone : nn.Module
-        Maps ``Bx3xHxW`` to ``Bx512x ceil(H/32) x ceil(W/32)``.
+        Maps ``(B, 3, H, W)`` to ``(B, 512, ceil(H / 32), ceil(W / 32))``.
     num_classes : int
         Number of output channels.
     upsample : {"transposed", "subpixel"}, optional
@@ -167,17 +172,19 @@ class FCNResNet(nn.Module):
 
 
 class VGGHead(nn.Sequential):
-    """VGG-16's fc6 and fc7 as convolutions: ``conv6`` (7x7, padding 3) and ``conv7`` (1x1).
+    """VGG-16's fc6 and fc7 as convolutions: ``conv6`` (7×7, padding 3) and ``conv7`` (1×1).
 
     Each is followed by ReLU and Dropout(0.5), as in the FCN paper. ``conv6`` is padded "same"
     so that a pool5 cell keeps its position (the paper pads the image by 100 px instead).
 
+    Shape: ``(B, in_channels, h, w)`` -> ``(B, channels, h, w)``.
+
     Parameters
     ----------
-    in_channels : int
-        Channels of pool5 (512 for VGG-16).
-    channels : int
-        Width of conv6 and conv7 (4096 in the paper).
+    in_channels : int, optional
+        Channels of pool5; default 512 (VGG-16).
+    channels : int, optional
+        Width of conv6 and conv7; default 4096 (the paper).
     """
 
     def __init__(self, in_channels: int = 512, channels: int = 4096) -> None:
@@ -204,7 +211,8 @@ def _zero_conv(in_channels: int, out_channels: int) -> nn.Conv2d:
 class FCNVGG(nn.Module):
     """FCN-32s / 16s / 8s on VGG-16 (Long et al., 2015), "same" padding instead of the 100 px pad.
 
-    Submodules: ``backbone`` (stages ``pool1`` ... ``pool5``), ``head`` (:class:`VGGHead`),
+    Submodules: ``backbone`` (stages ``pool1`` ... ``pool5``), ``head``
+    ([`VGGHead`][transconv.models.fcn.VGGHead]),
     ``score_fr`` on conv7; for 16s and 8s ``score_pool4`` and ``upscore2_pool4`` (the learned x2
     upsampler that lands on the pool4 grid); for 8s also ``score_pool3`` and
     ``upscore2_pool3``; and ``upscore``, the final x32 / x16 / x8 bilinear upsampler, which is
@@ -217,7 +225,7 @@ class FCNVGG(nn.Module):
     backbone : nn.Sequential
         Stages named ``pool1`` ... ``pool5``; stage ``k`` ends in a 2x2 max-pool.
     head : VGGHead
-        conv6 / conv7.
+        conv6 / conv7, applied to pool5.
     num_classes : int
         Number of output channels.
     variant : {"8s", "16s", "32s"}
@@ -263,7 +271,9 @@ class FCNVGG(nn.Module):
 
 
 class DeconvBlock(nn.Sequential):
-    """``ConvTranspose2d(k=3, s=2, p=1, output_padding=1)`` -> ReLU -> BatchNorm: exactly x2.
+    """``ConvTranspose2d(k=3, s=2, p=1, output_padding=1)`` -> ReLU -> BatchNorm: exactly ×2.
+
+    Shape: ``(B, in_channels, H, W)`` -> ``(B, out_channels, 2H, 2W)``.
 
     Parameters
     ----------
@@ -292,12 +302,14 @@ class DeconvBlock(nn.Sequential):
 
 
 class FCNDeconv(nn.Module):
-    """VGG-16 encoder, a decoder of five :class:`DeconvBlock` with additive skips, 1x1 classifier.
+    """VGG-16 encoder, a decoder of five stride-2 blocks with additive skips, a 1×1 classifier.
+
+    Each block is a [`DeconvBlock`][transconv.models.fcn.DeconvBlock].
 
     ``score = deconv1(pool5) + pool4``, ``score = deconv2(score) + pool3``, ... ,
     ``score = deconv5(score)``, ``logits = classifier(score)`` (channels 512, 512, 256, 128, 64,
     32). Inputs are zero-padded at the bottom/right to a multiple of 32 and the logits cropped
-    back to the top-left ``H x W``.
+    back to the top-left ``(H, W)``.
 
     Shape: ``(B, 3, H, W)`` -> ``(B, num_classes, H, W)`` for any ``H, W >= 1``.
 
@@ -391,15 +403,18 @@ def fcn_resnet18(
 ) -> FCNResNet:
     """FCN-32s on ResNet-18, as in d2l's FCN chapter.
 
-    ``backbone``: ResNet-18's children without ``avgpool`` and ``fc`` (``Bx512xH/32xW/32``);
-    ``final_conv``: ``Conv2d(512, num_classes, 1)``; ``transpose_conv``:
-    ``ConvTranspose2d(num_classes, num_classes, kernel_size=64, stride=32, padding=16,
-    bias=False)`` initialised with :func:`transconv.bilinear.bilinear_kernel` and trainable.
+    ``backbone``: ResNet-18's children without ``avgpool`` and ``fc``
+    (``(B, 512, ceil(H / 32), ceil(W / 32))``); ``final_conv``: ``Conv2d(512, num_classes, 1)``;
+    ``transpose_conv``: ``ConvTranspose2d(num_classes, num_classes, kernel_size=64, stride=32,
+    padding=16, bias=False)`` initialised with
+    [`bilinear_kernel`][transconv.bilinear.bilinear_kernel] and trainable.
+
+    Shape: ``(B, 3, H, W)`` -> ``(B, num_classes, H, W)``, any ``H, W >= 1``.
 
     Parameters
     ----------
     num_classes : int, optional
-        Number of classes (21 for Pascal VOC: 20 objects + background).
+        Number of classes; default 21 (Pascal VOC: 20 objects + background).
     weights : str, ResNet18_Weights or None, optional
         Backbone weights passed to ``torchvision.models.resnet18`` (``"DEFAULT"`` downloads the
         ImageNet weights); ``None`` (default) initialises randomly.
@@ -412,15 +427,18 @@ def fcn_resnet18(
     Returns
     -------
     FCNResNet
-        Maps float ``Bx3xHxW`` to logits ``Bxnum_classesxHxW``; 12,993,621 parameters for
+        Maps a float ``(B, 3, H, W)`` batch to logits ``(B, num_classes, H, W)``; 12,993,621
+        parameters for
         ``num_classes=21`` (11,176,512 in the backbone).
 
     Raises
     ------
     ValueError
-        If ``num_classes`` is not a positive integer or ``weights`` is an unknown name.
+        If ``num_classes`` is below 1, ``weights`` is an unknown name or ``upsample`` an
+        unknown mode.
     TypeError
-        If ``weights`` is neither ``None``, a string nor a ``ResNet18_Weights``.
+        If ``num_classes`` is not an integer, ``upsample`` not a string, or ``weights`` is
+        neither ``None``, a string nor a ``ResNet18_Weights``.
 
     Notes
     -----
@@ -442,7 +460,7 @@ def fcn_resnet18(
     ...     net.backbone(torch.zeros(1, 3, 320, 480)).shape, net(torch.zeros(1, 3, 33, 65)).shape
     (torch.Size([1, 512, 10, 15]), torch.Size([1, 21, 33, 65]))
     """
-    _check_positive(num_classes=num_classes)
+    num_classes = as_int(num_classes, "num_classes", minimum=1, example="21")
     _check_upsample(upsample)
     resnet = resnet18(weights=_resolve_weights(weights, ResNet18_Weights))
     backbone = nn.Sequential(OrderedDict(list(resnet.named_children())[:-2]))
@@ -461,19 +479,22 @@ def fcn_vgg16(
 
     conv7 is scored by ``score_fr``; 16s and 8s upsample that score x2 (``upscore2_pool4``,
     bilinear initialised, learned) and add ``score_pool4``; 8s repeats this with pool3; a final
-    frozen bilinear upsampler (``upscore``: x32, x16 or x8) returns to the image size. The
+    frozen bilinear upsampler (``upscore``: ×32, ×16 or ×8) returns to the image size. The
     scoring layers are zero-initialised, so a skip starts by leaving the prediction unchanged.
+
+    Shape: ``(B, 3, H, W)`` -> ``(B, num_classes, H, W)``, any ``H, W >= 32``.
 
     Parameters
     ----------
     num_classes : int, optional
-        Number of classes (21 for Pascal VOC).
+        Number of classes; default 21 (Pascal VOC).
     variant : {"8s", "16s", "32s"}, optional
         Which skips to use: none (32s), pool4 (16s), pool4 and pool3 (8s, default).
     weights : str, VGG16_Weights or None, optional
-        Passed to ``torchvision.models.vgg16``. With ``"IMAGENET1K_V1"``/``"DEFAULT"`` the
-        ImageNet fc6/fc7 are copied into conv6/conv7 (needs ``fc_channels=4096``);
-        ``"IMAGENET1K_FEATURES"`` has no usable classifier, so conv6/conv7 stay random.
+        Passed to ``torchvision.models.vgg16``; default None (random initialisation). With
+        ``"IMAGENET1K_V1"``/``"DEFAULT"`` the ImageNet fc6/fc7 are copied into conv6/conv7
+        (needs ``fc_channels=4096``); ``"IMAGENET1K_FEATURES"`` has no usable classifier, so
+        conv6/conv7 stay random.
     fc_channels : int, optional
         Width of conv6 and conv7: the paper's 4096 (default) puts 119.5M of the 134M
         parameters there; a smaller width gives a light model for experiments and tests.
@@ -486,7 +507,8 @@ def fcn_vgg16(
     Returns
     -------
     FCNVGG
-        Maps float ``Bx3xHxW`` (``H, W >= 32``) to logits ``Bxnum_classesxHxW``. For
+        Maps a float ``(B, 3, H, W)`` batch (``H, W >= 32``) to logits
+        ``(B, num_classes, H, W)``. For
         ``num_classes=21``: 134,489,759 (8s), 134,815,994 (16s) and 136,152,917 (32s)
         parameters, of which the frozen ``upscore`` holds 112,896, 451,584 and 1,806,336;
         14,714,688 are VGG-16's convolutions and 119,545,856 conv6/conv7.
@@ -494,10 +516,11 @@ def fcn_vgg16(
     Raises
     ------
     ValueError
-        For an unknown ``variant``, a non-positive ``num_classes``/``fc_channels`` or an
-        unknown ``weights`` name.
+        For an unknown ``variant``, ``weights`` name or ``upsample`` mode, or a
+        ``num_classes``/``fc_channels`` below 1.
     TypeError
-        If ``weights`` is neither ``None``, a string nor a ``VGG16_Weights``.
+        If ``num_classes``/``fc_channels`` is not an integer, ``upsample`` not a string, or
+        ``weights`` is neither ``None``, a string nor a ``VGG16_Weights``.
 
     Notes
     -----
@@ -525,7 +548,8 @@ def fcn_vgg16(
         raise ValueError(
             f"unknown variant {variant!r}; use one of {', '.join(map(repr, _VGG_SKIPS))}"
         )
-    _check_positive(num_classes=num_classes, fc_channels=fc_channels)
+    num_classes = as_int(num_classes, "num_classes", minimum=1, example="21")
+    fc_channels = as_int(fc_channels, "fc_channels", minimum=1, example="4096")
     _check_upsample(upsample)
     backbone, classifier = _vgg16_stages(_resolve_weights(weights, VGG16_Weights))
     head = VGGHead(_VGG_CHANNELS["pool5"], fc_channels)
@@ -539,10 +563,12 @@ def fcn_vgg16_deconv(
 ) -> FCNDeconv:
     """VGG-16 encoder with a learned deconvolution decoder ("FCN-deconv", seed 002).
 
+    Shape: ``(B, 3, H, W)`` -> ``(B, num_classes, H, W)``, any ``H, W >= 1``.
+
     Parameters
     ----------
     num_classes : int, optional
-        Number of classes (21 for Pascal VOC).
+        Number of classes; default 21 (Pascal VOC).
     weights : str, VGG16_Weights or None, optional
         Encoder weights passed to ``torchvision.models.vgg16``; ``None`` (default) initialises
         randomly.
@@ -555,16 +581,19 @@ def fcn_vgg16_deconv(
     Returns
     -------
     FCNDeconv
-        Maps float ``Bx3xHxW`` to logits ``Bxnum_classesxHxW``; 18,644,373 parameters for
+        Maps a float ``(B, 3, H, W)`` batch to logits ``(B, num_classes, H, W)``; 18,644,373
+        parameters for
         ``num_classes=21`` (14,714,688 in the encoder). The decoder keeps PyTorch's default
         initialisation: its blocks change the channel count, so no bilinear kernel applies.
 
     Raises
     ------
     ValueError
-        If ``num_classes`` is not a positive integer or ``weights`` is an unknown name.
+        If ``num_classes`` is below 1, ``weights`` is an unknown name or ``upsample`` an
+        unknown mode.
     TypeError
-        If ``weights`` is neither ``None``, a string nor a ``VGG16_Weights``.
+        If ``num_classes`` is not an integer, ``upsample`` not a string, or ``weights`` is
+        neither ``None``, a string nor a ``VGG16_Weights``.
 
     Notes
     -----
@@ -572,7 +601,7 @@ def fcn_vgg16_deconv(
     ``2n+1`` rows cannot be reached from ``n`` (``output_padding`` < 2 gives at most ``2n``).
     So the input is zero-padded at the bottom/right to the next multiple of 32 (zero is the
     ImageNet mean colour after normalisation) and the logits are cropped to the top-left
-    ``H x W``: image pixels keep their positions, and sizes divisible by 32 are untouched.
+    ``(H, W)``: image pixels keep their positions, and sizes divisible by 32 are untouched.
 
     Examples
     --------
@@ -583,7 +612,7 @@ def fcn_vgg16_deconv(
     ...     net(torch.zeros(1, 3, 64, 64)).shape, net(torch.zeros(1, 3, 33, 65)).shape
     (torch.Size([1, 21, 64, 64]), torch.Size([1, 21, 33, 65]))
     """
-    _check_positive(num_classes=num_classes)
+    num_classes = as_int(num_classes, "num_classes", minimum=1, example="21")
     _check_upsample(upsample)
     backbone, _ = _vgg16_stages(_resolve_weights(weights, VGG16_Weights))
     return FCNDeconv(backbone, num_classes, upsample)

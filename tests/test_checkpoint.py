@@ -1,0 +1,175 @@
+"""Tests for transconv.checkpoint: atomic writes, wrappers stripped, clear errors on bad files."""
+
+import pytest
+import torch
+from torch import nn
+
+from transconv.checkpoint import load_checkpoint, remove_partial_checkpoints, save_checkpoint
+from transconv.distributed import unwrap_model
+
+
+def gen(seed=0):
+    return torch.Generator().manual_seed(seed)
+
+
+def tiny_fcn(num_classes=4, seed=0):
+    """A small FCN (conv stride 2, 1x1 score, transposed conv x2) with seeded weights."""
+    net = nn.Sequential(
+        nn.Conv2d(3, 8, 3, stride=2, padding=1),
+        nn.BatchNorm2d(8),
+        nn.ReLU(),
+        nn.Conv2d(8, num_classes, 1),
+        nn.ConvTranspose2d(num_classes, num_classes, 4, stride=2, padding=1),
+    )
+    with torch.no_grad():
+        for p in net.parameters():
+            p.copy_(torch.randn(p.shape, generator=gen(seed)) * 0.3)
+    return net
+
+
+def batches(n=3, b=2, size=(8, 12), num_classes=4, seed=0):
+    g = gen(seed)
+    out = []
+    for _ in range(n):
+        Y = torch.randint(0, num_classes, (b, *size), generator=g)
+        Y[:, 0, :] = 255
+        out.append((torch.randn(b, 3, *size, generator=g), Y))
+    return out
+
+
+def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
+    net = tiny_fcn()
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    path = tmp_path / "checkpoint.pt"
+    save_checkpoint(path, net, opt, epoch=1, history=[{"epoch": 1}])
+
+    def crash(obj, f, *args, **kwargs):
+        with open(f, "wb") as handle:
+            handle.write(b"half a checkpoint")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", crash)
+    with pytest.raises(OSError, match="disk full"):
+        save_checkpoint(path, net, opt, epoch=2, history=[])
+    monkeypatch.undo()
+    assert load_checkpoint(path)["epoch"] == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.pt"]  # no temp left
+
+
+def test_checkpoint_strips_a_real_torch_compile_wrapper(tmp_path):
+    net = tiny_fcn()
+    compiled = torch.compile(net)  # compiles lazily, at the first call: none here
+    assert any(k.startswith("_orig_mod.") for k in compiled.state_dict())
+    path = save_checkpoint(
+        tmp_path / "c.pt", compiled, torch.optim.SGD(net.parameters(), lr=1), epoch=1, history=[]
+    )
+    assert list(load_checkpoint(path)["model"]) == list(net.state_dict())
+    fresh = tiny_fcn(seed=1)
+    load_checkpoint(path, torch.compile(fresh))  # loads through the wrapper too
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(fresh.state_dict().values(), net.state_dict().values(), strict=True)
+    )
+
+
+def test_checkpoint_strips_compile_and_ddp_wrappers(tmp_path):
+    class Compiled(nn.Module):  # what torch.compile returns keeps the model as _orig_mod
+        def __init__(self, inner):
+            super().__init__()
+            self._orig_mod = inner
+
+    net = tiny_fcn()
+    path = save_checkpoint(
+        tmp_path / "c.pt",
+        Compiled(net),
+        torch.optim.SGD(net.parameters(), lr=1),
+        epoch=0,
+        history=[],
+    )
+    assert list(load_checkpoint(path)["model"]) == list(net.state_dict())
+    assert unwrap_model(net) is net
+
+
+def test_missing_checkpoint_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"checkpoint .*nope.pt not found"):
+        load_checkpoint(tmp_path / "nope.pt")
+
+
+def test_partial_checkpoints_of_a_killed_run_are_removed(tmp_path):
+    net = tiny_fcn()
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    path = save_checkpoint(tmp_path / "checkpoint.pt", net, opt, epoch=1, history=[])
+    leftovers = [tmp_path / ".checkpoint.pt.abc123.tmp", tmp_path / ".checkpoint.pt.x.tmp"]
+    for leftover in leftovers:
+        leftover.write_bytes(b"half a checkpoint")
+    keep = [tmp_path / "notes.tmp", tmp_path / ".other.pt.abc.tmp"]  # not ours: left alone
+    for other in keep:
+        other.write_bytes(b"user data")
+    assert remove_partial_checkpoints(path) == sorted(leftovers)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["checkpoint.pt", "notes.tmp", ".other.pt.abc.tmp"]
+    )
+    assert load_checkpoint(path)["epoch"] == 1
+
+
+def _good(tmp_path):
+    net = tiny_fcn()
+    return save_checkpoint(
+        tmp_path / "good.pt",
+        net,
+        torch.optim.SGD(net.parameters(), lr=0.1),
+        epoch=1,
+        history=[],
+        config={"model": "tiny", "num_classes": 4},
+    )
+
+
+@pytest.mark.parametrize(
+    "content, match",
+    [
+        (b"", r"checkpoint .*bad.pt is empty \(0 bytes\); pass a checkpoint.pt written by"),
+        (
+            b"garbage" * 50,
+            r"checkpoint .*bad.pt cannot be read, it is truncated or not a checkpoint",
+        ),
+        ("half", r"checkpoint .*bad.pt cannot be read, it is truncated or not a checkpoint"),
+    ],
+)
+def test_unreadable_checkpoint_is_one_clear_error(tmp_path, content, match):
+    bad = tmp_path / "bad.pt"
+    if content == "half":
+        whole = _good(tmp_path).read_bytes()
+        content = whole[: len(whole) // 2]
+    bad.write_bytes(content)
+    with pytest.raises(ValueError, match=match) as info:
+        load_checkpoint(bad)
+    assert "\n" not in str(info.value)
+
+
+def test_a_tensor_file_that_is_no_checkpoint(tmp_path):
+    torch.save({"weights": torch.zeros(2)}, tmp_path / "other.pt")
+    with pytest.raises(
+        ValueError,
+        match=r"other.pt has no model, optimizer, epoch, history, "
+        r"config entry",
+    ):
+        load_checkpoint(tmp_path / "other.pt")
+
+
+def test_checkpoint_of_another_model_or_class_count(tmp_path):
+    path = _good(tmp_path)
+    other_classes = tiny_fcn(num_classes=21, seed=3)
+    before = {k: v.clone() for k, v in other_classes.state_dict().items()}
+    expected = (
+        r"good.pt does not fit this model: \d+ shape \(e.g. 3.weight \(4, 8, 1, 1\) vs "
+        r"\(21, 8, 1, 1\)\); it was written for tiny with num_classes 4"
+    )
+    with pytest.raises(ValueError, match=expected):
+        load_checkpoint(path, other_classes)
+    assert all(torch.equal(before[k], v) for k, v in other_classes.state_dict().items())
+    with pytest.raises(
+        ValueError,
+        match=r"does not fit this model: 1 missing \(e.g. weight\), "
+        r"\d+ unexpected \(e.g. 0.weight\)",
+    ):
+        load_checkpoint(path, nn.Conv2d(3, 2, 1, bias=False))

@@ -1,0 +1,542 @@
+"""VOC segmentation as a PyTorch ``Dataset`` of random crops, and d2l's loaders around it.
+
+The pipeline follows d2l.ai's "Semantic Segmentation and the Dataset" chapter, with the
+object outlines ignored rather than called background (see
+[`voc_label_indices`][transconv.data.labels.voc_label_indices]), with images decoded once
+and kept as ``uint8`` (a quarter of d2l's preloaded ``float32`` tensors), and with crops that
+are a pure function of ``(seed, epoch, index)``:
+
+* a training crop of example $i$ in epoch $e$ comes from a generator seeded with
+  [`mix_seed`][transconv.data.crops.mix_seed]$(seed, e, i)$, so it is the same whatever the
+  number of DataLoader workers, and a run resumed at epoch $e$ sees the crops a straight run
+  sees;
+* a validation crop comes from $\\mathrm{mix\\_seed}(seed, -1, i)$: the same every epoch, so
+  a validation score changes only when the weights do.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset, get_worker_info
+from tqdm import tqdm
+
+from transconv._validation import as_hw, as_int, seeded
+from transconv.data.crops import FIXED_EPOCH, mix_seed, random_crop_origin
+from transconv.data.images import image_size, normalize_image, read_rgb
+from transconv.data.labels import (
+    check_scorable_labels,
+    read_voc_label,
+    voc_colormap2label,
+    voc_label_indices,
+)
+from transconv.data.layout import list_examples
+
+__all__ = [
+    "VOCSegDataset",
+    "load_data_voc",
+    "read_examples",
+    "read_voc_images",
+    "set_loader_epoch",
+]
+
+
+def read_voc_images(
+    voc_dir: str | os.PathLike, is_train: bool = True
+) -> tuple[list[Tensor], list[Tensor]]:
+    """Read every image of a split and its RGB label image, as d2l's ``read_voc_images``.
+
+    Parameters
+    ----------
+    voc_dir : str or os.PathLike
+        The ``VOCdevkit/VOC2012`` directory.
+    is_train : bool, optional
+        Read the ``train`` split (default), else ``val``.
+
+    Returns
+    -------
+    features : list of Tensor
+        ``uint8`` RGB images.
+    labels : list of Tensor
+        Their label images, also ``uint8`` RGB; turn one into class indices with
+        [`voc_label_indices`][transconv.data.labels.voc_label_indices].
+
+    Shape
+    -----
+    Each feature and each label: ``(3, H, W)``, ``H`` and ``W`` varying between examples.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the tree, the split file or a file it lists is missing; the message names the path.
+    ImageReadError
+        If a file cannot be decoded.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from transconv.data.synthetic import make_synthetic_voc
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     voc_dir = make_synthetic_voc(tmp, num_train=2, num_val=1, size=(40, 60))
+    ...     features, labels = read_voc_images(voc_dir, is_train=True)
+    >>> len(features), features[0].shape, labels[0].dtype
+    (2, torch.Size([3, 40, 60]), torch.uint8)
+    """
+    features, labels = [], []
+    for image_path, label_path in list_examples(voc_dir, "train" if is_train else "val"):
+        features.append(read_rgb(image_path))
+        labels.append(read_rgb(label_path))
+    return features, labels
+
+
+def _read_pair(paths: tuple[Path, Path], table: Tensor | None) -> tuple[Tensor, Tensor]:
+    image_path, label_path = paths
+    image = read_rgb(image_path)
+    if table is None:
+        label = read_voc_label(label_path)
+    else:
+        label = voc_label_indices(read_rgb(label_path), table)
+    if image.shape[1:] != label.shape:
+        raise ValueError(
+            f"{image_path} is {tuple(image.shape[1:])} but its label {label_path} is "
+            f"{tuple(label.shape)}; image and label must have the same height and width"
+        )
+    return image, label.to(torch.uint8)  # 0..20 or 255: a byte, an eighth of int64
+
+
+def read_examples(
+    pairs: Sequence[tuple[Path, Path]],
+    *,
+    use_palette: bool = True,
+    progress: bool = False,
+    desc: str = "decode",
+    delay: float = 0.0,
+) -> tuple[list[Tensor], list[Tensor]]:
+    """Decode (image, label) file pairs into ``uint8`` images and ``uint8`` class-index maps.
+
+    Threads decode in parallel (Pillow releases the GIL while it decodes).
+
+    Parameters
+    ----------
+    pairs : sequence of (Path, Path)
+        Image and label files, as [`list_examples`][transconv.data.layout.list_examples]
+        returns them.
+    use_palette : bool, optional
+        Read labels with [`read_voc_label`][transconv.data.labels.read_voc_label] (default);
+        False decodes the RGB label image through
+        [`voc_label_indices`][transconv.data.labels.voc_label_indices], as d2l does.
+    progress : bool, optional
+        Show a tqdm progress bar (default False).
+    desc : str, optional
+        The progress bar's label (default ``"decode"``).
+    delay : float, optional
+        Seconds before the bar appears (default 0; tqdm's ``delay``): reading that ends
+        sooner prints nothing.
+
+    Returns
+    -------
+    images : list of Tensor
+        ``uint8`` RGB images.
+    labels : list of Tensor
+        ``uint8`` class indices, 255 = ignore.
+
+    Shape
+    -----
+    ``images[k]``: ``(3, H_k, W_k)``; ``labels[k]``: ``(H_k, W_k)``.
+
+    Raises
+    ------
+    ValueError
+        If an image and its label differ in size.
+    ImageReadError
+        If a file cannot be decoded.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from transconv.data.layout import list_examples
+    >>> from transconv.data.synthetic import make_synthetic_voc
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     voc_dir = make_synthetic_voc(tmp, num_train=2, num_val=1, size=(40, 60))
+    ...     images, labels = read_examples(list_examples(voc_dir, "train"))
+    >>> images[0].shape, labels[0].shape, labels[0].dtype
+    (torch.Size([3, 40, 60]), torch.Size([40, 60]), torch.uint8)
+    """
+    table = None if use_palette else voc_colormap2label()
+    bar = tqdm(total=len(pairs), desc=desc, unit="img", disable=not progress, delay=delay)
+    with ThreadPoolExecutor(max_workers=min(16, os.cpu_count() or 1)) as pool:
+        examples = []
+        for example in pool.map(lambda pair: _read_pair(pair, table), pairs):
+            examples.append(example)
+            bar.update()
+    bar.close()
+    return [image for image, _ in examples], [label for _, label in examples]
+
+
+class VOCSegDataset(Dataset):
+    """VOC segmentation examples, randomly cropped to ``crop_size``, as d2l's ``VOCSegDataset``.
+
+    Images smaller than the crop in either dimension are dropped (d2l's ``filter``); the
+    numbers kept and dropped are in ``num_kept`` and ``num_dropped`` and in the message
+    printed on construction.
+
+    **Memory.** With ``cache=True`` (the default) every kept image is decoded once, at
+    construction (with a progress bar when ``verbose`` and decoding takes over a second), and held as ``uint8``: 3 bytes per
+    pixel plus 1 for the label, a quarter of d2l's ``float32`` images. An item is then a crop,
+    converted to ``float32`` and normalised. ``cache=False`` holds only paths and decodes an
+    image every time an item is read, as the package did before; use it when the split does
+    not fit in memory. With DataLoader workers the cache is shared copy-on-write (fork).
+
+    **Crops.** With ``seed`` the crop of example ``idx`` is drawn from a fresh generator
+    seeded with [`mix_seed`][transconv.data.crops.mix_seed]``(seed, epoch, idx)`` for the
+    training split, and ``mix_seed(seed, -1, idx)`` for validation (fixed across epochs).
+    Crops are then identical for any number of DataLoader workers and after a resume. Call
+    [`set_epoch`][transconv.data.dataset.VOCSegDataset.set_epoch] before iterating each
+    epoch; the epoch lives in shared memory, so persistent workers see it too. Precedence:
+    ``seed`` and ``generator`` are exclusive (passing both is an error); with ``generator``
+    (and no ``seed``) crops are drawn from that one stream, as before, each DataLoader worker
+    from its own generator seeded by the worker's seed; with neither, the training split draws
+    from torch's global generator and the validation split uses ``seed=0``.
+
+    Parameters
+    ----------
+    is_train : bool
+        The ``train`` split, else ``val``.
+    crop_size : int or tuple of int
+        ``(h, w)`` of every item (an int for a square crop).
+    voc_dir : str or os.PathLike
+        The ``VOCdevkit/VOC2012`` directory.
+    seed : int or None, optional
+        Makes every crop a function of ``(seed, epoch, idx)`` (default None: see above).
+    generator : torch.Generator or None, optional
+        One stream of crop origins, the older interface (default None).
+    cache : bool, optional
+        Decode once and keep ``uint8`` images in memory (default True).
+    use_palette : bool, optional
+        Read labels straight from the palette PNGs
+        ([`read_voc_label`][transconv.data.labels.read_voc_label], default); False decodes
+        the RGB label image through
+        [`voc_label_indices`][transconv.data.labels.voc_label_indices], as d2l does. Both give
+        equal labels.
+    verbose : bool, optional
+        Print ``read N examples (dropped M smaller than hxw)`` and show the decoding bar
+        (default True).
+
+    Shape
+    -----
+    An item: image ``(3, h, w)`` ``float32``, label ``(h, w)`` ``int64`` (255 = ignore).
+
+    Raises
+    ------
+    TypeError
+        If ``crop_size`` or ``seed`` has the wrong type, or both ``seed`` and ``generator``
+        are given.
+    ValueError
+        If ``crop_size`` is not positive, an image and its label differ in size, or every
+        label pixel of the kept examples is 255 (nothing to learn from or to score).
+    FileNotFoundError
+        If the tree, the split file or a listed file is missing.
+    ImageReadError
+        If a file cannot be decoded.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from transconv.data.synthetic import make_synthetic_voc
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     voc_dir = make_synthetic_voc(tmp, 3, 1, size=(40, 60), sizes=[(40, 60), (20, 60)])
+    ...     dataset = VOCSegDataset(True, (32, 48), voc_dir, seed=0, verbose=False)
+    ...     print(dataset.summary())
+    read 2 examples (dropped 1 smaller than 32x48)
+    >>> image, label = dataset[0]
+    >>> image.dtype, image.shape, label.dtype, label.shape
+    (torch.float32, torch.Size([3, 32, 48]), torch.int64, torch.Size([32, 48]))
+    >>> dataset.set_epoch(1)
+    >>> torch.equal(dataset[0][0], image)  # a new epoch, a new crop
+    False
+    """
+
+    def __init__(
+        self,
+        is_train: bool,
+        crop_size: int | Sequence[int],
+        voc_dir: str | os.PathLike,
+        *,
+        seed: int | None = None,
+        generator: torch.Generator | None = None,
+        cache: bool = True,
+        use_palette: bool = True,
+        verbose: bool = True,
+    ) -> None:
+        self.crop_size = as_hw(crop_size, "crop_size", example="(320, 480)")
+        if seed is not None and generator is not None:
+            raise TypeError(
+                "seed and generator must not both be given, got both; pass seed=... alone "
+                "(crops as a function of seed, epoch and index) or generator=... alone"
+            )
+        if seed is None and generator is None and not is_train:
+            seed = 0  # validation crops are fixed by default
+        self.seed = None if seed is None else as_int(seed, "seed", example="0")
+        self.generator, self.is_train = generator, bool(is_train)
+        self.split = "train" if is_train else "val"
+        self.use_palette, self.cached = use_palette, bool(cache)
+        examples = list_examples(voc_dir, self.split)
+        self.examples = [pair for pair in examples if self._fits(pair[0])]
+        self.num_kept, self.num_dropped = len(self.examples), len(examples) - len(self.examples)
+        self._epoch = torch.zeros(1, dtype=torch.int64).share_memory_()
+        self._colormap2label: Tensor | None = None
+        self._worker_generator: torch.Generator | None = None
+        self.images: list[Tensor] = []
+        self.labels: list[Tensor] = []
+        if self.cached:
+            self.images, self.labels = read_examples(
+                self.examples,
+                use_palette=use_palette,
+                progress=verbose,
+                desc=f"decoding {self.split} images",
+                delay=1.0,  # a bar for the real dataset, silence for a few test images
+            )
+        if self.num_kept:
+            labels = self.labels if self.cached else (self._read_label(p) for _, p in self.examples)
+            check_scorable_labels(labels, f"the {self.split} split of {voc_dir}")
+        if verbose:
+            print(self.summary())
+
+    def summary(self) -> str:
+        """One line: how many examples were kept and how many dropped for being too small."""
+        height, width = self.crop_size
+        return (
+            f"read {self.num_kept} examples "
+            f"(dropped {self.num_dropped} smaller than {height}x{width})"
+        )
+
+    @property
+    def epoch(self) -> int:
+        """The epoch whose crops items are drawn from (see ``set_epoch``)."""
+        return int(self._epoch[0])
+
+    def set_epoch(self, epoch: int) -> None:
+        """Choose the epoch whose training crops the next items are drawn from.
+
+        Call it before ``iter(loader)`` each epoch (as with ``DistributedSampler``); it has
+        no effect on validation crops, nor without ``seed``.
+
+        Parameters
+        ----------
+        epoch : int
+            The epoch, from 0.
+
+        Raises
+        ------
+        TypeError
+            If ``epoch`` is not an int.
+        ValueError
+            If ``epoch`` is negative.
+        """
+        self._epoch[0] = as_int(epoch, "epoch", minimum=0)
+
+    def _fits(self, image_path: Path) -> bool:
+        height, width = image_size(image_path)
+        return height >= self.crop_size[0] and width >= self.crop_size[1]
+
+    def _read_label(self, path: Path) -> Tensor:
+        if self.use_palette:
+            return read_voc_label(path)
+        return voc_label_indices(read_rgb(path), self._table())
+
+    def _legacy_generator(self) -> torch.Generator | None:
+        worker = get_worker_info()
+        if worker is None or self.generator is None:
+            return self.generator
+        if self._worker_generator is None:
+            self._worker_generator = seeded(worker.seed)
+        return self._worker_generator
+
+    def crop_generator(self, idx: int) -> torch.Generator | None:
+        """The generator the crop of item ``idx`` is drawn from, at the current epoch.
+
+        Parameters
+        ----------
+        idx : int
+            Index of the item.
+
+        Returns
+        -------
+        torch.Generator or None
+            With ``seed``: a fresh generator seeded with ``mix_seed(seed, epoch, idx)``
+            (``epoch`` is -1 for validation). Otherwise the shared ``generator`` (None: torch's
+            global one).
+        """
+        if self.seed is None:
+            return self._legacy_generator()
+        epoch = self.epoch if self.is_train else FIXED_EPOCH
+        return seeded(mix_seed(self.seed, epoch, idx))
+
+    def crop_origin(
+        self, height: int, width: int, generator: torch.Generator | None = None
+    ) -> tuple[int, int]:
+        """Draw the ``(top, left)`` corner of a crop inside a ``height`` x ``width`` image.
+
+        Parameters
+        ----------
+        height : int
+            Image height, at least the crop's.
+        width : int
+            Image width, at least the crop's.
+        generator : torch.Generator or None, optional
+            Where to draw from; default: the dataset's ``generator`` (its worker's copy inside
+            a DataLoader worker).
+
+        Returns
+        -------
+        tuple of int
+            ``(top, left)``.
+        """
+        if generator is None:
+            generator = self._legacy_generator()
+        return random_crop_origin((height, width), self.crop_size, generator)
+
+    def _example(self, idx: int) -> tuple[Tensor, Tensor]:
+        if self.cached:
+            return self.images[idx], self.labels[idx]
+        return _read_pair(self.examples[idx], None if self.use_palette else self._table())
+
+    def _table(self) -> Tensor:
+        if self._colormap2label is None:
+            self._colormap2label = voc_colormap2label()
+        return self._colormap2label
+
+    def __getitem__(self, idx: int) -> tuple[Tensor, Tensor]:
+        image, label = self._example(idx)
+        top, left = self.crop_origin(*label.shape, generator=self.crop_generator(idx))
+        rows = slice(top, top + self.crop_size[0])
+        cols = slice(left, left + self.crop_size[1])
+        return normalize_image(image[:, rows, cols]), label[rows, cols].long()
+
+    def __len__(self) -> int:
+        return len(self.examples)
+
+
+def set_loader_epoch(loader: Any, epoch: int) -> None:
+    """Set the epoch of a loader, its sampler and its dataset, whichever have ``set_epoch``.
+
+    One call for both loader paths: a
+    [`DeviceSegLoader`][transconv.data.gpu.DeviceSegLoader], or a ``DataLoader`` whose
+    sampler (e.g. ``DistributedSampler``) and dataset (a
+    [`VOCSegDataset`][transconv.data.dataset.VOCSegDataset], possibly inside a ``Subset``)
+    draw per epoch. Call it before ``iter(loader)``.
+
+    Parameters
+    ----------
+    loader : Any
+        The loader.
+    epoch : int
+        The epoch, from 0.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from transconv.data.synthetic import make_synthetic_voc
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     voc_dir = make_synthetic_voc(tmp, num_train=4, num_val=2, size=(40, 60))
+    ...     train_iter, _ = load_data_voc(2, (32, 48), voc_dir, verbose=False)
+    >>> set_loader_epoch(train_iter, 3)
+    >>> train_iter.sampler.epoch, train_iter.dataset.epoch
+    (3, 3)
+    """
+    epoch = as_int(epoch, "epoch", minimum=0)
+    parts = [loader, getattr(loader, "sampler", None), getattr(loader, "batch_sampler", None)]
+    dataset = getattr(loader, "dataset", None)
+    while isinstance(dataset, Subset):
+        dataset = dataset.dataset
+    parts.append(dataset)
+    for part in parts:
+        if part is not None and callable(getattr(part, "set_epoch", None)):
+            part.set_epoch(epoch)
+
+
+def load_data_voc(
+    batch_size: int,
+    crop_size: int | Sequence[int],
+    voc_dir: str | os.PathLike,
+    num_workers: int = 0,
+    *,
+    seed: int = 0,
+    cache: bool = True,
+    verbose: bool = True,
+) -> tuple[DataLoader, DataLoader]:
+    """Build the training and validation loaders, as d2l's ``load_data_voc``.
+
+    The training loader shuffles and drops the last incomplete batch; the validation loader
+    keeps every example (unlike d2l's, which drops the remainder from the evaluation too).
+    Everything random is a function of ``seed`` and the epoch: the shuffle comes from a
+    ``DistributedSampler`` with one replica (its permutation is seeded by ``seed + epoch``),
+    the crops from [`VOCSegDataset`][transconv.data.dataset.VOCSegDataset]'s ``seed``. Call
+    [`set_loader_epoch`][transconv.data.dataset.set_loader_epoch] before each epoch.
+
+    Parameters
+    ----------
+    batch_size : int
+        Examples per batch.
+    crop_size : int or tuple of int
+        ``(h, w)`` of the random crops.
+    voc_dir : str or os.PathLike
+        The ``VOCdevkit/VOC2012`` directory.
+    num_workers : int, optional
+        DataLoader worker processes (default 0).
+    seed : int, optional
+        Seed of the shuffling and cropping (default 0).
+    cache : bool, optional
+        Keep decoded ``uint8`` images in memory (default True; see
+        [`VOCSegDataset`][transconv.data.dataset.VOCSegDataset]).
+    verbose : bool, optional
+        Print what each dataset kept (default True).
+
+    Returns
+    -------
+    train_iter : DataLoader
+        Shuffled training batches.
+    test_iter : DataLoader
+        Validation batches, in order.
+
+    Shape
+    -----
+    A batch: images ``(B, 3, h, w)`` ``float32`` normalised, labels ``(B, h, w)`` ``int64``
+    (255 = ignore).
+
+    Raises
+    ------
+    TypeError
+        If ``batch_size`` or ``num_workers`` is not an int.
+    ValueError
+        If ``batch_size`` is below 1 or ``num_workers`` negative, or as
+        [`VOCSegDataset`][transconv.data.dataset.VOCSegDataset].
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from transconv.data.synthetic import make_synthetic_voc
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     voc_dir = make_synthetic_voc(tmp, num_train=4, num_val=2, size=(40, 60))
+    ...     train_iter, test_iter = load_data_voc(2, (32, 48), voc_dir, verbose=False)
+    >>> images, labels = next(iter(train_iter))
+    >>> images.shape, labels.shape
+    (torch.Size([2, 3, 32, 48]), torch.Size([2, 32, 48]))
+    """
+    batch_size = as_int(batch_size, "batch_size", minimum=1)
+    num_workers = as_int(num_workers, "num_workers", minimum=0)
+    common = {"seed": seed, "cache": cache, "verbose": verbose}
+    train = VOCSegDataset(True, crop_size, voc_dir, **common)
+    test = VOCSegDataset(False, crop_size, voc_dir, **common)
+    sampler = DistributedSampler(train, num_replicas=1, rank=0, shuffle=True, seed=seed)
+    train_iter = DataLoader(
+        train, batch_size, sampler=sampler, drop_last=True, num_workers=num_workers
+    )
+    test_iter = DataLoader(test, batch_size, num_workers=num_workers)
+    return train_iter, test_iter
