@@ -222,10 +222,9 @@ print(
 
 # %%
 train_iter, test_iter = load_data_voc(4, crop, voc_dir)
-assert train_iter.drop_last and isinstance(
-    train_iter.sampler, torch.utils.data.RandomSampler
-)
-assert len(train_iter) == dataset.num_kept // 4
+order = list(train_iter.sampler)  # the order of training examples in an epoch
+assert sorted(order) == list(range(dataset.num_kept)) and order != sorted(order)
+assert train_iter.drop_last and len(train_iter) == dataset.num_kept // 4
 X, Y = next(iter(train_iter))
 print("images:", tuple(X.shape), X.dtype, " labels:", tuple(Y.shape), Y.dtype)
 print("label values in this batch:", sorted(Y.unique().tolist()))
