@@ -17,7 +17,7 @@ from torch.nn import functional as F
 
 from transconv.bilinear import bilinear_kernel, bilinear_upsampler
 from transconv.shapes import upsampling_params
-from transconv.viz import plot_series, show_images, show_matrix
+from transconv.viz import plot_series, show, show_images, show_matrix
 
 torch.set_printoptions(precision=4, sci_mode=False)
 
@@ -70,7 +70,7 @@ bilinear_kernel(1, 1, k)[0, 0]
 # %%
 sizes = [upsampling_params(f)[0] for f in (2, 3, 4, 8)]
 kernels = [bilinear_kernel(1, 1, k)[0, 0] for k in sizes]
-show_images(kernels, [f"k = {k}" for k in sizes], cmap="viridis")
+show(show_images(kernels, [f"k = {k}" for k in sizes], cmap="viridis"))
 
 # %% [markdown]
 # The weight has the `ConvTranspose2d` layout $(C_\text{in}, C_\text{out}, k, k)$ and is
@@ -105,10 +105,10 @@ print(up4)
 print("x2:", tuple(y2.shape), " x4:", tuple(y4.shape))
 
 # %%
-show_images(
+show(show_images(
     [x[0], y2[0].clamp(0, 1), y4[0].clamp(0, 1)],
     ["input", "x2 transposed conv", "x4 transposed conv"],
-)
+))
 
 # %% [markdown]
 # ## Equal to F.interpolate, except at the border
@@ -168,13 +168,13 @@ for name, values in profiles.items():
     assert min(values[:band]) > 1e-3 and max(values[band:]) < 1e-6, name
 
 # %%
-plot_series(
+show(plot_series(
     list(range(6)),
     profiles,
     xlabel="distance from the border (pixels)",
     ylabel="max |difference|",
     title="transposed conv vs F.interpolate",
-)
+))
 
 # %% [markdown]
 # So the difference is confined to a band of $\lfloor f/2 \rfloor$ output pixels (asserted
@@ -183,7 +183,7 @@ plot_series(
 
 # %%
 corner = diff4[0].mean(0)[:12, :12]
-show_matrix(corner, title="|x4 transposed conv - interpolate|, corner")
+show(show_matrix(corner, title="|x4 transposed conv - interpolate|, corner"))
 
 # %% [markdown]
 # ## Making them equal everywhere

@@ -17,7 +17,7 @@ from torch.nn import functional as F
 import transconv
 from transconv.bilinear import bilinear_kernel, bilinear_upsampler
 from transconv.shapes import upsampling_params
-from transconv.viz import plot_overlap, show_images
+from transconv.viz import plot_overlap, show, show_images
 
 overlap_counts = transconv.overlap_counts
 
@@ -50,10 +50,10 @@ assert set(inner4.tolist()) == {2} and rows[4][0] == 1
 for k in (3, 4):
     row = overlap_counts((1, 5), (1, k), (1, 2))[0]
     assert torch.equal(overlap_counts(5, k, 2), row[:, None] * row[None, :])
-plot_overlap(
+show(plot_overlap(
     [overlap_counts(5, 3, 2), overlap_counts(5, 4, 2)],
     ["k=3, s=2: uneven", "k=4, s=2: even inside"],
-)
+))
 
 # %% [markdown]
 # ## Stacked layers make it worse
@@ -84,10 +84,10 @@ assert ratios[3][0] < ratios[3][1] < ratios[3][2]
 assert ratios[4] == [1.0, 1.0, 1.0]
 
 # %%
-plot_overlap(
+show(plot_overlap(
     [overlap_counts(3, 3, 2, layers=n) for n in (1, 2, 3)],
     [f"k=3, s=2, {n} layer{'s' * (n > 1)}" for n in (1, 2, 3)],
-)
+))
 
 # %% [markdown]
 # ## The rule for counts: uniform if and only if $s$ divides $k$
@@ -298,7 +298,7 @@ assert (sums.max(dim=0).values - sums.min(dim=0).values).min() > 0.1
 
 # %%
 maps = [out[0, 0] for out in outputs.values()]
-show_images(maps, list(outputs), cmap="magma", scale=2.6)
+show(show_images(maps, list(outputs), cmap="magma", scale=2.6))
 
 # %% [markdown]
 # ## The sub-pixel view: one convolution per phase, then a shuffle
@@ -384,12 +384,12 @@ print(
     f"ICNR k=4 {icnr_std:.1e}"
 )
 assert icnr_std < 1e-5
-show_images(
+show(show_images(
     [random_out[0, 0], icnr_out[0, 0]],
     ["random k=4, s=2", "ICNR k=4, s=2"],
     cmap="magma",
     scale=2.6,
-)
+))
 
 # %% [markdown]
 # ## The rule, stated precisely

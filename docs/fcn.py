@@ -27,7 +27,7 @@ from transconv.models import (
 )
 from transconv.models.fcn import DeconvBlock
 from transconv.shapes import conv_transpose_output_size, upsampling_params
-from transconv.viz import markdown_table, plot_fcn_skips, plot_overlap
+from transconv.viz import markdown_table, plot_fcn_skips, plot_overlap, show
 
 _ = torch.manual_seed(0)
 
@@ -109,7 +109,7 @@ Markdown(markdown_table(["input", "backbone grid", "x32", "output (cropped)"], r
 # the sum by only $\times 16$ (FCN-16s) or $\times 8$ (FCN-8s):
 
 # %%
-plot_fcn_skips()
+show(plot_fcn_skips())
 
 # %% [markdown]
 # The maps along the way for FCN-8s on a $320 \times 480$ image. The shapes come from running
@@ -251,7 +251,7 @@ assert set(uneven[2:-2, 2:-2].unique().tolist()) == {1, 2, 4}
 assert set(even[2:-2, 2:-2].unique().tolist()) == {4}
 for n in (5, 10, 15):
     assert conv_transpose_output_size(n, 4, stride=2, padding=1) == 2 * n
-plot_overlap([uneven, even], ["decoder now: k=3, s=2", "alternative: k=4, s=2"])
+show(plot_overlap([uneven, even], ["decoder now: k=3, s=2", "alternative: k=4, s=2"]))
 
 # %% [markdown]
 # The five stacked blocks compound it (the same count through five layers, as on the

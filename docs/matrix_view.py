@@ -15,7 +15,7 @@ from torch.nn import functional as F
 from transconv.matrix import conv_matrix
 from transconv.reference import corr2d, trans_conv
 from transconv.shapes import output_padding_for
-from transconv.viz import plot_series, show_matrix
+from transconv.viz import plot_series, show, show_matrix
 
 torch.set_printoptions(precision=4, sci_mode=False, linewidth=120)
 
@@ -38,7 +38,7 @@ for r in range(4):  # output pixel (i, j) reads input pixels (i..i+1, j..j+1)
 W
 
 # %%
-show_matrix(W, title="W for a 3x3 input and a 2x2 kernel", annotate=True)
+show(show_matrix(W, title="W for a 3x3 input and a 2x2 kernel", annotate=True))
 
 # %% [markdown]
 # ## W x is the convolution
@@ -149,7 +149,7 @@ assert torch.equal(taps_12, taps_11 + 2)  # shifted by the stride
 assert (W != 0).sum(dim=1).max() <= kernel.shape[
     1
 ] * 3 * 3  # at most C_in k^2 per row
-show_matrix(W00, title="W for one channel pair: k=3, s=2, p=1, 6x6 input")
+show(show_matrix(W00, title="W for one channel pair: k=3, s=2, p=1, 6x6 input"))
 
 # %% [markdown]
 # ## Why nobody computes it this way
@@ -193,7 +193,7 @@ for n, dense, sparse in zip(
     print(f"{n:>3}x{n:<3} dense {dense:>9.2f} MiB  sparse {sparse:>6.2f} MiB")
 
 # %%
-plot_series(
+show(plot_series(
     sides,
     memory,
     xlabel="input side n (n x n image)",
@@ -201,7 +201,7 @@ plot_series(
     logx=True,
     logy=True,
     title="memory of W for a 3x3 convolution",
-)
+))
 
 # %% [markdown]
 # Dense memory grows as $n^4$ (16 times per doubling of $n$; look at the $256 \times 256$ row

@@ -5,11 +5,11 @@
 # `make_synthetic_voc` (shapes with textures), not Pascal VOC photographs, trained with
 # `python -m transconv train` on a CPU and stored in `docs/results/`. Its scores
 # show that the pipeline learns; they say nothing about how an FCN does on VOC. For that, the
-# page lists published VOC-style scores from the literature, each with its source — scores
-# this site has **not** reproduced. At the end, the page trains a tiny FCN while the site is
-# built.
+# page lists published scores of FCNs on real photographs, each with its source — scores this
+# site has **not** reproduced. At the end, the page trains a tiny FCN while the site is built.
 
 # %%
+import base64
 import json
 import tempfile
 import time
@@ -17,7 +17,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 import torch
-from IPython.display import Image, Markdown
+from IPython.display import HTML, Markdown
 from torch import nn
 
 from transconv.bilinear import bilinear_upsampler
@@ -36,7 +36,7 @@ from transconv.train import (
     predict,
     train,
 )
-from transconv.viz import markdown_table, plot_history, plot_predictions
+from transconv.viz import markdown_table, plot_history, plot_predictions, show
 
 RESULTS = Path("docs/results")
 
@@ -129,14 +129,17 @@ Markdown(
 # drawn from the history in `metrics.json`:
 
 # %%
-plot_history(metrics["history"])
+show(plot_history(metrics["history"]))
 
 # %% [markdown]
 # The run's prediction grid (`predictions.png`, synthetic data, CPU): validation images,
 # their labels, and the network's labels (cream = ignored outline pixels):
 
 # %%
-Image(filename=str(RESULTS / "predictions.png"))
+png = base64.b64encode((RESULTS / "predictions.png").read_bytes()).decode()
+alt = ("Validation images of the published run (synthetic data, CPU), their labels and "
+       "the network's labels")
+HTML(f'<img src="data:image/png;base64,{png}" alt="{alt}" style="max-width: 100%">')
 
 # %% [markdown]
 # ## Published scores on real data (not reproduced here)
@@ -343,7 +346,7 @@ assert last > first and last > 0.7, (first, last)
 assert (
     max(history[0]["iou"][i] for i in classes) < 0.1
 )  # epoch 1: next to no objects found
-plot_history(history)
+show(plot_history(history))
 
 # %% [markdown]
 # Validation mean IoU rises from the first epoch (where the network finds next to none of
@@ -377,4 +380,4 @@ for label, pred in zip(labels, preds, strict=True):
         f"predicted {sorted(pred.unique().tolist())}"
     )
     assert accuracy > 0.9
-plot_predictions(images[:3], labels, preds)
+show(plot_predictions(images[:3], labels, preds))

@@ -34,7 +34,7 @@ from transconv.data import (
     voc_colormap2label,
     voc_label_indices,
 )
-from transconv.viz import markdown_table, plot_palette, show_images
+from transconv.viz import markdown_table, plot_palette, show, show_images
 
 # %% [markdown]
 # ## The 21 classes
@@ -43,7 +43,7 @@ from transconv.viz import markdown_table, plot_palette, show_images
 
 # %%
 assert len(VOC_CLASSES) == len(VOC_COLORMAP) == 21 and VOC_CLASSES[0] == "background"
-plot_palette(VOC_COLORMAP, VOC_CLASSES)
+show(plot_palette(VOC_COLORMAP, VOC_CLASSES))
 
 # %% [markdown]
 # ## Where the data comes from
@@ -98,7 +98,7 @@ assert (
     label_images[0].shape == images[0].shape and label_images[0].dtype == torch.uint8
 )
 print(len(images), "training images; first:", tuple(images[0].shape), images[0].dtype)
-show_images(images[:3] + label_images[:3], ncols=3)
+show(show_images(images[:3] + label_images[:3], ncols=3))
 
 # %% [markdown]
 # ## From colours to class indices — and the boundary
@@ -194,11 +194,11 @@ samples = [dataset[i] for i in range(3)]
 assert all(x.shape == (3, *crop) and y.shape == crop for x, y in samples)
 mean = torch.tensor(IMAGENET_MEAN).view(3, 1, 1)
 std = torch.tensor(IMAGENET_STD).view(3, 1, 1)
-show_images(
+show(show_images(
     [(x * std + mean).clamp(0, 1) for x, _ in samples]
     + [label2image(y) for _, y in samples],
     ncols=3,
-)
+))
 
 # %% [markdown]
 # The images are normalised as the ImageNet backbone expects: divided by 255 first (d2l's
