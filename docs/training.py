@@ -224,11 +224,11 @@ Markdown(caption + "\n\n" + markdown_table(["field", *recipes], rows))
 #
 # A complete run while the site is built, on the build machine's CPU, in seconds. The
 # published run trained `fcn_resnet18` from random weights (no ImageNet weights are downloaded
-# during a build) for hundreds of steps, each several times dearer than this demo can afford
-# (both measured below), so the demo trains a **tiny FCN** made of the same parts — strided
-# convolutions down by 8, a $1 \times 1$ scoring layer, and a $\times 8$ transposed
-# convolution initialised as bilinear interpolation (`bilinear_upsampler`) — with the
-# package's data, loaders, recipe and training loop.
+# during a build) for hundreds of steps, each a multiple of a small network's step (both
+# measured below): more than this demo can afford. So the demo trains a **tiny FCN** made of
+# the same parts — strided convolutions down by 8, a $1 \times 1$ scoring layer, and a
+# $\times 8$ transposed convolution initialised as bilinear interpolation
+# (`bilinear_upsampler`) — with the package's data, loaders, recipe and training loop.
 #
 # The data: 64 training and 16 validation images of $64 \times 96$ pixels with two synthetic
 # classes, whose names say what they look like:
@@ -310,7 +310,7 @@ print(
     f"one step, batch {tuple(X.shape)}: tiny FCN {1000 * tiny_s:.0f} ms, "
     f"fcn_resnet18 {1000 * resnet_s:.0f} ms ({resnet_s / tiny_s:.0f}x)"
 )
-assert resnet_s > 2 * tiny_s
+assert resnet_s > 1.5 * tiny_s  # a multiple, whatever else the machine is doing
 per_epoch = data["num_train"] // args["batch_size"]
 published_steps = args["epochs"] * per_epoch
 print(
