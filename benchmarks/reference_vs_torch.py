@@ -57,7 +57,7 @@ def time_ratio(repeats: int, seed: int = 0) -> list[tuple[float, float]]:
 
 
 def matrix_memory(side: int, kernel_size: int = 3) -> tuple[int, int, int]:
-    """(dense bytes, sparse bytes, nnz) of conv_matrix for a 1-channel side x side input, padding 1."""
+    """(dense bytes, sparse bytes, nnz) of conv_matrix, 1-channel side x side input, padding 1."""
     kernel = torch.ones(kernel_size, kernel_size)
     sparse = conv_matrix(side, kernel, padding=1, sparse=True)
     sparse_bytes = sparse.indices().nbytes + sparse.values().nbytes

@@ -2,9 +2,11 @@
 
 For each layer, both forms are checked to agree (outputs and gradients), then timed in
 interleaved rounds (each round runs every form once, so load from other processes hits both
-alike). Printed: median and min-max wall time of the forward pass and of the backward pass
-(gradients of input and weight), and the ratio sub-pixel / ConvTranspose2d of the medians
-(below 1: the sub-pixel form is faster).
+alike). Printed, for the forward pass and for the backward pass (gradients of input and
+weight): the median and min-max wall time, the median CPU time of this process (all its
+threads; less disturbed than wall time on a shared machine), and the ratios sub-pixel /
+ConvTranspose2d of the median wall, the min wall and the median CPU times (below 1: the
+sub-pixel form is faster).
 
 Layers: FCN-32s's x32 upsampler (21 -> 21 channels, kernel 64, stride 32, padding 16, input
 2x21x10x15, i.e. a 320x480 image) and FCN-8s's x2 upsampler (kernel 4, stride 2, padding 1,
@@ -64,29 +66,36 @@ def _check_agree(layer: Layer) -> None:
     torch.testing.assert_close(grads[0], grads[1])
 
 
-def time_layer(layer: Layer, repeats: int) -> dict[str, dict[str, list[float]]]:
-    """Wall seconds of forward and backward for each form over ``repeats`` interleaved rounds."""
+def _now() -> tuple[float, float]:
+    return time.perf_counter(), time.process_time()
+
+
+def time_layer(layer: Layer, repeats: int) -> dict[str, dict[str, list[tuple[float, float]]]]:
+    """(wall, CPU) seconds of forward and backward per form over ``repeats`` interleaved rounds."""
     x, w = _operands(layer)
     kwargs = {"stride": layer.stride, "padding": layer.padding}
     times = {name: {"forward": [], "backward": []} for name in FORMS}
     for round_ in range(repeats + 1):  # round 0 warms up
         for name, form in FORMS.items():
-            start = time.perf_counter()
+            start = _now()
             y = form(x, w, **kwargs)
-            middle = time.perf_counter()
+            middle = _now()
             torch.autograd.grad(y, (x, w), torch.ones_like(y))
-            end = time.perf_counter()
+            end = _now()
             if round_:
-                times[name]["forward"].append(middle - start)
-                times[name]["backward"].append(end - middle)
+                times[name]["forward"].append((middle[0] - start[0], middle[1] - start[1]))
+                times[name]["backward"].append((end[0] - middle[0], end[1] - middle[1]))
     return times
 
 
-def _ms(values: list[float]) -> str:
-    return (
-        f"{1e3 * statistics.median(values):8.2f} ms "
-        f"({1e3 * min(values):.2f}-{1e3 * max(values):.2f})"
-    )
+def _summary(samples: list[tuple[float, float]]) -> dict[str, float]:
+    wall, cpu = [s[0] for s in samples], [s[1] for s in samples]
+    return {
+        "median": statistics.median(wall),
+        "min": min(wall),
+        "max": max(wall),
+        "cpu": statistics.median(cpu),
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -99,18 +108,24 @@ def main(argv: list[str] | None = None) -> None:
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.repeats} rounds")
-    print("wall time, median (min-max); ratio = sub-pixel / ConvTranspose2d of the medians")
+    print("ms: wall median (min-max), CPU median; ratio = sub-pixel / ConvTranspose2d")
     for layer in LAYERS:
         _check_agree(layer)
         times = time_layer(layer, args.repeats)
         print(f"\n{layer.name}, input {'x'.join(map(str, layer.input_shape))}")
         for phase in ("forward", "backward"):
-            for name in FORMS:
-                print(f"  {phase:8s} {name:16s} {_ms(times[name][phase])}")
-            ratio = statistics.median(times["sub-pixel"][phase]) / statistics.median(
-                times["ConvTranspose2d"][phase]
+            stats = {name: _summary(times[name][phase]) for name in FORMS}
+            for name, st in stats.items():
+                print(
+                    f"  {phase:8s} {name:16s} wall {1e3 * st['median']:8.2f} "
+                    f"({1e3 * st['min']:.2f}-{1e3 * st['max']:.2f})  CPU {1e3 * st['cpu']:8.2f}"
+                )
+            ours, theirs = stats["sub-pixel"], stats["ConvTranspose2d"]
+            ratios = {key: ours[key] / theirs[key] for key in ("median", "min", "cpu")}
+            print(
+                f"  {phase:8s} ratio            wall median {ratios['median']:.2f}x, "
+                f"wall min {ratios['min']:.2f}x, CPU median {ratios['cpu']:.2f}x"
             )
-            print(f"  {phase:8s} ratio            {ratio:8.2f}x")
 
 
 if __name__ == "__main__":

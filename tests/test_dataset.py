@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ from PIL import Image
 
 from transconv.data.dataset import (
     VOCSegDataset,
+    collate_normalize,
     load_data_voc,
     read_examples,
     read_voc_images,
@@ -141,6 +143,26 @@ def test_cache_holds_uint8_and_gives_the_same_items(synthetic: Path) -> None:
     for idx in range(len(cached)):
         for a, b in zip(cached[idx], lazy[idx], strict=True):
             assert torch.equal(a, b)
+
+
+def test_uint8_items_collate_to_the_float_batches(synthetic: Path) -> None:
+    floats = VOCSegDataset(True, (20, 30), synthetic, seed=2, verbose=False)
+    raw = VOCSegDataset(True, (20, 30), synthetic, seed=2, as_uint8=True, verbose=False)
+    image, label = raw[0]
+    assert image.dtype == label.dtype == torch.uint8 and image.is_contiguous()
+    expected = torch.utils.data.default_collate([floats[i] for i in range(4)])
+    got = collate_normalize([raw[i] for i in range(4)])
+    assert got[0].dtype == torch.float32 and got[1].dtype == torch.int64
+    assert torch.equal(got[0], expected[0]) and torch.equal(got[1], expected[1])
+
+
+def test_load_data_voc_cache_changes_nothing_but_speed(synthetic: Path) -> None:
+    def epoch(cache: bool) -> list:
+        train, val = load_data_voc(2, (20, 30), synthetic, seed=1, cache=cache, verbose=False)
+        set_loader_epoch(train, 1)
+        return list(train) + list(val)
+
+    assert _same(epoch(True), epoch(False))
 
 
 def test_crop_keeps_image_and_label_aligned(tmp_path: Path) -> None:
@@ -316,6 +338,7 @@ def test_persistent_workers_see_set_epoch(coordinates: Path) -> None:
     expected = [_epoch_batches(train, e) for e in range(2)]
     persistent = torch.utils.data.DataLoader(
         train.dataset, 3, sampler=train.sampler, drop_last=True, num_workers=1,
+        collate_fn=train.collate_fn,
         persistent_workers=True,
     )  # fmt: skip
     assert [_same(_epoch_batches(persistent, e), expected[e]) for e in (0, 1)] == [True, True]
@@ -368,3 +391,27 @@ def test_load_data_voc_rejects_bad_arguments(synthetic: Path, kwargs, error, mes
     args = {"batch_size": 2, "crop_size": (20, 30), "voc_dir": synthetic} | kwargs
     with pytest.raises(error, match=message):
         load_data_voc(**args)
+
+
+# --- benchmarks/loader_throughput.py ------------------------------------------------------------
+
+
+def test_loader_benchmark_smoke(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "loader_throughput.py"
+    spec = importlib.util.spec_from_file_location("loader_throughput", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = tmp_path / "loader.json"
+    args = ["--images", "4", "--size", "40", "48", "--crop", "32", "32", "--batch-size", "2"]
+    saved = bench.main([*args, "--epochs", "1", "--same-process", "--out", str(out)])
+    results = saved["results"]
+    assert set(results) == {"decode", "uint8_item", "uint8", "d2l"}
+    assert all(r["img_per_s_per_core"] > 0 and r["images"] == 4 for r in results.values())
+    assert results["decode"]["held_bytes"] == 0
+    assert results["uint8"]["held_bytes"] == 4 * 40 * 48 * 4  # 3 bytes a pixel + 1 of label
+    assert results["d2l"]["held_bytes"] == 4 * 40 * 48 * (12 + 3) + 8 * 256**3
+    printed = capsys.readouterr().out
+    assert "uint8 / d2l speed:" in printed and "uint8 / decode speed:" in printed
+    assert json.loads(out.read_text())["results"]["uint8"]["examples"] == 4

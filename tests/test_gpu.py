@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import json
 from pathlib import Path
 
 import pytest
@@ -15,7 +13,6 @@ from torchvision.transforms.functional import normalize
 from transconv.data.gpu import DeviceSegLoader
 
 MEAN, STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]  # ImageNet, as torchvision documents
-ROOT = Path(__file__).resolve().parents[1]
 CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 DEVICES = ["cpu", pytest.param("cuda", marks=CUDA)]
 
@@ -477,73 +474,3 @@ def test_cuda_batches_read_nothing_back_to_the_host():
     finally:
         torch.cuda.set_sync_debug_mode("default")
     assert len(rest) == 3 and all(X.is_cuda and Y.is_cuda for X, Y in rest)
-
-
-@pytest.fixture
-def one_thread():
-    """Tiny tensors gain nothing from a second thread, and on a busy machine it costs 3x."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def load_benchmark():
-    spec = importlib.util.spec_from_file_location(
-        "train_throughput", ROOT / "benchmarks" / "train_throughput.py"
-    )
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    return bench
-
-
-def test_benchmark_smoke_on_cpu(tmp_path, capsys, monkeypatch, one_thread):
-    monkeypatch.setenv("TRANSCONV_COMMIT", "0123abc")  # a GPU machine's copy has no .git
-    out, autotune = tmp_path / "benchmark.json", torch.backends.cudnn.benchmark
-    load_benchmark().main(
-        [
-            "--device",
-            "cpu",
-            "--batch-size",
-            "2",
-            "--size",
-            "32",
-            "64",
-            "--images",
-            "4",
-            "--steps",
-            "1",
-            "--warmup",
-            "1",
-            "--write",
-            "--out",
-            str(out),
-        ]
-    )
-    saved = json.loads(out.read_text())
-    printed = capsys.readouterr().out
-    for key in ("d2l_step", "fast_step", "fast_epoch"):
-        assert saved[key]["img_per_s"] > 0 and saved[key]["tflop_per_s"] > 0
-    epoch = saved["fast_epoch"]
-    assert (epoch["batches"], epoch["images"], epoch["dropped"]) == (2, 4, 0)
-    assert epoch["data_seconds"] >= 0 and epoch["load_seconds"] >= 0
-    assert "synthetic" in epoch["data"] and "4 images of 38x67" in epoch["data"]
-    ratio = saved["fast_step"]["img_per_s"] / saved["d2l_step"]["img_per_s"]
-    assert saved["ratios"]["b_over_a"] == pytest.approx(ratio)
-    ratio = epoch["img_per_s"] / saved["fast_step"]["img_per_s"]
-    assert saved["ratios"]["c_over_b"] == pytest.approx(ratio)
-    assert saved["targets_h100"] == {"b_over_a": 6.0, "c_over_b": 0.9}
-    prov = saved["provenance"]
-    assert {"device", "torch", "torchvision", "cuda", "commit", "date", "python"} <= set(prov)
-    assert (prov["device"], prov["commit"], prov["torch"]) == ("cpu", "0123abc", torch.__version__)
-    assert saved["config"]["gflop_per_image_fwd_bwd"] > 0
-    assert saved["config"]["cudnn_benchmark"] == {"d2l_step": False, "fast": False}
-    assert torch.backends.cudnn.benchmark == autotune  # the process-wide flag is restored
-    assert "b/a = " in printed and "c/b = " in printed and "TFLOP/s" in printed
-
-
-def test_benchmark_commit_without_git_or_variable(monkeypatch, tmp_path):
-    bench = load_benchmark()
-    monkeypatch.delenv("TRANSCONV_COMMIT", raising=False)
-    monkeypatch.setenv("PATH", str(tmp_path))  # no git executable to be found
-    assert bench.git_commit() is None

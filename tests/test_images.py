@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -40,10 +42,34 @@ def test_read_rgb_scales_16_bit_grey(tmp_path: Path) -> None:
     grey = np.array([[0, 257, 1000, 32768, 65535]], dtype=np.uint16)
     Image.fromarray(grey).save(tmp_path / "g16.png")
     image = read_rgb(tmp_path / "g16.png")
-    expected = torch.tensor([[0, 1, 4, 128, 255]], dtype=torch.uint8)  # round(v / 257) by hand
+    expected = torch.tensor([[0, 1, 3, 128, 255]], dtype=torch.uint8)  # v // 256 by hand
     assert image.dtype == torch.uint8
     for channel in image:
         assert torch.equal(channel, expected)
+
+
+def _png_rgb16(path: Path, pixels: np.ndarray) -> Path:
+    """Write a 16-bit-per-channel RGB PNG by hand (Pillow cannot write one)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    height, width, _ = pixels.shape
+    rows = b"".join(b"\x00" + row.astype(">u2").tobytes() for row in pixels)
+    header = struct.pack(">IIBBBBB", width, height, 16, 2, 0, 0, 0)  # 16 bits, colour type RGB
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )  # fmt: skip
+    return path
+
+
+def test_read_rgb_reads_16_bit_rgb_by_its_high_byte(tmp_path: Path) -> None:
+    pixels = np.array([[[0, 1000, 65535], [32768, 257, 512]]])
+    image = read_rgb(_png_rgb16(tmp_path / "rgb16.png", pixels))
+    expected = torch.from_numpy(pixels >> 8).permute(2, 0, 1).to(torch.uint8)  # 8 high bits
+    assert torch.equal(image, expected)
 
 
 def test_read_rgb_refuses_float_images(tmp_path: Path) -> None:

@@ -94,6 +94,8 @@ def test_int_in_int_out_tuple_in_tuple_out():
             r"got 2 \+ 2 \* 0 = 2; pass padding >= 2",
         ),
         (lambda: conv_output_size((8, 2), 5), r"in spatial dimension 1: size \+ 2 \* padding"),
+        # an error every dimension shares is not about one dimension: no prefix
+        (lambda: conv_output_size((8, 8), 3, stride=0), r"^stride must be an int >= 1, got 0"),
         (
             lambda: conv_transpose_output_size(5, 3, stride=2, output_padding=2),
             r"^output_padding must be smaller than stride \(2\) or dilation \(1\), got 2; "

@@ -1,5 +1,6 @@
 """transconv.subpixel against torch.nn.functional.conv_transpose2d, in float64."""
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -107,7 +108,9 @@ def test_rejects_bad_arguments(kwargs, error, match):
 
 
 def test_rejects_mismatched_operands():
-    with pytest.raises(ValueError, match=r"input channels must equal weight.shape\[0\] = 1 .*got 2"):
+    with pytest.raises(
+        ValueError, match=r"input channels must equal weight.shape\[0\] = 1 .*got 2"
+    ):
         conv_transpose2d_subpixel(torch.zeros(1, 2, 3, 3), torch.zeros(1, 1, 3, 3))
     with pytest.raises(ValueError, match=r"weight must be 4-D"):
         subpixel_weight(torch.zeros(1, 3, 3), 2)
@@ -143,3 +146,12 @@ def test_module_from_conv_transpose_shares_parameters_and_gradients():
 def test_module_from_conv_transpose_refuses_unsupported(kwargs, match):
     with pytest.raises(ValueError, match=match):
         SubpixelConvTranspose2d.from_conv_transpose(nn.ConvTranspose2d(2, 2, 3, **kwargs))
+
+
+def test_numpy_integers_and_dtype_mismatch():
+    x = torch.randn(1, 2, 4, 3, dtype=torch.float64)
+    w = torch.randn(2, 3, 4, 4, dtype=torch.float64)
+    kwargs = {"stride": np.int64(2), "padding": (np.int32(1), 0), "output_padding": np.int64(1)}
+    assert_close(conv_transpose2d_subpixel(x, w, **kwargs), F.conv_transpose2d(x, w, **kwargs))
+    with pytest.raises(TypeError, match=r"^bias must have the dtype of input \(torch.float64\)"):
+        conv_transpose2d_subpixel(x, w, torch.zeros(3))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-WORKFLOWS = Path(__file__).resolve().parents[1] / ".github" / "workflows"
+ROOT = Path(__file__).resolve().parents[1]
+TESTS = ROOT / "tests"
+WORKFLOWS = ROOT / ".github" / "workflows"
 FILES = sorted(WORKFLOWS.glob("*.yml"))
 CURRENT_MAJORS = {
     "actions/checkout": "v4",
@@ -47,8 +51,9 @@ def test_the_three_workflows_exist():
     assert {p.name for p in FILES} >= {"ci.yml", "docs.yml", "train-gpu.yml"}
 
 
-@pytest.mark.parametrize("schema", ["vendor.github-workflows",
-                                    "custom.github-workflows-require-timeout"])
+@pytest.mark.parametrize(
+    "schema", ["vendor.github-workflows", "custom.github-workflows-require-timeout"]
+)
 def test_workflows_validate_against_github_schema(schema):
     result = check_jsonschema(schema, *FILES)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -56,8 +61,10 @@ def test_workflows_validate_against_github_schema(schema):
 
 def test_schema_check_can_fail(tmp_path):
     bad = tmp_path / "bad.yml"
-    bad.write_text("name: bad\non: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n"
-                   "    permissions:\n      contents: everything\n    steps: []\n")
+    bad.write_text(
+        "name: bad\non: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n"
+        "    permissions:\n      contents: everything\n    steps: []\n"
+    )
     result = check_jsonschema("vendor.github-workflows", bad)
     assert result.returncode == 1 and "bad.yml" in result.stdout + result.stderr
 
@@ -95,8 +102,10 @@ def test_docs_permissions_are_least_privilege():
     assert "refs/heads/main" in deploy["if"] and deploy["needs"] == "build"
     assert deploy["environment"]["name"] == "github-pages"
     assert [s["uses"] for s in deploy["steps"]] == ["actions/deploy-pages@v4"]
-    assert any("mkdocs build --strict" in s.get("run", "") or s.get("run") == "make docs-strict"
-               for s in build["steps"])
+    assert any(
+        "mkdocs build --strict" in s.get("run", "") or s.get("run") == "make docs-strict"
+        for s in build["steps"]
+    )
     uses = [s.get("uses", "") for s in build["steps"]]
     assert any(u.startswith("actions/upload-pages-artifact") for u in uses)
 
@@ -104,6 +113,15 @@ def test_docs_permissions_are_least_privilege():
 def test_docs_redeploys_after_gpu_training():
     docs, train = load("docs.yml"), load("train-gpu.yml")
     assert docs["on"]["workflow_run"]["workflows"] == [train["name"]]
+
+
+def train_job() -> dict:
+    return load("train-gpu.yml")["jobs"]["train"]
+
+
+def step_index(job: dict, needle: str) -> int:
+    """Index of the first step whose command contains ``needle``."""
+    return next(i for i, s in enumerate(job["steps"]) if needle in s.get("run", ""))
 
 
 def test_train_gpu_triggers_runner_and_steps():
@@ -114,29 +132,142 @@ def test_train_gpu_triggers_runner_and_steps():
     job = train["jobs"]["train"]
     assert {"self-hosted", "gpu"} <= set(job["runs-on"])
     runs = "\n".join(s.get("run", "") for s in job["steps"])
-    assert "download_voc('data')" in runs
-    for recipe in ("d2l", "fast"):
-        assert f"--recipe {recipe} --out runs/{recipe}" in runs
-    assert "benchmarks/train_throughput.py --voc \"$VOC_DIR\" --write" in runs
-    cache = next(s for s in job["steps"] if s.get("uses", "").startswith("actions/cache"))
-    assert cache["with"]["key"] == "voc2012-v1"
+    assert 'benchmarks/train_throughput.py --voc "$VOC_DIR" --write' in runs
     assert any(s.get("uses", "").startswith("actions/upload-artifact") for s in job["steps"])
+
+
+def test_train_gpu_runs_the_cuda_tests_before_anything_else():
+    job = train_job()
+    tests = step_index(job, "pytest")
+    assert "-k cuda" in job["steps"][tests]["run"]
+    assert "torch.cuda.is_available()" in job["steps"][tests]["run"]  # no silent skips
+    # right after the install: before the data, the training and the benchmark
+    assert tests == step_index(job, "pip install") + 1
+    for later in ("download_voc", "--recipe d2l", "--recipe fast", "train_throughput.py"):
+        assert tests < step_index(job, later), later
+
+
+def test_cuda_selection_covers_every_test_that_needs_cuda(tmp_path):
+    """Every test skipped for want of a CUDA device is one the workflow's ``-k`` selects."""
+    expression = re.search(
+        r"-k (\w+)", train_job()["steps"][step_index(train_job(), "pytest")]["run"]
+    ).group(1)
+    files = [str(p) for p in sorted(TESTS.glob("test_*.py")) if "cuda" in p.read_text().lower()]
+    script = tmp_path / "collect.py"
+    script.write_text(COLLECT)
+    done = subprocess.run(
+        [sys.executable, str(script), expression, *files],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    found = json.loads(done.stdout.splitlines()[-1])
+    assert found["need_cuda"], "no CUDA test found: the check itself is broken"
+    assert set(found["need_cuda"]) <= set(found["selected"]), sorted(
+        set(found["need_cuda"]) - set(found["selected"])
+    )
+
+
+COLLECT = """
+import json, sys
+import pytest
+
+class Items:
+    def __init__(self):
+        self.ids = []
+    def pytest_collection_finish(self, session):
+        self.ids = [(i.nodeid, any("cuda" in str(m.kwargs.get("reason", "")).lower()
+                                   and "without" not in str(m.kwargs.get("reason", ""))
+                                   for m in i.iter_markers("skipif"))) for i in session.items]
+
+every, chosen = Items(), Items()
+args = ["--collect-only", "-q", "-p", "no:cacheprovider", *sys.argv[2:]]
+assert pytest.main(args, plugins=[every]) == 0
+assert pytest.main([*args, "-k", sys.argv[1]], plugins=[chosen]) == 0
+print(json.dumps({"need_cuda": [n for n, cuda in every.ids if cuda],
+                  "selected": [n for n, _ in chosen.ids]}))
+"""
+
+
+def test_train_gpu_installs_torch_from_the_chosen_wheel_index():
+    train = load("train-gpu.yml")
+    default = train["on"]["workflow_dispatch"]["inputs"]["torch_index"]["default"]
+    assert re.fullmatch(r"https://download\.pytorch\.org/whl/cu\d+", default)
+    assert f"inputs.torch_index || '{default}'" in train["env"]["TORCH_INDEX"]  # on schedule
+    install = train_job()["steps"][step_index(train_job(), "pip install")]["run"]
+    assert 'pip install torch torchvision --index-url "$TORCH_INDEX"' in install
+    # torch first: the editable install then finds it satisfied and keeps that build
+    assert install.index("--index-url") < install.index("pip install -e")
+
+
+def test_train_gpu_keeps_voc_in_a_persistent_directory_not_the_actions_cache():
+    train = load("train-gpu.yml")
+    assert not any(s.get("uses", "").startswith("actions/cache") for s in steps(train))
+    default = train["on"]["workflow_dispatch"]["inputs"]["data_dir"]["default"]
+    assert default.startswith("/")  # outside the workspace, which checkout wipes
+    assert f"inputs.data_dir || '{default}'" in train["env"]["DATA_DIR"]
+    assert train["env"]["VOC_DIR"].endswith("/VOCdevkit/VOC2012")
+    download = train_job()["steps"][step_index(train_job(), "download_voc")]["run"]
+    assert '"$DATA_DIR"' in download  # download_voc skips a tree already there
+
+
+def test_train_gpu_trains_both_recipes_from_the_pretrained_backbone():
+    train = load("train-gpu.yml")
+    assert train["env"]["WEIGHTS"] == "DEFAULT"
+    runs = "\n".join(s.get("run", "") for s in train["jobs"]["train"]["steps"])
+    for recipe in ("d2l", "fast"):
+        command = train_job()["steps"][step_index(train_job(), f"--recipe {recipe}")]["run"]
+        assert f"--out runs/{recipe}" in command and '--weights "$WEIGHTS"' in command
+    assert 'metrics["args"]["weights"] == "DEFAULT"' in runs
+
+
+def test_train_gpu_publishes_only_from_main():
+    publish = load("train-gpu.yml")["jobs"]["publish"]
+    assert publish["if"].startswith("github.ref == 'refs/heads/main' && (")
+    checkout = next(s for s in publish["steps"] if s.get("uses", "").startswith("actions/ch"))
+    assert checkout["with"]["ref"] == "main"
 
 
 def test_train_gpu_only_publish_job_writes():
     train = load("train-gpu.yml")
-    writers = {name for name, job in train["jobs"].items()
-               if "write" in (job.get("permissions") or {}).values()}
+    writers = {
+        name
+        for name, job in train["jobs"].items()
+        if "write" in (job.get("permissions") or {}).values()
+    }
     assert writers == {"publish"}
     assert train["jobs"]["publish"]["permissions"] == {"contents": "write"}
     runs = "\n".join(s.get("run", "") for s in train["jobs"]["publish"]["steps"])
+    assert "for recipe in d2l fast; do" in runs  # both recipes, side by side
     for name in ("metrics.json", "history.csv", "curves.png", "predictions.png"):
-        assert f"runs/fast/{name}" in runs
+        assert f'"runs/$recipe/{name}"' in runs
+    assert '"docs/results/$recipe/"' in runs
+    assert "cp runs/benchmark.json docs/results/benchmark.json" in runs
     assert "git push origin HEAD:main" in runs
 
 
 def test_docs_gpu_runner_page_documents_the_label():
-    page = (WORKFLOWS.parents[1] / "docs" / "gpu_runner.md").read_text()
+    page = (ROOT / "docs" / "gpu_runner.md").read_text()
     label = load("train-gpu.yml")["jobs"]["train"]["runs-on"]
     assert f"[{', '.join(label)}]" in page
     assert "torchrun" in page and "config.sh" in page
+
+
+def test_docs_gpu_runner_page_is_true_to_the_workflow():
+    page = (ROOT / "docs" / "gpu_runner.md").read_text()
+    inputs = load("train-gpu.yml")["on"]["workflow_dispatch"]["inputs"]
+    for name in ("torch_index", "data_dir"):
+        assert f"`{inputs[name]['default']}`" in page, name
+    for fact in (
+        "-k cuda",
+        "--weights DEFAULT",
+        "docs/results/d2l/",
+        "docs/results/fast/",
+        "refs/heads/main",
+        "≥ 580",
+        "≥ 525",
+    ):
+        assert fact in page, fact
+    assert "actions/cache" not in page

@@ -54,6 +54,7 @@ _EXPORTS: dict[str, str] = {
     "conv_output_size": "transconv.shapes",
     "conv_transpose_output_size": "transconv.shapes",
     "output_padding_for": "transconv.shapes",
+    "solve_transposed_conv": "transconv.shapes",
     "upsampling_params": "transconv.shapes",
     "SubpixelConvTranspose2d": "transconv.subpixel",
     "conv_transpose2d_subpixel": "transconv.subpixel",

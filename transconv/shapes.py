@@ -33,6 +33,7 @@ __all__ = [
     "conv_output_size",
     "conv_transpose_output_size",
     "output_padding_for",
+    "solve_transposed_conv",
     "upsampling_params",
 ]
 
@@ -78,9 +79,14 @@ def _per_dimension(**values: IntOrTuple) -> tuple[int | None, list[dict[str, int
 def _map_dimensions(
     fn: Callable[..., int], ndim: int | None, rows: list[dict[str, int]]
 ) -> IntOrTuple:
-    """Apply ``fn(**row)`` per dimension, prefixing errors with the dimension for tuples."""
-    if ndim is None:
-        return fn(**rows[0])
+    """Apply ``fn(**row)`` per dimension, prefixing errors with the dimension for tuples.
+
+    An error that every dimension shares (an int argument broadcast to all of them) keeps no
+    prefix: it is not about one dimension.
+    """
+    if ndim is None or all(row == rows[0] for row in rows):
+        result = fn(**rows[0])
+        return result if ndim is None else (result,) * ndim
     results = []
     for i, row in enumerate(rows):
         try:
@@ -402,3 +408,90 @@ def upsampling_params(factor: IntOrTuple) -> tuple[IntOrTuple, IntOrTuple, IntOr
     params = [_upsampling(row["factor"]) for row in rows]
     kernel_size, stride, padding = (tuple(p[j] for p in params) for j in range(3))
     return kernel_size, stride, padding
+
+
+def solve_transposed_conv(input_size: int, target_size: int) -> list[dict[str, int]]:
+    """Every transposed-convolution setting that maps ``input_size`` to exactly ``target_size``.
+
+    The shape solver of the site's explorer page, which runs the same search in JavaScript
+    (same bounds, same order). One axis: with $n$ = ``input_size`` and $T$ = ``target_size``
+    it searches
+
+    - strides $1 \\le s \\le S$ with $S = \\min(\\lceil T / n \\rceil, 64)$ (at least 1),
+    - kernels and dilations whose dilated span $d (k - 1) + 1$ is at most $2 S$, with $d = 1$
+      when $k = 1$ (dilating a single tap changes nothing),
+    - for each $(k, s, d)$ the smallest padding $p \\ge 0$ for which an ``output_padding``
+      $0 \\le o < \\max(s, d)$ (PyTorch's rule) gives $(n - 1) s - 2 p + d (k - 1) + o + 1 = T$.
+      Other paddings for the same kernel add 1 to $p$ and 2 to $o$: the same size, with the
+      output window shifted by one pixel.
+
+    Simplest first: the FCN rule of [`upsampling_params`][transconv.shapes.upsampling_params]
+    ($k = 2s$, $p = s / 2$ for even $s$; FCN-32s' 64/32/16 for $10 \\to 320$), then no
+    dilation before dilation, smaller ``output_padding``, larger stride, smaller kernel.
+
+    Parameters
+    ----------
+    input_size : int
+        Size $n \\ge 1$ of the input along the axis.
+    target_size : int
+        Wanted output size $T \\ge 1$.
+
+    Returns
+    -------
+    list of dict
+        One ``{"kernel_size", "stride", "padding", "output_padding", "dilation"}`` dict of ints
+        per setting, in the order above; empty when nothing in the bounds reaches the target.
+
+    Raises
+    ------
+    TypeError
+        If a size is not an integer.
+    ValueError
+        If a size is smaller than 1.
+
+    Examples
+    --------
+    >>> settings = solve_transposed_conv(10, 320)
+    >>> settings[0]
+    {'kernel_size': 64, 'stride': 32, 'padding': 16, 'output_padding': 0, 'dilation': 1}
+    >>> [(c["kernel_size"], c["stride"], c["padding"]) for c in solve_transposed_conv(3, 6)[:3]]
+    [(4, 2, 1), (2, 2, 0), (4, 1, 0)]
+    >>> all(conv_transpose_output_size(10, **c) == 320 for c in settings)
+    True
+    >>> solve_transposed_conv(10, 0)
+    Traceback (most recent call last):
+    ...
+    ValueError: target_size must be an int >= 1, got 0; pass target_size=1 or larger
+    """
+    from transconv._validation import as_int  # imports torch, which shape arithmetic needs not
+
+    n = as_int(input_size, "input_size", minimum=1, example="10")
+    target = as_int(target_size, "target_size", minimum=1, example="320")
+    max_stride = min(max(1, -(-target // n)), 64)
+    found = []
+    for stride in range(1, max_stride + 1):
+        for dilation in range(1, 2 * max_stride):
+            for kernel_size in range(1 if dilation == 1 else 2, max_stride * 2 + 1):
+                span = dilation * (kernel_size - 1) + 1
+                if span > 2 * max_stride:
+                    break
+                full = (n - 1) * stride + span
+                padding = max(0, -(-(full - target) // 2))
+                output_padding = target - full + 2 * padding
+                if output_padding < max(stride, dilation):
+                    found.append(
+                        {
+                            "kernel_size": kernel_size,
+                            "stride": stride,
+                            "padding": padding,
+                            "output_padding": output_padding,
+                            "dilation": dilation,
+                        }
+                    )
+
+    def simplest_first(c: dict[str, int]) -> tuple[int, ...]:
+        fcn = (c["kernel_size"], c["stride"], c["padding"]) == _upsampling(c["stride"])
+        fcn = fcn and c["output_padding"] == 0 and c["dilation"] == 1
+        return (not fcn, c["dilation"], c["output_padding"], -c["stride"], c["kernel_size"])
+
+    return sorted(found, key=simplest_first)

@@ -16,6 +16,7 @@ One module per concept, each with its page section below:
 
 from transconv.data.dataset import (
     VOCSegDataset,
+    collate_normalize,
     load_data_voc,
     read_voc_images,
     set_loader_epoch,
@@ -57,6 +58,7 @@ __all__ = [
     "VOC_COLORMAP",
     "VOCSegDataset",
     "check_scorable_labels",
+    "collate_normalize",
     "download_voc",
     "label2image",
     "list_examples",

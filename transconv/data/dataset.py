@@ -40,6 +40,7 @@ from transconv.data.layout import list_examples
 
 __all__ = [
     "VOCSegDataset",
+    "collate_normalize",
     "load_data_voc",
     "read_examples",
     "read_voc_images",
@@ -187,8 +188,9 @@ class VOCSegDataset(Dataset):
     printed on construction.
 
     **Memory.** With ``cache=True`` (the default) every kept image is decoded once, at
-    construction (with a progress bar when ``verbose`` and decoding takes over a second), and held as ``uint8``: 3 bytes per
-    pixel plus 1 for the label, a quarter of d2l's ``float32`` images. An item is then a crop,
+    construction (with a progress bar when ``verbose`` and decoding takes over a second), and
+    held as ``uint8``: 3 bytes per pixel plus 1 for the label, a quarter of d2l's ``float32``
+    images. An item is then a crop,
     converted to ``float32`` and normalised. ``cache=False`` holds only paths and decodes an
     image every time an item is read, as the package did before; use it when the split does
     not fit in memory. With DataLoader workers the cache is shared copy-on-write (fork).
@@ -218,6 +220,12 @@ class VOCSegDataset(Dataset):
         One stream of crop origins, the older interface (default None).
     cache : bool, optional
         Decode once and keep ``uint8`` images in memory (default True).
+    as_uint8 : bool, optional
+        Return the ``uint8`` crop and ``uint8`` label (default False: ``float32`` normalised
+        image, ``int64`` label). A ``DataLoader`` with
+        ``collate_fn=``[`collate_normalize`][transconv.data.dataset.collate_normalize] then
+        converts a whole batch at once, which saves one ``float32`` copy per image (and, with
+        workers, sends a quarter of the bytes between processes).
     use_palette : bool, optional
         Read labels straight from the palette PNGs
         ([`read_voc_label`][transconv.data.labels.read_voc_label], default); False decodes
@@ -230,7 +238,8 @@ class VOCSegDataset(Dataset):
 
     Shape
     -----
-    An item: image ``(3, h, w)`` ``float32``, label ``(h, w)`` ``int64`` (255 = ignore).
+    An item: image ``(3, h, w)`` ``float32``, label ``(h, w)`` ``int64`` (255 = ignore);
+    both ``uint8`` with ``as_uint8``.
 
     Raises
     ------
@@ -271,6 +280,7 @@ class VOCSegDataset(Dataset):
         seed: int | None = None,
         generator: torch.Generator | None = None,
         cache: bool = True,
+        as_uint8: bool = False,
         use_palette: bool = True,
         verbose: bool = True,
     ) -> None:
@@ -285,7 +295,7 @@ class VOCSegDataset(Dataset):
         self.seed = None if seed is None else as_int(seed, "seed", example="0")
         self.generator, self.is_train = generator, bool(is_train)
         self.split = "train" if is_train else "val"
-        self.use_palette, self.cached = use_palette, bool(cache)
+        self.use_palette, self.cached, self.as_uint8 = use_palette, bool(cache), bool(as_uint8)
         examples = list_examples(voc_dir, self.split)
         self.examples = [pair for pair in examples if self._fits(pair[0])]
         self.num_kept, self.num_dropped = len(self.examples), len(examples) - len(self.examples)
@@ -417,10 +427,50 @@ class VOCSegDataset(Dataset):
         top, left = self.crop_origin(*label.shape, generator=self.crop_generator(idx))
         rows = slice(top, top + self.crop_size[0])
         cols = slice(left, left + self.crop_size[1])
-        return normalize_image(image[:, rows, cols]), label[rows, cols].long()
+        image, label = image[:, rows, cols], label[rows, cols]
+        if self.as_uint8:  # collate_normalize converts the whole batch at once
+            return image.contiguous(), label.to(torch.uint8).contiguous()
+        return normalize_image(image), label.long()
 
     def __len__(self) -> int:
         return len(self.examples)
+
+
+def collate_normalize(batch: Sequence[tuple[Tensor, Tensor]]) -> tuple[Tensor, Tensor]:
+    """Stack ``uint8`` crops into a batch and normalise it in one go: a ``DataLoader``'s
+    ``collate_fn`` for [`VOCSegDataset`][transconv.data.dataset.VOCSegDataset] with
+    ``as_uint8=True``.
+
+    The batch equals what the default collation of the ``float32`` items gives (bit for bit:
+    [`normalize_image`][transconv.data.images.normalize_image] works pixel by pixel).
+
+    Parameters
+    ----------
+    batch : sequence of (Tensor, Tensor)
+        ``uint8`` image crops and their ``uint8`` labels.
+
+    Returns
+    -------
+    images : Tensor
+        ``float32``, normalised.
+    labels : Tensor
+        ``int64`` (255 = ignore).
+
+    Shape
+    -----
+    Each input image ``(3, h, w)``, label ``(h, w)``. Output: ``(B, 3, h, w)`` and
+    ``(B, h, w)``.
+
+    Examples
+    --------
+    >>> crop = torch.full((3, 2, 2), 255, dtype=torch.uint8)
+    >>> images, labels = collate_normalize([(crop, torch.zeros(2, 2, dtype=torch.uint8))] * 4)
+    >>> images.shape, images.dtype, labels.dtype
+    (torch.Size([4, 3, 2, 2]), torch.float32, torch.int64)
+    """
+    images = torch.stack([image for image, _ in batch])
+    labels = torch.stack([label for _, label in batch])
+    return normalize_image(images), labels.long()
 
 
 def set_loader_epoch(loader: Any, epoch: int) -> None:
@@ -493,8 +543,9 @@ def load_data_voc(
     seed : int, optional
         Seed of the shuffling and cropping (default 0).
     cache : bool, optional
-        Keep decoded ``uint8`` images in memory (default True; see
-        [`VOCSegDataset`][transconv.data.dataset.VOCSegDataset]).
+        Keep decoded ``uint8`` images in memory and normalise whole batches with
+        [`collate_normalize`][transconv.data.dataset.collate_normalize] (default True); False
+        decodes every item from its files, as d2l's loader does per epoch.
     verbose : bool, optional
         Print what each dataset kept (default True).
 
@@ -532,11 +583,12 @@ def load_data_voc(
     batch_size = as_int(batch_size, "batch_size", minimum=1)
     num_workers = as_int(num_workers, "num_workers", minimum=0)
     common = {"seed": seed, "cache": cache, "verbose": verbose}
-    train = VOCSegDataset(True, crop_size, voc_dir, **common)
-    test = VOCSegDataset(False, crop_size, voc_dir, **common)
+    train = VOCSegDataset(True, crop_size, voc_dir, as_uint8=cache, **common)
+    test = VOCSegDataset(False, crop_size, voc_dir, as_uint8=cache, **common)
     sampler = DistributedSampler(train, num_replicas=1, rank=0, shuffle=True, seed=seed)
+    collate = {"collate_fn": collate_normalize} if cache else {}
     train_iter = DataLoader(
-        train, batch_size, sampler=sampler, drop_last=True, num_workers=num_workers
+        train, batch_size, sampler=sampler, drop_last=True, num_workers=num_workers, **collate
     )
-    test_iter = DataLoader(test, batch_size, num_workers=num_workers)
+    test_iter = DataLoader(test, batch_size, num_workers=num_workers, **collate)
     return train_iter, test_iter

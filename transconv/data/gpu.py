@@ -307,7 +307,7 @@ class DeviceSegLoader:
         """
         n = self.num_kept
         if self.shuffle:
-            gen = torch.Generator().manual_seed(mix_seed(self.seed, epoch))
+            gen = seeded(mix_seed(self.seed, epoch))
             order = torch.randperm(n, generator=gen)
         else:
             order = torch.arange(n)

@@ -37,6 +37,11 @@ IMAGENET_STD: tuple[float, float, float] = (0.229, 0.224, 0.225)
 
 _SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N")
 
+# (x / 255 - mean) / std = (x - 255 mean) * (1 / (255 std)): one subtraction, one product, in
+# place on the one float copy; the constants are worked out in float64
+_SHIFT = (255 * torch.tensor(IMAGENET_MEAN, dtype=torch.float64)).reshape(3, 1, 1).float()
+_SCALE = (1 / (255 * torch.tensor(IMAGENET_STD, dtype=torch.float64))).reshape(3, 1, 1).float()
+
 
 class ImageReadError(OSError, ValueError):
     """An image or label file exists but cannot be decoded; ``str(error)`` names file and cause.
@@ -161,9 +166,8 @@ def image_size(path: str | os.PathLike) -> tuple[int, int]:
         with Image.open(path) as image:  # reads the header only
             width, height = image.size
     except Image.UnidentifiedImageError:
-        raise ImageReadError(
-            f"cannot decode image {path}: not a JPEG or PNG file Pillow recognises; replace the file"
-        ) from None
+        problem = "not a JPEG or PNG file Pillow recognises"
+        raise ImageReadError(f"cannot decode image {path}: {problem}; replace the file") from None
     except (OSError, SyntaxError, ValueError) as error:
         raise ImageReadError(
             f"cannot decode image {path}: {_damage(error)}; replace the file"
@@ -180,8 +184,7 @@ def _to_rgb_array(image: Image.Image, path: Path) -> np.ndarray:
                 f"cannot decode image {path}: 32-bit integer pixels outside 0..65535 "
                 "have no colour scale; save it as an 8- or 16-bit image"
             )
-        # 65535 -> 255 exactly: x / 257 maps the 16-bit range onto the 8-bit one
-        grey = np.round(grey / 257).astype(np.uint8)
+        grey = (grey >> 8).astype(np.uint8)  # the high byte, as Pillow reads 16-bit RGB
         return np.repeat(grey[..., None], 3, axis=2)
     if image.mode == "F":
         raise ImageReadError(
@@ -196,8 +199,9 @@ def read_rgb(path: str | os.PathLike) -> Tensor:
 
     Does what d2l's ``torchvision.io.read_image(path, ImageReadMode.RGB)`` does (a palette
     PNG comes back in its palette's colours), through Pillow, because torchvision's image
-    decoders are deprecated since torchvision 0.29. A 16-bit grey image is scaled to 8 bits,
-    $x_8 = \\mathrm{round}(x_{16} / 257)$, rather than clipped at 255.
+    decoders are deprecated since torchvision 0.29. A 16-bit image keeps each value's high
+    byte, $x_8 = \\lfloor x_{16} / 256 \\rfloor$, rather than being clipped at 255: what Pillow
+    does for 16-bit RGB, done here for 16-bit grey too.
 
     Parameters
     ----------
@@ -243,7 +247,9 @@ def normalize_image(img: Tensor) -> Tensor:
     with $\\mu$ = [`IMAGENET_MEAN`][transconv.data.images.IMAGENET_MEAN] $= (0.485, 0.456,
     0.406)$ and $\\sigma$ = [`IMAGENET_STD`][transconv.data.images.IMAGENET_STD] $= (0.229,
     0.224, 0.225)$, the statistics the torchvision backbones were trained with (d2l PR #1980
-    added the division by 255).
+    added the division by 255). It is computed as $(x - 255\\mu_c) \\cdot \\frac{1}{255
+    \\sigma_c}$, two in-place passes over one ``float32`` copy, equal to the formula up to
+    ``float32`` rounding.
 
     Parameters
     ----------
@@ -281,6 +287,5 @@ def normalize_image(img: Tensor) -> Tensor:
             f"img must have shape (3, H, W) or (B, 3, H, W), got {tuple(img.shape)}; "
             "read the image with read_rgb so it has 3 channels first"
         )
-    mean = torch.tensor(IMAGENET_MEAN).reshape(3, 1, 1)
-    std = torch.tensor(IMAGENET_STD).reshape(3, 1, 1)
-    return (img.to(torch.float32) / 255 - mean) / std
+    shift, scale = _SHIFT.to(img.device), _SCALE.to(img.device)  # no-ops on the CPU
+    return img.to(torch.float32).sub_(shift).mul_(scale)

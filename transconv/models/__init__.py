@@ -1,7 +1,7 @@
 """Segmentation models: FCN builders and a registry to build them by name.
 
 Every model maps a float batch ``(B, 3, H, W)`` to logits ``(B, C, H, W)`` of the same size;
-the builders live in [`transconv.models.fcn`][transconv.models.fcn].
+the builders live in `transconv.models.fcn`, documented below.
 
 Examples
 --------
