@@ -175,7 +175,9 @@ caption = (
     "on a CPU."
 )
 header = ["model", "data", "starts from", "mean IoU %", "pixel acc. %", "source"]
-sources = sorted({f"- [{ref['cite']}]({ref['url']}): {ref['source']}" for ref in references})
+sources = sorted(
+    {f"- [{ref['cite']}]({ref['url']}): {ref['source']}" for ref in references}
+)
 Markdown(
     caption + "\n\n" + markdown_table(header, rows) + "\n\nSources:\n\n" + "\n".join(sources)
 )
