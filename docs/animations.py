@@ -37,14 +37,16 @@ from transconv.viz import animate_convolution, animate_scatter_gather
 # %%
 x = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
 kernel = torch.tensor([[1.0, 0.0, 2.0], [0.0, 1.0, 0.0], [1.0, 1.0, 1.0]])
-expected = F.conv_transpose2d(x[None, None], kernel[None, None], stride=2, padding=1)[0, 0]
+batch = (None, None)  # add batch and channel dimensions
+expected = F.conv_transpose2d(x[batch], kernel[batch], stride=2, padding=1)[0, 0]
 scattered = scatter_stamps(x, kernel, stride=2, padding=1).sum(dim=(0, 1))
 zeros_in = zero_insert(x, 3, stride=2, padding=1)
-gathered = F.conv2d(zeros_in[None, None], kernel.flip(0, 1)[None, None])[0, 0]
+gathered = F.conv2d(zeros_in[batch], kernel.flip(0, 1)[batch])[0, 0]
 torch.testing.assert_close(scattered, expected)
 torch.testing.assert_close(gathered, expected)
-assert zeros_in.shape == (2 + 1 + 2 * (3 - 1 - 1),) * 2  # 1 inserted zero, 1 of padding
-print("zero-inserted input", tuple(zeros_in.shape), "-> output", tuple(expected.shape))
+assert zeros_in.shape == (2 + 1 + 2 * (3 - 1 - 1),) * 2  # 1 zero inserted, 1 padded
+print("zero-inserted input", tuple(zeros_in.shape), "-> output",
+      tuple(expected.shape))
 animate_scatter_gather(x, kernel, stride=2, padding=1)
 
 # %% [markdown]
@@ -59,7 +61,7 @@ def pair(value: int | tuple[int, int]) -> tuple[int, int]:
 
 
 def check_frames(gif: bytes, size, k, options: dict) -> None:
-    """Assert one frame per output pixel of the PyTorch operator; describe the call."""
+    """Assert one frame per output pixel of PyTorch's operator; describe the call."""
     options = dict(options)
     op = F.conv_transpose2d if options.pop("transposed", False) else F.conv2d
     out = op(torch.zeros(1, 1, *pair(size)), torch.zeros(1, 1, *pair(k)), **options)
@@ -67,7 +69,8 @@ def check_frames(gif: bytes, size, k, options: dict) -> None:
     assert frames == out.shape[-2] * out.shape[-1], (frames, out.shape)
     args = "".join(f", {key}={value}" for key, value in options.items())
     print(f"{op.__name__}: input {pair(size)}, kernel_size={k}{args}")
-    print(f"    -> output {tuple(out.shape[-2:])}: {frames} frames, {len(gif) // 1024} KB")
+    size_kb = len(gif) // 1024
+    print(f"    -> output {tuple(out.shape[-2:])}: {frames} frames, {size_kb} KB")
 
 # %% [markdown]
 # A second one draws several configurations side by side (each GIF carries its alt text):
@@ -114,7 +117,8 @@ animate_row(dict(input_size=4, kernel_size=3),
 # of padding instead of 2.
 
 # %%
-assert conv_output_size(5, 3, padding=1) == 5 and padding_drawn(5, 3, padding=1) == (1, 1)
+assert conv_output_size(5, 3, padding=1) == 5
+assert padding_drawn(5, 3, padding=1) == (1, 1)
 animate_row(dict(input_size=5, kernel_size=3, padding=1),
             dict(input_size=5, kernel_size=3, padding=1, transposed=True))
 
@@ -142,8 +146,7 @@ animate_row(dict(input_size=5, kernel_size=3, stride=2, padding=1),
 # hits a target size:
 
 # %%
-assert conv_output_size(5, 3, stride=2, padding=1) == conv_output_size(6, 3, stride=2,
-                                                                          padding=1) == 3
+assert [conv_output_size(n, 3, stride=2, padding=1) for n in (5, 6)] == [3, 3]
 op = output_padding_for(3, target=6, kernel_size=3, stride=2, padding=1)
 print("output_padding for 3 -> 6 (k=3, s=2, p=1):", op)
 animate_row(dict(input_size=6, kernel_size=3, stride=2, padding=1),
@@ -158,7 +161,8 @@ animate_row(dict(input_size=6, kernel_size=3, stride=2, padding=1),
 # uses the same dilated kernel over an input padded by $d(k - 1) = 4$:
 
 # %%
-assert conv_output_size(7, 3, dilation=2) == 3 and padding_drawn(3, 3, dilation=2) == (4, 4)
+assert conv_output_size(7, 3, dilation=2) == 3
+assert padding_drawn(3, 3, dilation=2) == (4, 4)
 animate_row(dict(input_size=7, kernel_size=3, dilation=2),
             dict(input_size=3, kernel_size=3, dilation=2, transposed=True))
 

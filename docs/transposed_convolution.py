@@ -9,24 +9,9 @@
 # `transconv.viz.plot_scatter` (every number in it is computed):
 
 # %%
-import inspect
-from collections import Counter
-
 import torch
-from torch import nn
-from torch.nn import functional as F
-from torch.overrides import TorchFunctionMode
 
-from transconv import reference
-from transconv.overlap import overlap_counts, scatter_stamps
-from transconv.shapes import (
-    conv_output_size,
-    conv_transpose_output_size,
-    output_padding_for,
-)
-from transconv.viz import animate_scatter, plot_scatter, show
-
-torch.set_printoptions(precision=4, sci_mode=False)
+from transconv.viz import plot_scatter, show
 
 X = torch.tensor([[0.0, 1.0], [2.0, 3.0]])
 K = torch.tensor([[0.0, 1.0], [2.0, 3.0]])
@@ -38,6 +23,24 @@ show(plot_scatter(X, K))
 # `transconv.overlap.scatter_stamps`; their sum is PyTorch's transposed convolution:
 
 # %%
+import inspect
+from collections import Counter
+
+from torch import nn
+from torch.nn import functional as F
+from torch.overrides import TorchFunctionMode
+
+from transconv import reference
+from transconv.overlap import overlap_counts, scatter_stamps
+from transconv.shapes import (
+    conv_output_size,
+    conv_transpose_output_size,
+    output_padding_for,
+)
+from transconv.viz import animate_scatter
+
+torch.set_printoptions(precision=4, sci_mode=False)
+
 stamps = scatter_stamps(X, K)
 Y = stamps.sum(dim=(0, 1))
 torch.testing.assert_close(Y, F.conv_transpose2d(X[None, None], K[None, None])[0, 0])
@@ -50,7 +53,8 @@ Y
 # overlap and tile a $4 \times 4$ output.
 
 # %%
-assert bool((overlap_counts(2, 2, 2) == 1).all()) and overlap_counts(2, 2, 2).shape == (4, 4)
+tiles = overlap_counts(2, 2, 2)
+assert tiles.shape == (4, 4) and bool((tiles == 1).all())
 show(plot_scatter(X, K, stride=2))
 
 # %% [markdown]
@@ -68,7 +72,7 @@ animate_scatter(X, K3, stride=2)
 
 # %%
 counts = overlap_counts(2, 3, 2)
-assert counts[2].tolist() == [2, 2, 4, 2, 2] and counts[:, 2].tolist() == [2, 2, 4, 2, 2]
+assert counts[2].tolist() == counts[:, 2].tolist() == [2, 2, 4, 2, 2]
 assert int((counts == 1).sum()) == 25 - 9
 counts
 
@@ -142,7 +146,8 @@ with Calls() as calls:
     ours = reference.conv_transpose2d(x5, w5, stride=s)
 print("matrix products:", calls.names["matmul"])
 assert calls.names["matmul"] == s * s
-assert not any("conv" in name or "scatter" in name or "index_add" in name for name in calls.names)
+forbidden = ("conv", "scatter", "index_add")
+assert not any(word in name for word in forbidden for name in calls.names)
 torch.testing.assert_close(ours, F.conv_transpose2d(x5, w5, stride=s))
 
 # %% [markdown]
@@ -153,7 +158,8 @@ torch.testing.assert_close(ours, F.conv_transpose2d(x5, w5, stride=s))
 phase0 = torch.zeros_like(w5)
 phase0[..., ::2, ::2] = w5[..., ::2, ::2]
 even = (..., slice(0, None, 2), slice(0, None, 2))
-torch.testing.assert_close(reference.conv_transpose2d(x5, phase0, stride=s)[even], ours[even])
+only_phase0 = reference.conv_transpose2d(x5, phase0, stride=s)
+torch.testing.assert_close(only_phase0[even], ours[even])
 
 # %% [markdown]
 # Below, every result is computed twice, by PyTorch and by the reference, and compared with
@@ -185,7 +191,8 @@ padded
 
 # %%
 strided = both(x, w, stride=2)
-torch.testing.assert_close(strided[0, 0], scatter_stamps(X, K, stride=2).sum(dim=(0, 1)))
+stamped = scatter_stamps(X, K, stride=2).sum(dim=(0, 1))
+torch.testing.assert_close(strided[0, 0], stamped)
 strided
 
 # %% [markdown]
@@ -199,8 +206,10 @@ assert nn.Conv2d(3, 2, 3).weight.shape == (2, 3, 3, 3)
 x3 = torch.rand(1, 3, 4, 4, generator=gen, dtype=torch.float64)
 w3 = torch.rand(3, 2, 3, 3, generator=gen, dtype=torch.float64)
 y3 = both(x3, w3, stride=2, padding=1)
-per_channel = sum(F.conv_transpose2d(x3[:, c:c + 1], w3[c:c + 1], stride=2, padding=1)
-                  for c in range(3))
+per_channel = sum(
+    F.conv_transpose2d(x3[:, c:c + 1], w3[c:c + 1], stride=2, padding=1)
+    for c in range(3)
+)
 torch.testing.assert_close(y3, per_channel)
 print("input", tuple(x3.shape), "weight", tuple(w3.shape))
 print("output", tuple(y3.shape))

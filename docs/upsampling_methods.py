@@ -55,7 +55,8 @@ print("x:", tuple(x.shape), "-> small:", tuple(small.shape),
 nearest = F.interpolate(small, scale_factor=f, mode="nearest")
 bilinear = F.interpolate(small, scale_factor=f, mode="bilinear", align_corners=False)
 print("nearest:", tuple(nearest.shape), " bilinear:", tuple(bilinear.shape))
-assert torch.equal(nearest, small.repeat_interleave(f, dim=-2).repeat_interleave(f, dim=-1))
+blocks = small.repeat_interleave(f, dim=-2).repeat_interleave(f, dim=-1)
+assert torch.equal(nearest, blocks)
 
 # %% [markdown]
 # ## Bed of nails
@@ -93,8 +94,10 @@ assert torch.equal(as_transposed, nails)
 # %%
 unpooled = F.max_unpool2d(small, indices, kernel_size=f)
 unpooled_fraction = (unpooled != 0).float().mean().item()
-print("max-unpooled:", tuple(unpooled.shape), f"non-zero fraction: {unpooled_fraction:.4f}")
-back = torch.equal(unpooled.flatten(2).gather(2, indices.flatten(2)), small.flatten(2))
+print("max-unpooled:", tuple(unpooled.shape),
+      f"non-zero fraction: {unpooled_fraction:.4f}")
+gathered = unpooled.flatten(2).gather(2, indices.flatten(2))
+back = torch.equal(gathered, small.flatten(2))
 print("every value back where it came from:", back)
 assert back and abs(unpooled_fraction - 1 / f**2) < 1e-3
 
@@ -111,9 +114,10 @@ with torch.no_grad():
     transposed = upsampler(small)
 print(upsampler)
 parameters = sum(p.numel() for p in upsampler.parameters())
-print("transposed convolution:", tuple(transposed.shape), " learnable parameters:", parameters)
+print("transposed convolution:", tuple(transposed.shape),
+      " learnable parameters:", parameters)
 assert transposed.shape == x.shape and parameters > 0
-assert all(p.requires_grad for p in upsampler.parameters())  # training can change them
+assert all(p.requires_grad for p in upsampler.parameters())  # training changes them
 
 # %% [markdown]
 # Away from the border it computes bilinear interpolation exactly; at the border it sees
@@ -163,11 +167,11 @@ same_place = (indices[0, 0] == indices[0, 1]) & (indices[0, 1] == indices[0, 2])
 print(f"blocks whose R, G and B maxima sit at different positions: "
       f"{1 - same_place.float().mean().item():.0%}")
 assert 0 < same_place.float().mean() < 1
-assert nails.mean() < x.mean() / 2 and unpooled.mean() < x.mean() / 2  # the dark ones
+assert nails.mean() < x.mean() / 2 and unpooled.mean() < x.mean() / 2  # darker
 patch = (0, slice(None), slice(64, 96), slice(64, 96))
 patches = [t[patch].clamp(0, 1) for t in results.values()]
-show(show_images(patches[2:], [name.split(" (")[0] for name in list(results)[2:]], ncols=3,
-                 scale=2.3))
+names = [name.split(" (")[0] for name in list(results)[2:]]
+show(show_images(patches[2:], names, ncols=3, scale=2.3))
 
 # %% [markdown]
 # Nearest, bilinear, bed of nails and max-unpooling have no parameters. The transposed

@@ -133,6 +133,7 @@ def _good(tmp_path):
             r"checkpoint .*bad.pt cannot be read, it is truncated or not a checkpoint",
         ),
         ("half", r"checkpoint .*bad.pt cannot be read, it is truncated or not a checkpoint"),
+        (b"hello\n", r"checkpoint .*bad.pt cannot be read, it is truncated or not a checkpoint"),
     ],
 )
 def test_unreadable_checkpoint_is_one_clear_error(tmp_path, content, match):

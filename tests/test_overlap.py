@@ -176,7 +176,7 @@ def test_zero_insert_then_conv2d_is_conv_transpose2d(h, w, k, s, p, d, op, seed)
         (
             lambda: zero_insert(torch.ones(2, 2), 3, stride=2, output_padding=2),
             ValueError,
-            r"output_padding \(2\) must be smaller than stride \(2\) or dilation \(1\)",
+            r"output_padding must be smaller than stride \(2\) or dilation \(1\), got 2",
         ),
     ],
 )

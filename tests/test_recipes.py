@@ -26,7 +26,7 @@ def test_recipes():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"loss": "sum"}, r"Recipe.loss must be one of \('mean', 'd2l'\), got 'sum'"),
+        ({"loss": "sum"}, r"Recipe.loss must be one of \('mean', 'fused', 'd2l'\), got 'sum'"),
         ({"loader": "gpu"}, r"Recipe.loader must be one of"),
         ({"amp_dtype": "float16"}, r"Recipe.amp_dtype must be one of"),
         ({"lr": 0.0}, r"lr > 0.*got lr=0.0"),
@@ -73,3 +73,16 @@ def test_autocast_bf16_and_off():
 def test_autocast_refuses_float16():
     with pytest.raises(ValueError, match=r"amp_dtype must be None or torch.bfloat16.*GradScaler"):
         autocast("cpu", torch.float16)
+
+
+def test_fast_recipe_uses_the_fused_loss_equal_to_the_mean():
+    from transconv.losses import LOSSES, loss_fn
+
+    assert RECIPES["fast"].loss == "fused" and RECIPES["d2l"].loss == "d2l"
+    gen = torch.Generator().manual_seed(0)
+    logits = torch.randn(2, 21, 6, 8, generator=gen)
+    target = torch.randint(0, 21, (2, 6, 8), generator=gen)
+    target[:, 0] = 255
+    torch.testing.assert_close(
+        LOSSES[RECIPES["fast"].loss](logits, target), loss_fn(logits, target), rtol=1e-5, atol=0
+    )

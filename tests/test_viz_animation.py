@@ -75,7 +75,7 @@ def test_animation_writes_path_with_the_alt_text_inside(tmp_path) -> None:
         (
             {"stride": 2, "output_padding": 2, "transposed": True},
             ValueError,
-            r"output_padding \(2\) must be smaller than stride \(2\) or dilation \(1\)",
+            r"output_padding must be smaller than stride \(2\) or dilation \(1\), got 2",
         ),
         (
             {"stride": 2, "padding": 3, "transposed": True},
@@ -154,3 +154,25 @@ def test_scatter_animations_write_paths(tmp_path) -> None:
 def test_scatter_gather_rejects_a_cropping_padding() -> None:
     with pytest.raises(ValueError, match=r"padding must be <= dilation \* \(kernel_size - 1\)"):
         viz.animate_scatter_gather(torch.ones(3, 3), torch.ones(2, 2), stride=3, padding=2)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"stride": 2, "padding": 1},
+        {"stride": 2, "padding": 1, "output_padding": 1},
+        {"stride": (3, 1), "padding": (0, 2), "dilation": (1, 2)},
+    ],
+)
+def test_transposed_animation_draws_the_zero_inserted_grid(monkeypatch, kwargs) -> None:
+    from transconv.overlap import zero_insert
+
+    capture = CaptureWriter(monkeypatch)
+    viz.animate_convolution((2, 3), 3, transposed=True, **kwargs)
+    fig, _ = capture.figures[-1]
+    grid = fig.axes[0]
+    expected = zero_insert(torch.ones(2, 3), 3, **kwargs)
+    assert grid.images[0].get_array().shape[:2] == expected.shape
+    solid = grid.collections[0].get_segments()  # outlines of the input pixels
+    centres = sorted((int(round(s[:4, 1].mean())), int(round(s[:4, 0].mean()))) for s in solid)
+    assert centres == sorted(map(tuple, torch.nonzero(expected).tolist()))

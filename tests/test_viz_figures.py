@@ -296,3 +296,26 @@ def test_alt_text_errors() -> None:
         viz.alt_text(3)
     with pytest.raises(TypeError, match=r"obj must be a Figure, a Gif or GIF bytes, got str"):
         viz.show("figure.png")
+
+
+def test_figures_register_an_html_display_with_their_alt_text(monkeypatch) -> None:
+    import sys
+    import types
+
+    registered = {}
+
+    class Formatter:
+        def for_type(self, cls, function):
+            registered[cls] = function
+
+    shell = types.SimpleNamespace(
+        display_formatter=types.SimpleNamespace(formatters={"text/html": Formatter()})
+    )
+    fake = types.ModuleType("IPython")
+    fake.get_ipython = lambda: shell
+    monkeypatch.setitem(sys.modules, "IPython", fake)
+    fig = viz.plot_series([1, 2], {"a": [1, 4]}, xlabel="x", ylabel="y")
+    html = registered[Figure](fig)
+    assert html.startswith('<img src="data:image/png;base64,')
+    assert 'alt="Line plot of y against x: a."' in html
+    assert registered[Figure](Figure()) is None  # no alt text: the inline PNG stays

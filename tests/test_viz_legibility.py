@@ -1,6 +1,6 @@
 """Every figure and GIF of transconv.viz, at its default size, shows no text below 10 CSS px.
 
-A page shows a PNG at its natural size, scaled down to the 720-px text column when wider
+A page shows a PNG at its natural size, scaled down to the 708-px output column when wider
 (never up). Sizes are measured on the rendered images, not taken from the package.
 """
 

@@ -9,7 +9,7 @@ from matplotlib.figure import Figure
 from matplotlib.text import Text
 from PIL import Image
 
-COLUMN_PX = 720  # the text column of a page at a 1280-px window, CSS pixels
+COLUMN_PX = 708  # the output column of a page at a 1280-px window, CSS px (measured)
 
 
 def shown_sizes_px(fig: Figure, natural_width_px: float, dpi: float) -> list[float]:

@@ -64,7 +64,7 @@ _EXPORTS: dict[str, str] = {
     "evaluate": "transconv.train",
     "predict": "transconv.tiling",
     "animate_convolution": "transconv.viz",
-    "overlap_counts": "transconv.viz",
+    "overlap_counts": "transconv.overlap",
     "plot_fcn_skips": "transconv.viz",
     "plot_history": "transconv.viz",
     "plot_overlap": "transconv.viz",

@@ -1,4 +1,4 @@
-"""``python -m transconv``: the command line of :mod:`transconv.cli`."""
+"""`python -m transconv`: the command line of `transconv.cli`."""
 
 from transconv.cli import main
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import pickle
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -128,7 +127,7 @@ def _read(path: Path, map_location: str | torch.device) -> dict[str, Any]:
         raise ValueError(f"checkpoint {path} is empty (0 bytes); {fix}")
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
-    except (EOFError, RuntimeError, pickle.UnpicklingError, ValueError, OSError) as err:
+    except Exception as err:  # EOFError, UnpicklingError, KeyError, RuntimeError from zip ...
         reason = str(err).split(".")[0].strip() or type(err).__name__
         raise ValueError(
             f"checkpoint {path} cannot be read, it is truncated or not a checkpoint "

@@ -9,9 +9,9 @@ everything a results page needs into one directory:
 
 `train` writes `metrics.json` (final scores, per-epoch history, provenance), `history.csv`,
 `checkpoint.pt` (after every finished epoch whose losses and weights are finite),
-`predictions.png` and `curves.png` ([`transconv.runs`][transconv.runs]). Several GPUs:
+`predictions.png` and `curves.png` (written by `transconv.runs`). Several GPUs:
 `torchrun --standalone --nproc_per_node=N -m transconv train ...` (see
-[`transconv.distributed`][transconv.distributed]).
+`transconv.distributed`).
 
 A user's work is never replaced or mixed:
 
@@ -68,8 +68,9 @@ _RUN_DEFAULTS: dict[str, Any] = {
     "crop": [320, 480],
     "batch_size": 32,
     "seed": 0,
+    "upsample": "transposed",
 }
-_KEPT = " (with --resume: the checkpoint's)"
+_KEPT = "; with --resume: the checkpoint's"
 
 
 def _data_flags(p: argparse.ArgumentParser) -> None:
@@ -181,6 +182,12 @@ def _run_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--seed", type=int, help="seeds init, shuffling, crops, data (default 0" + _KEPT + ")"
     )
+    p.add_argument(
+        "--upsample",
+        choices=["transposed", "subpixel"],
+        help="how the model's transposed convolutions compute: ConvTranspose2d, or the same "
+        "weights as a stride-1 convolution and a pixel shuffle (default transposed" + _KEPT + ")",
+    )
 
 
 def _train_parser(sub: Any) -> None:
@@ -192,14 +199,20 @@ def _train_parser(sub: Any) -> None:
     )
     _data_flags(p)
     _run_flags(p)
-    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="output directory")
+    p.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="results directory: metrics.json, history.csv, checkpoint.pt, figures",
+    )
     again = p.add_mutually_exclusive_group()
     again.add_argument(
         "--resume",
         action="store_true",
         help="continue OUT/checkpoint.pt after its last finished epoch, with its settings: "
-        "--model, --recipe, --lr, --momentum, --weight-decay, --crop, --batch-size and "
-        "--seed default to the checkpoint's, and different values are refused",
+        "--model, --recipe, --lr, --momentum, --weight-decay, --crop, --batch-size, --seed "
+        "and --upsample default to the checkpoint's, and different values are refused",
     )
     again.add_argument(
         "--overwrite",
@@ -310,6 +323,7 @@ def _checkpoint_settings(config: dict[str, Any]) -> dict[str, Any]:
         "crop": config.get("crop"),
         "batch_size": args.get("batch_size"),
         "seed": args.get("seed"),
+        "upsample": config.get("upsample"),
     }
 
 
@@ -414,28 +428,24 @@ def _synthetic(args: argparse.Namespace, rank: int) -> tuple[Path, dict[str, Any
 
 
 def _voc(path: Path) -> tuple[Path, dict[str, Any]]:
+    from transconv.data.layout import list_examples, resolve_voc_dir
+
     if not path.is_dir():
         raise FileNotFoundError(
             f"data directory {path} not found; pass a VOCdevkit/VOC2012 directory (get one "
             "with transconv.data.download_voc) or --data synthetic"
         )
-    nested = path / "VOCdevkit" / "VOC2012"
-    voc_dir = nested if nested.is_dir() else path
-    counts = {}
-    for split in ("train", "val"):
-        listing = voc_dir / "ImageSets" / "Segmentation" / f"{split}.txt"
-        counts[f"num_{split}"] = len(listing.read_text().split()) if listing.is_file() else None
+    voc_dir = resolve_voc_dir(path)
+    counts = {f"num_{split}": len(list_examples(voc_dir, split)) for split in ("train", "val")}
     return voc_dir, {"kind": "voc", "path": str(voc_dir.resolve()), **counts}
 
 
 def _val_examples(voc_dir: Path, count: int) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     """The first ``count`` validation images (uint8) and their class-index labels."""
-    from transconv.data.voc import read_rgb, read_voc_label
+    from transconv.data import list_examples, read_rgb, read_voc_label
 
-    names = (voc_dir / "ImageSets" / "Segmentation" / "val.txt").read_text().split()[:count]
-    images = [read_rgb(voc_dir / "JPEGImages" / f"{n}.jpg") for n in names]
-    labels = [read_voc_label(voc_dir / "SegmentationClass" / f"{n}.png") for n in names]
-    return images, labels
+    pairs = list_examples(voc_dir, "val")[:count]
+    return [read_rgb(image) for image, _ in pairs], [read_voc_label(label) for _, label in pairs]
 
 
 def _prepare(args: argparse.Namespace, rank: int, world_size: int) -> tuple[Path, dict]:
@@ -467,7 +477,9 @@ def _model_and_optimizer(
 ) -> tuple[torch.nn.Module, torch.optim.Optimizer]:
     """Build model + optimizer; with a checkpoint ``state`` load both from it."""
     torch.manual_seed(args.seed)  # builders initialise through torch's global generator
-    net = build_model(args.model, num_classes=NUM_CLASSES, weights=args.weights).to(device)
+    net = build_model(
+        args.model, num_classes=NUM_CLASSES, weights=args.weights, upsample=args.upsample
+    ).to(device)
     if recipe.channels_last:
         net = net.to(memory_format=torch.channels_last)
     optimizer = make_optimizer(net, recipe, device)
@@ -481,6 +493,11 @@ def _start(args: argparse.Namespace, rank: int) -> dict[str, Any] | None:
     state when resuming."""
     checkpoint = args.out / "checkpoint.pt"
     state = load_checkpoint(checkpoint) if args.resume else None
+    if state is not None and args.epochs <= state["epoch"]:
+        raise ValueError(
+            f"--epochs must exceed the {state['epoch']} epoch(s) {checkpoint} has finished to "
+            f"resume, got {args.epochs}; pass --epochs {state['epoch'] + 1} or more (the total)"
+        )
     _settle(args, state)
     _check_sizes(args)
     _check_out(args)
@@ -498,6 +515,38 @@ def _start(args: argparse.Namespace, rank: int) -> dict[str, Any] | None:
     return state
 
 
+def _run(
+    args: argparse.Namespace, device: torch.device, rank: int, world_size: int, done: dict[str, int]
+) -> None:
+    """Data, loaders, model, the loop, results: one training run, after the checks."""
+    state = _start(args, rank)
+    done["epoch"] = state["epoch"] if state else 0
+    voc_dir, data = _prepare(args, rank, world_size)
+    recipe = _recipe(args, device)
+    train_iter, test_iter = make_loaders(
+        voc_dir, recipe, batch_size=args.batch_size, crop_size=args.crop, device=device,
+        seed=args.seed, num_workers=args.workers, rank=rank, world_size=world_size,
+    )  # fmt: skip
+    net, optimizer = _model_and_optimizer(args, recipe, device, state)
+    model = wrap_ddp(net, device)
+    model = torch.compile(model) if recipe.compile else model
+    config = jsonable({
+        "model": args.model, "num_classes": NUM_CLASSES, "crop": args.crop,
+        "upsample": args.upsample, "recipe": asdict(recipe), "world_size": world_size,
+        "args": _args_dict(args),
+    })  # fmt: skip
+    history = train(
+        model, train_iter, test_iter, epochs=args.epochs, optimizer=optimizer, device=device,
+        num_classes=NUM_CLASSES, recipe=recipe, config=config,
+        checkpoint_path=args.out / "checkpoint.pt" if rank == 0 else None,
+        start_epoch=done["epoch"], history=state["history"] if state else None,
+        progress=not args.quiet, on_epoch_end=lambda row: done.update(epoch=row["epoch"]),
+    )  # fmt: skip
+    if rank == 0:
+        prov = provenance(device, world_size=world_size, data=data)
+        _write_results(args, net, voc_dir, history, config, prov, device)
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     device = _resolve_device(args.device)
     rank, world_size, local_rank = setup_distributed(device.type)
@@ -505,60 +554,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
         device = torch.device("cuda", local_rank)
     done = {"epoch": 0}  # the last finished epoch, for the message after Ctrl-C or SIGTERM
     try:
-        state = _start(args, rank)
-        done["epoch"] = state["epoch"] if state else 0
-        voc_dir, data = _prepare(args, rank, world_size)
-        recipe = _recipe(args, device)
-        train_iter, test_iter = make_loaders(
-            voc_dir,
-            recipe,
-            batch_size=args.batch_size,
-            crop_size=args.crop,
-            device=device,
-            seed=args.seed,
-            num_workers=args.workers,
-            rank=rank,
-            world_size=world_size,
-        )
-        net, optimizer = _model_and_optimizer(args, recipe, device, state)
-        model = wrap_ddp(net, device)
-        model = torch.compile(model) if recipe.compile else model
-        config = jsonable(
-            {
-                "model": args.model,
-                "num_classes": NUM_CLASSES,
-                "crop": args.crop,
-                "recipe": asdict(recipe),
-                "world_size": world_size,
-                "args": _args_dict(args),
-            }
-        )
-        history = train(
-            model,
-            train_iter,
-            test_iter,
-            epochs=args.epochs,
-            optimizer=optimizer,
-            device=device,
-            num_classes=NUM_CLASSES,
-            recipe=recipe,
-            checkpoint_path=args.out / "checkpoint.pt" if rank == 0 else None,
-            config=config,
-            start_epoch=done["epoch"],
-            history=state["history"] if state else None,
-            progress=not args.quiet,
-            on_epoch_end=lambda row: done.update(epoch=row["epoch"]),
-        )
-        if rank == 0:
-            _write_results(
-                args,
-                net,
-                voc_dir,
-                history,
-                config,
-                provenance(device, world_size=world_size, data=data),
-                device,
-            )
+        _run(args, device, rank, world_size, done)
+    except NonFiniteLossError:
+        if world_size > 1:  # every rank raised it at the same check: leave together, so a
+            torch.distributed.barrier()  # launcher sees every rank's own exit status 1
+        raise
     except KeyboardInterrupt as stop:
         raise _Stopped(stop, args.out, done) from None
     finally:
@@ -590,6 +590,7 @@ def _write_results(
             "provenance": prov,
             "recipe": config["recipe"],
             "model": args.model,
+            "upsample": args.upsample,
             "args": config["args"],
         },
     )
@@ -601,17 +602,17 @@ def _write_results(
 
 
 def _read_image(path: Path) -> torch.Tensor:
-    from transconv.data.voc import read_rgb
+    from transconv.data import ImageReadError, read_rgb
 
     try:
         return read_rgb(path)
-    except FileNotFoundError:
+    except (FileNotFoundError, ImageReadError):  # one line that names the file already
         raise
-    except Exception as err:  # PIL's many ways to fail: unidentified, truncated, too large
+    except Exception as err:  # anything else Pillow raises, made one line naming the file
         message = " ".join(str(err).split()) or type(err).__name__
-        if str(path) not in message:
-            message = f"cannot decode image {path} ({type(err).__name__}: {message})"
-        raise ValueError(f"{message}; pass a JPEG or PNG image") from err
+        raise ValueError(
+            f"cannot decode image {path} ({type(err).__name__}: {message}); pass a JPEG or PNG"
+        ) from err
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
@@ -627,7 +628,11 @@ def _cmd_predict(args: argparse.Namespace) -> int:
             f"({config.get('model')!r}); use a checkpoint written by "
             "`transconv train`"
         )
-    net = build_model(config["model"], num_classes=config["num_classes"])
+    net = build_model(
+        config["model"],
+        num_classes=config["num_classes"],
+        upsample=config.get("upsample", "transposed"),
+    )
     load_checkpoint(args.checkpoint, net)
     image = _read_image(args.image)
     tile = args.tile or config.get("crop") or [320, 480]

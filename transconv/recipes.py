@@ -13,8 +13,10 @@ Two recipes ([`RECIPES`][transconv.recipes.RECIPES]) share one loop,
 :   On CUDA: bfloat16 autocast, `channels_last`, a fused SGD with momentum, cuDNN autotuning
     (the crops have one fixed size), optional `torch.compile`, and the GPU-resident
     [`DeviceSegLoader`][transconv.data.gpu.DeviceSegLoader]; the loss is the mean over
-    non-ignored pixels ([`loss_fn`][transconv.losses.loss_fn]). On a CPU the CUDA-only parts are
-    switched off ([`Recipe.on`][transconv.recipes.Recipe.on]).
+    non-ignored pixels computed without a float32 copy of the logits or an NCHW copy of their
+    gradient ([`fused_loss`][transconv.losses.fused_loss], equal to
+    [`loss_fn`][transconv.losses.loss_fn] within float32 rounding). On a CPU the CUDA-only
+    parts are switched off ([`Recipe.on`][transconv.recipes.Recipe.on]).
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from transconv.losses import LOSSES
+
 __all__ = ["RECIPES", "Recipe", "autocast", "cudnn_autotune", "make_optimizer"]
 
 
@@ -39,25 +43,33 @@ class Recipe:
     ----------
     name : str
         Label stored with results.
-    lr, momentum, weight_decay : float
-        ``torch.optim.SGD`` settings.
-    loss : {"mean", "d2l"}
-        ``"mean"``: :func:`loss_fn`; ``"d2l"``: :func:`d2l_loss` (per-image means, summed).
-    amp_dtype : {None, "bfloat16"}
+    lr : float
+        ``torch.optim.SGD`` learning rate, > 0.
+    momentum : float, default 0.0
+        ``torch.optim.SGD`` momentum, >= 0.
+    weight_decay : float, default 0.0
+        ``torch.optim.SGD`` weight decay, >= 0.
+    loss : {"mean", "fused", "d2l"}, default "mean"
+        A key of [`LOSSES`][transconv.losses.LOSSES]: ``"mean"``,
+        [`loss_fn`][transconv.losses.loss_fn]; ``"fused"``,
+        [`fused_loss`][transconv.losses.fused_loss] (the same mean, no float32 copy of the
+        logits); ``"d2l"``, [`d2l_loss`][transconv.losses.d2l_loss] (per-image means, summed).
+    amp_dtype : {None, "bfloat16"}, default None
         Autocast dtype on CUDA (float16 would need a gradient scaler, so it is not offered).
-    channels_last : bool
+    channels_last : bool, default False
         Model and batches in ``torch.channels_last`` memory format (CUDA only).
-    fused : bool
+    fused : bool, default False
         ``SGD(fused=True)`` where this torch supports it (CUDA only; torch >= 2.3 has it).
-    cudnn_benchmark : bool
+    compile : bool, default False
+        Wrap the model in ``torch.compile``.
+    loader : {"dataloader", "device"}, default "dataloader"
+        A CPU ``DataLoader`` of [`VOCSegDataset`][transconv.data.voc.VOCSegDataset], or the
+        GPU-resident [`DeviceSegLoader`][transconv.data.gpu.DeviceSegLoader].
+    cudnn_benchmark : bool, default False
         Let cuDNN time its convolution algorithms for each new input shape and keep the
         fastest (``torch.backends.cudnn.benchmark``, CUDA only), for the duration of
-        :func:`train`; it pays off when every batch has the same size, as with fixed crops.
-    compile : bool
-        Wrap the model in ``torch.compile``.
-    loader : {"dataloader", "device"}
-        A CPU ``DataLoader`` of :class:`~transconv.data.voc.VOCSegDataset`, or the GPU-resident
-        :class:`~transconv.data.gpu.DeviceSegLoader`.
+        [`train`][transconv.train.train]; it pays off when every batch has the same size, as
+        with fixed crops.
 
     Raises
     ------
@@ -86,7 +98,7 @@ class Recipe:
 
     def __post_init__(self) -> None:
         choices = {
-            "loss": ("mean", "d2l"),
+            "loss": tuple(LOSSES),
             "amp_dtype": (None, "bfloat16"),
             "loader": ("dataloader", "device"),
         }
@@ -103,7 +115,18 @@ class Recipe:
 
     def on(self, device: str | torch.device) -> Recipe:
         """The recipe as it runs on ``device``: off CUDA, no autocast, channels_last, fusing or
-        cuDNN autotuning."""
+        cuDNN autotuning.
+
+        Parameters
+        ----------
+        device : str or torch.device
+            Where the recipe will run.
+
+        Returns
+        -------
+        Recipe
+            ``self`` on CUDA, else a copy with the CUDA-only fields switched off.
+        """
         if torch.device(device).type == "cuda":
             return self
         return replace(
@@ -116,7 +139,6 @@ class Recipe:
         return None if self.amp_dtype is None else getattr(torch, self.amp_dtype)
 
 
-#: The two recipes; override fields with ``dataclasses.replace`` (the CLI flags do).
 RECIPES: dict[str, Recipe] = {
     "d2l": Recipe("d2l", lr=0.001, weight_decay=1e-3, loss="d2l"),
     "fast": Recipe(
@@ -124,7 +146,7 @@ RECIPES: dict[str, Recipe] = {
         lr=0.01,
         momentum=0.9,
         weight_decay=1e-4,
-        loss="mean",
+        loss="fused",
         amp_dtype="bfloat16",
         channels_last=True,
         fused=True,
@@ -132,9 +154,38 @@ RECIPES: dict[str, Recipe] = {
         cudnn_benchmark=True,
     ),
 }
+"""The two recipes by name; override fields with ``dataclasses.replace`` (the CLI flags do)."""
 
 
 def autocast(device_type: str, amp_dtype: torch.dtype | None) -> torch.autocast:
+    """``torch.autocast`` to ``amp_dtype``, or a disabled one for None (full precision).
+
+    Parameters
+    ----------
+    device_type : str
+        ``"cuda"`` or ``"cpu"``, as ``torch.autocast`` takes it.
+    amp_dtype : torch.dtype or None
+        ``torch.bfloat16`` or None.
+
+    Returns
+    -------
+    torch.autocast
+        A context manager.
+
+    Raises
+    ------
+    ValueError
+        For any other dtype: float16 would need a gradient scaler, which the loop does not use.
+
+    Examples
+    --------
+    >>> with autocast("cpu", torch.bfloat16):
+    ...     torch.ones(2, 2).mm(torch.ones(2, 2)).dtype
+    torch.bfloat16
+    >>> with autocast("cpu", None):
+    ...     torch.ones(2, 2).mm(torch.ones(2, 2)).dtype
+    torch.float32
+    """
     if amp_dtype not in (None, torch.bfloat16):
         raise ValueError(
             f"amp_dtype must be None or torch.bfloat16, got {amp_dtype}; float16 autocast "
@@ -151,11 +202,12 @@ def cudnn_autotune(enabled: bool) -> Iterator[None]:
 
     With autotuning cuDNN times the algorithms for each new convolution shape once (the first
     steps are slower) and then runs the fastest; without it, it follows its heuristics. The
-    flag is process-wide, so :func:`train` sets it only while it runs.
+    flag is process-wide, so [`train`][transconv.train.train] sets it only while it runs.
 
     Parameters
     ----------
     enabled : bool
+        The value of ``torch.backends.cudnn.benchmark`` inside the block.
 
     Examples
     --------
@@ -180,6 +232,20 @@ def make_optimizer(net: nn.Module, recipe: Recipe, device: str | torch.device) -
     The fused kernel updates all parameters in a few launches instead of a few per parameter.
     A torch whose ``SGD`` has no ``fused`` argument (before 2.3) gets the default
     implementation, with the same arithmetic.
+
+    Parameters
+    ----------
+    net : nn.Module
+        The model whose parameters to optimise.
+    recipe : Recipe
+        Supplies ``lr``, ``momentum``, ``weight_decay`` and ``fused``.
+    device : str or torch.device
+        Where the model lives; fusing is asked for on CUDA only.
+
+    Returns
+    -------
+    torch.optim.SGD
+        The optimizer.
 
     Examples
     --------

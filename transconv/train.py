@@ -2,11 +2,11 @@
 
 The pieces around the loop live in their own modules and are re-exported here, so
 `from transconv.train import X` keeps working for every name it ever offered:
-[`recipes`][transconv.recipes] (what to run), [`losses`][transconv.losses],
-[`distributed`][transconv.distributed] (torchrun/DDP plumbing),
-[`checkpoint`][transconv.checkpoint] and [`tiling`][transconv.tiling] (tiled `predict`).
+`transconv.recipes` (what to run), `transconv.losses`, `transconv.distributed` (torchrun/DDP
+plumbing), `transconv.checkpoint` and `transconv.tiling` (tiled `predict`).
 
-The loop reads nothing back from the GPU between steps except a NaN check every 20 steps.
+The loop reads nothing back from the GPU between steps except a NaN check every 20 steps,
+which every rank takes together under DDP (see `transconv.distributed`).
 """
 
 from __future__ import annotations
@@ -25,7 +25,9 @@ from tqdm import tqdm  # text bars: tqdm.auto would need ipywidgets inside noteb
 
 from transconv._validation import seeded
 from transconv.checkpoint import load_checkpoint, remove_partial_checkpoints, save_checkpoint
-from transconv.data.voc import IGNORE_INDEX
+from transconv.data.crops import mix_seed
+from transconv.data.dataset import set_loader_epoch
+from transconv.data.labels import IGNORE_INDEX
 from transconv.distributed import (
     any_rank,
     broadcast_buffers,
@@ -242,13 +244,6 @@ def _train_epoch(
     meter.check(optimizer)
 
 
-def _set_epoch(loader: Any, epoch: int) -> None:
-    """Tell a DeviceSegLoader or a DistributedSampler which epoch comes next."""
-    target = loader if hasattr(loader, "set_epoch") else getattr(loader, "sampler", None)
-    if hasattr(target, "set_epoch"):
-        target.set_epoch(epoch)
-
-
 def _check_epochs(epochs: int, start_epoch: int) -> None:
     if not (
         isinstance(epochs, int)
@@ -382,9 +377,8 @@ def train(
     checkpoint. To resume, load it with [`load_checkpoint`][transconv.checkpoint.load_checkpoint]
     and pass ``start_epoch=state["epoch"]`` and ``history=state["history"]``: loaders with a
     ``set_epoch`` method (those of [`make_loaders`][transconv.train.make_loaders]) then draw the
-    same batches as an uninterrupted run, and validation sees the same crops every epoch
-    (``set_epoch(0)`` before each evaluation). Multi-GPU: see
-    [`transconv.distributed`][transconv.distributed].
+    same batches as an uninterrupted run, and validation sees the same crops every epoch.
+    Multi-GPU: see the module `transconv.distributed`.
 
     Parameters
     ----------
@@ -393,9 +387,10 @@ def train(
         [`wrap_ddp`][transconv.distributed.wrap_ddp] under torchrun).
     train_iter : iterable of (Tensor, Tensor)
         Training batches: images ``(B, 3, H, W)`` and int64 labels ``(B, H, W)`` (255 = ignore).
-        ``set_epoch(e)`` (on it or on its ``sampler``) is called before epoch ``e + 1``.
+        Before epoch ``e + 1``, ``set_epoch(e)`` is called on it, its sampler and its dataset,
+        whichever have one ([`set_loader_epoch`][transconv.data.dataset.set_loader_epoch]).
     test_iter : iterable of (Tensor, Tensor)
-        Validation batches, as ``train_iter``; ``set_epoch(0)`` before every evaluation.
+        Validation batches, as ``train_iter``; epoch 0 is set before every evaluation.
     epochs : int
         Total number of epochs, counting the ``start_epoch`` already done.
     optimizer : torch.optim.Optimizer
@@ -496,7 +491,7 @@ def _fit_epoch(
     show: bool,
 ) -> dict[str, Any]:
     """Train one epoch, check it stayed finite, then evaluate; return the epoch's history row."""
-    _set_epoch(train_iter, epoch - 1)
+    set_loader_epoch(train_iter, epoch - 1)
     meter = _EpochMeter(device, epoch)
     _sync(device)  # the clock starts with an idle GPU
     start = time.perf_counter()
@@ -512,7 +507,7 @@ def _fit_epoch(
     _sync(device)
     train_seconds = time.perf_counter() - start
     _check_weights(net, epoch, optimizer)  # before anything is evaluated or saved
-    _set_epoch(test_iter, 0)  # the same validation crops every epoch
+    set_loader_epoch(test_iter, 0)  # fixed crops anyway; a loader of the caller may need it
     scores = evaluate(
         net,
         test_iter,
@@ -532,63 +527,8 @@ def _summary(row: dict[str, Any], epochs: int) -> str:
     )
 
 
-def _mix(*parts: int) -> int:
-    """One seed from several ints (seed, purpose, epoch, index); distinct parts, distinct seeds."""
-    mixed = 0
-    for part in parts:
-        mixed = (mixed * 1_000_003 + int(part)) % (1 << 63)  # a prime spreads the parts apart
-    return mixed
-
-
-# one generator per purpose, each derived from --seed
+# one generator per purpose, each seeded from --seed and the purpose (mix_seed)
 _TRAIN_CROPS, _VAL_CROPS, _SHUFFLE, _WORKERS = 1, 2, 3, 4
-
-
-class _EpochCrops(torch.utils.data.Dataset):
-    """Crop ``i`` of epoch ``e`` drawn from a generator seeded by ``(seed, e, i)``.
-
-    A pure function of its key, whatever the worker, the order or the epochs before, so a
-    resumed run draws what an uninterrupted one would. Keys are ``(epoch, index)`` pairs (from
-    [`_EpochShuffle`]) or plain indices, meaning epoch 0 (the fixed validation crops). The
-    dataset's own generator is None, so its crop is drawn from torch's global generator, which
-    is forked (saved and restored) around each item.
-    """
-
-    def __init__(self, dataset: Any, seed: int) -> None:
-        self.dataset, self.seed = dataset, seed
-
-    def __len__(self) -> int:
-        return len(self.dataset)
-
-    def __getitem__(self, key: int | tuple[int, int]) -> tuple[Tensor, Tensor]:
-        epoch, index = key if isinstance(key, tuple) else (0, key)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(_mix(self.seed, epoch, index))
-            return self.dataset[index]
-
-
-class _EpochShuffle(torch.utils.data.Sampler):
-    """This rank's share of a permutation drawn from ``(seed, epoch)``; yields (epoch, index).
-
-    Every rank draws the same permutation, cuts it to a multiple of the world size and takes
-    every ``world_size``-th entry: equal, disjoint shards. The epoch travels with each index,
-    so worker processes need no message when it changes.
-    """
-
-    def __init__(self, length: int, seed: int, rank: int, world_size: int) -> None:
-        self.length, self.seed, self.rank, self.world_size = length, seed, rank, world_size
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __len__(self) -> int:
-        return self.length // self.world_size
-
-    def __iter__(self) -> Iterator[tuple[int, int]]:
-        order = torch.randperm(self.length, generator=seeded(_mix(self.seed, self.epoch)))
-        mine = order[: len(self) * self.world_size][self.rank :: self.world_size]
-        return iter([(self.epoch, int(i)) for i in mine])
 
 
 class _EveryNthBatch:
@@ -616,16 +556,6 @@ def _shard(dataset: Any, rank: int, world_size: int) -> Any:
     return torch.utils.data.Subset(dataset, range(rank, len(dataset), world_size))
 
 
-def _check_labelled(labels: Iterable[Tensor], voc_dir: Path, count: int) -> None:
-    """Refuse validation data without one labelled pixel (it would score 0/0 after an epoch)."""
-    if not any(bool((label != IGNORE_INDEX).any()) for label in labels):  # stops at the first
-        raise ValueError(
-            f"validation labels must have a pixel that is not 255 (ignore), got {count} val "
-            f"labels of {voc_dir} that are 255 everywhere; check ImageSets/Segmentation/val.txt "
-            "and the SegmentationClass PNGs (class indices 0-20, 255 only on boundaries)"
-        )
-
-
 def _dataloaders(
     voc_dir: Path,
     *,
@@ -638,12 +568,17 @@ def _dataloaders(
     world_size: int,
 ) -> tuple[Any, Any]:
     """d2l's pipeline: VOCSegDataset crops on the CPU, a DataLoader (sharded under DDP)."""
-    from torch.utils.data import DataLoader
+    from torch.utils.data import DataLoader, DistributedSampler
 
-    from transconv.data.voc import VOCSegDataset, read_voc_label
+    from transconv.data.dataset import VOCSegDataset
 
-    train_set = VOCSegDataset(True, crop_size, voc_dir, verbose=rank == 0)
-    test_set = VOCSegDataset(False, crop_size, voc_dir, verbose=rank == 0)
+    def dataset(is_train: bool, purpose: int) -> VOCSegDataset:
+        # crops are a function of (seed, epoch, index); validation's of (seed, index) only
+        return VOCSegDataset(
+            is_train, crop_size, voc_dir, seed=mix_seed(seed, purpose), verbose=rank == 0
+        )
+
+    train_set, test_set = dataset(True, _TRAIN_CROPS), dataset(False, _VAL_CROPS)
     for name, data, need in (
         ("training", train_set, batch_size * world_size),
         ("validation", test_set, 1),
@@ -654,24 +589,20 @@ def _dataloaders(
                 f"{data.num_kept + data.num_dropped} {name} images, fewer than the {need} "
                 "needed (batch size x processes); use a smaller --crop or --batch-size"
             )
-    labels = (read_voc_label(label) for _, label in test_set.examples)
-    _check_labelled(labels, voc_dir, test_set.num_kept)
+    # the permutation of epoch e comes from (seed, e) alone, the same on every rank, cut into
+    # equal disjoint shards (drop_last): with one process too, so resuming needs no RNG state
+    sampler = DistributedSampler(
+        train_set, world_size, rank, shuffle=True, seed=mix_seed(seed, _SHUFFLE), drop_last=True
+    )
     common = {
         "batch_size": batch_size,
         "num_workers": num_workers,
         "pin_memory": device.type == "cuda",
         "persistent_workers": num_workers > 0,
-        "generator": seeded(_mix(seed, _WORKERS)),  # worker seeds; torch's global RNG untouched
+        "generator": seeded(mix_seed(seed, _WORKERS)),  # worker seeds; torch's global RNG untouched
     }
-    sampler = _EpochShuffle(len(train_set), _mix(seed, _SHUFFLE), rank, world_size)
-    train_iter = DataLoader(
-        _EpochCrops(train_set, _mix(seed, _TRAIN_CROPS)),
-        sampler=sampler,
-        drop_last=True,
-        **common,
-    )
-    val_crops = _EpochCrops(test_set, _mix(seed, _VAL_CROPS))
-    test_iter = DataLoader(_shard(val_crops, rank, world_size), **common)
+    train_iter = DataLoader(train_set, sampler=sampler, drop_last=True, **common)
+    test_iter = DataLoader(_shard(test_set, rank, world_size), **common)
     return train_iter, test_iter
 
 
@@ -771,14 +702,18 @@ def make_loaders(
         "channels_last": recipe.channels_last,
     }
     train_iter = DeviceSegLoader.from_voc(
-        voc_dir, True, seed=_mix(seed, _TRAIN_CROPS), rank=rank, world_size=world_size, **common
+        voc_dir,
+        True,
+        seed=mix_seed(seed, _TRAIN_CROPS),
+        rank=rank,
+        world_size=world_size,
+        **common,
     )
     # one copy of the validation loader per rank, cut by batches: an exact shard (the
     # loader's own sharding would pad by wrapping around and count some crops twice)
     test_iter = DeviceSegLoader.from_voc(
-        voc_dir, False, shuffle=False, drop_last=False, seed=_mix(seed, _VAL_CROPS), **common
+        voc_dir, False, shuffle=False, drop_last=False, seed=mix_seed(seed, _VAL_CROPS), **common
     )
-    _check_labelled(test_iter.labels, Path(voc_dir), test_iter.num_kept)
     if world_size > 1:
         test_iter = _EveryNthBatch(test_iter, rank, world_size)
     return train_iter, test_iter

@@ -15,7 +15,7 @@ One module per kind of picture; every name is importable from here as before the
 Every figure function *returns* a matplotlib ``Figure`` (never calls ``plt.show()`` and
 leaves no pyplot state behind) carrying its alt text; every animation returns a
 [`Gif`][transconv.viz.display.Gif]. Text is sized so that it shows at 10 CSS pixels or more in
-the pages' 720-px text column. The arithmetic behind the pictures lives in
+the pages' 708-px output column. The arithmetic behind the pictures lives in
 `transconv.overlap` (no matplotlib).
 """
 

@@ -17,8 +17,8 @@ from matplotlib.text import Text
 
 #: Pixels per inch at which figures are rendered for the pages (matplotlib's default).
 DPI = 100
-#: Width, in CSS pixels, of the pages' text column at a 1280-px window.
-COLUMN_PX = 720
+#: Width, in CSS pixels, of the pages' output column at a 1280-px window (measured in Chromium).
+COLUMN_PX = 708
 #: Smallest text size, in CSS pixels, that a figure shows at (the house rule is 10).
 TEXT_PX = 11.0
 
@@ -46,10 +46,24 @@ def new_figure(
     layout: str | None = None,
     **kwargs: Any,
 ):
-    """A figure (no pyplot state) and its ``(nrows, ncols)`` array of axes."""
-    fig = Figure(figsize=figsize, dpi=DPI, layout=layout)
+    """A figure and its ``(nrows, ncols)`` array of axes, closed in pyplot at once."""
+    fig = blank_figure(figsize, layout=layout)
     axes = fig.subplots(nrows, ncols, squeeze=False, **kwargs)
     return fig, axes
+
+
+def blank_figure(figsize: tuple[float, float], *, layout: str | None = None) -> Figure:
+    """A figure made through pyplot and closed there at once.
+
+    Going through pyplot activates the notebook's inline backend, which is what draws a
+    ``Figure`` at the end of a cell; closing it means the notebook shows it once, when the
+    cell returns it, and figures do not pile up in memory.
+    """
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=figsize, dpi=DPI, layout=layout)
+    plt.close(fig)
+    return fig
 
 
 def finish(fig: Figure, alt: str, *, layout: bool = True) -> Figure:
@@ -63,6 +77,9 @@ def finish(fig: Figure, alt: str, *, layout: bool = True) -> Figure:
     if layout:
         fig.tight_layout()
     setattr(fig, ALT_ATTRIBUTE, alt)
+    from transconv.viz.display import register_html_display
+
+    register_html_display()
     return fig
 
 
@@ -133,4 +150,5 @@ def fits_in_cells(cell_in: float, values: np.ndarray, fontsize: float) -> bool:
     """Whether the widest formatted value fits a cell ``cell_in`` inches wide at ``fontsize``."""
     decimals = decimals_for(values)
     widest = max((len(format_value(v, decimals)) for v in values.flat), default=1)
-    return 0.62 * fontsize * widest / 72 + 0.04 <= cell_in
+    # a margin of about one character around the widest value, and room for its height
+    return 0.62 * fontsize * (widest + 1) / 72 <= cell_in and 1.4 * fontsize / 72 <= cell_in

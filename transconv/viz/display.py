@@ -7,9 +7,13 @@ form, ``<img src="data:image/gif;base64,..." alt="...">``, that Jupyter shows wh
 ends in it. [`alt_text`][transconv.viz.display.alt_text] reads the alt text of either (and of
 a GIF file written with ``path=``, which carries it as its GIF comment).
 
-A cell that ends in a ``Figure`` is drawn by the notebook's inline backend as a bare PNG,
-without an alt text; end it in [`show(fig)`][transconv.viz.display.show] instead to get
-``<img src="data:image/png;base64,..." alt="...">``.
+In a notebook (IPython kernel), a cell that ends in a ``Figure`` made here shows as
+``<img src="data:image/png;base64,..." alt="...">``: the first figure made registers an HTML
+display for figures that carry an alt text
+([`register_html_display`][transconv.viz.display.register_html_display]), and HTML comes
+before the inline backend's bare PNG in nbconvert's display order. Anywhere else, and for
+an alt text of your own, end the cell in [`show(fig)`][transconv.viz.display.show], which
+gives the same ``<img>``.
 
 Examples
 --------
@@ -27,6 +31,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +39,7 @@ from matplotlib.figure import Figure
 
 from transconv.viz._common import ALT_ATTRIBUTE
 
-__all__ = ["Gif", "ShownImage", "alt_text", "show"]
+__all__ = ["Gif", "ShownImage", "alt_text", "register_html_display", "show"]
 
 
 class Gif(bytes):
@@ -168,13 +173,43 @@ def alt_text(obj: Any) -> str:
     return text
 
 
+def _figure_html(fig: Figure) -> str | None:
+    """IPython's HTML form of a figure: an ``<img>`` with its alt text, or None (no HTML)."""
+    return show(fig).html if getattr(fig, ALT_ATTRIBUTE, None) else None
+
+
+def register_html_display() -> bool:
+    """Make a running IPython kernel show figures that carry an alt text as ``<img alt>``.
+
+    Called by every figure function, so a page needs nothing: outside IPython it does
+    nothing. Figures without an alt text keep the inline backend's PNG.
+
+    Returns
+    -------
+    bool
+        Whether an IPython shell was found (and the display registered).
+
+    Examples
+    --------
+    >>> register_html_display()  # no IPython kernel here
+    False
+    """
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is None:
+        return False
+    shell.display_formatter.formatters["text/html"].for_type(Figure, _figure_html)
+    return True
+
+
 def show(obj: Figure | Gif | bytes, alt: str | None = None) -> ShownImage:
     """The figure or animation as an ``<img>`` with its alt text, for a page to display.
 
-    End a notebook cell in ``show(fig)`` rather than in ``fig``: the inline backend draws a
-    bare ``Figure`` as a PNG without alt text, while this HTML carries it (the built page's
-    ``<img alt="...">``). The PNG is rendered like the inline backend's, at the figure's dpi
-    with a tight bounding box, and ``width`` is its natural size in CSS pixels.
+    In an IPython kernel a figure of this package already shows as this ``<img>``
+    ([`register_html_display`][transconv.viz.display.register_html_display]); ``show`` gives
+    the same HTML anywhere, for GIF bytes too, and with an alt text of your own. The PNG is
+    rendered like the inline backend's, at the figure's dpi with a tight bounding box, and
+    ``width`` is its natural size in CSS pixels.
 
     Parameters
     ----------

@@ -24,6 +24,7 @@ from transconv.overlap import scatter_stamps, zero_insert
 from transconv.viz._common import (
     DPI,
     ZERO_RGB,
+    blank_figure,
     decimals_for,
     finish,
     fits_in_cells,
@@ -31,7 +32,7 @@ from transconv.viz._common import (
     text_pt,
 )
 from transconv.viz._gif import GifWriter, write_gif
-from transconv.viz.animation import check_frames, grid_axes
+from transconv.viz.animation import _check_frames, _grid_axes
 from transconv.viz.display import Gif
 
 __all__ = ["animate_scatter", "animate_scatter_gather", "plot_scatter"]
@@ -86,7 +87,7 @@ def _number_grid(
     (cells where ``blank`` is True stay empty). Returns every artist in drawing order, the
     cell image first and the texts last (one per cell, row by row)."""
     mask = np.ones(colours.shape[:2], dtype=bool)
-    artists = grid_axes(ax, mask)
+    artists = _grid_axes(ax, mask)
     artists[0].set_data(colours)
     texts = []
     if values is not None:
@@ -157,7 +158,8 @@ def plot_scatter(
     decimals = decimals_for(np.concatenate([xs.ravel(), ks.ravel(), stamps.ravel()]))
     width = 7.2
     pt = text_pt(width)
-    fig = Figure(figsize=(width, 1.0), dpi=DPI, layout="constrained")
+    number_pt = text_pt(width, px=13)  # the numbers are the lesson: larger than labels
+    fig = blank_figure((width, 1.0), layout="constrained")
     left_cells = max(w, kw)
     outer = fig.add_gridspec(1, 3, width_ratios=[left_cells, w * (out[1] + 0.6), out[1] * 1.3])
     cell = 0.8 * width / (left_cells + w * (out[1] + 0.6) + out[1] * 1.3)
@@ -167,25 +169,25 @@ def plot_scatter(
     colours = _pixel_colours(h * w).reshape(h, w, 3)
     left = outer[0].subgridspec(2, 1, height_ratios=[h, kh])
     ax = fig.add_subplot(left[0])
-    _number_grid(ax, colours, xs, decimals, pt)
+    _number_grid(ax, colours, xs, decimals, number_pt)
     ax.set_title("input x")
     ax = fig.add_subplot(left[1])
-    _number_grid(ax, np.tile(ZERO_RGB, (kh, kw, 1)), ks, decimals, pt)
+    _number_grid(ax, np.tile(ZERO_RGB, (kh, kw, 1)), ks, decimals, number_pt)
     ax.set_title("kernel K")
     middle = outer[1].subgridspec(h, w)
-    show_numbers = fits_in_cells(cell, stamps, pt)
+    show_numbers = fits_in_cells(cell, stamps, number_pt)
     for (i, j), stamp_colour in zip(np.ndindex(h, w), colours.reshape(-1, 3), strict=False):
         ax = fig.add_subplot(middle[i, j])
         footprint = reach[i, j]
         cells = np.where(footprint[..., None], stamp_colour, _WHITE)
         _number_grid(
-            ax, cells, stamps[i, j] if show_numbers else None, decimals, pt, blank=~footprint
+            ax, cells, stamps[i, j] if show_numbers else None, decimals, number_pt, blank=~footprint
         )
         ax.set_title(f"{format_value(xs[i, j], decimals)}·K from x[{i},{j}]")
     ax = fig.add_subplot(outer[2])
     covered = reach.sum(axis=(0, 1))
     shade = 1 - 0.12 * covered[..., None] / max(covered.max(), 1)
-    _number_grid(ax, np.broadcast_to(shade, (*out, 3)).copy(), total, decimals, pt)
+    _number_grid(ax, np.broadcast_to(shade, (*out, 3)).copy(), total, decimals, number_pt)
     ax.set_title(f"sum {out[0]}×{out[1]}")
     fig.suptitle(
         f"scatter view of conv_transpose2d, {args}: {h}×{w} ⊛ {kh}×{kw} → {out[0]}×{out[1]}"
@@ -252,7 +254,7 @@ def animate_scatter(
     """
     xs, ks, stamps, reach, s, p, args = _prepare(x, kernel, stride, padding)
     (h, w), (kh, kw), out = xs.shape, ks.shape, stamps.shape[2:]
-    fps = check_frames((h, w), fps)
+    fps = _check_frames((h, w), fps)
     total = stamps.sum(axis=(0, 1))
     decimals = decimals_for(np.concatenate([xs.ravel(), ks.ravel(), stamps.ravel()]))
     cell = 0.42
@@ -376,7 +378,7 @@ def animate_scatter_gather(
         zero_insert(torch.ones(h, w, dtype=torch.float64), (kh, kw), stride=s, padding=p).numpy()
         > 0
     )
-    fps = check_frames(out, fps)
+    fps = _check_frames(out, fps)
     total = stamps.sum(axis=(0, 1))
     decimals = decimals_for(np.concatenate([xs.ravel(), ks.ravel(), stamps.ravel()]))
     cell = 0.4
