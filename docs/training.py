@@ -178,9 +178,8 @@ header = ["model", "data", "starts from", "mean IoU %", "pixel acc. %", "source"
 sources = sorted(
     {f"- [{ref['cite']}]({ref['url']}): {ref['source']}" for ref in references}
 )
-Markdown(
-    caption + "\n\n" + markdown_table(header, rows) + "\n\nSources:\n\n" + "\n".join(sources)
-)
+table = markdown_table(header, rows)
+Markdown(caption + "\n\n" + table + "\n\nSources:\n\n" + "\n".join(sources))
 
 # %% [markdown]
 # ## Speed: d2l's recipe against the fast one
