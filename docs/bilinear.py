@@ -3,9 +3,10 @@
 #
 # FCN initialises its upsampling layers so that, before any training, they perform bilinear
 # interpolation. A transposed convolution with stride $f$ stamps one kernel per input pixel,
-# $f$ pixels apart; if that kernel is a "tent" falling linearly from the centre to zero two
-# input pixels away, overlapping stamps blend neighbouring pixels linearly. This page builds
-# the kernel, upsamples a photo with it and compares the result with `F.interpolate`.
+# $f$ output pixels apart; if that kernel is a "tent" falling linearly from the centre to zero
+# $f$ output pixels away — one input pixel's spacing, where the neighbouring stamp is centred —
+# overlapping stamps blend neighbouring pixels linearly. This page builds the kernel, upsamples
+# a photo with it and compares the result with `F.interpolate`; each claim is asserted.
 
 # %%
 import matplotlib.cbook
@@ -16,7 +17,7 @@ from torch.nn import functional as F
 
 from transconv.bilinear import bilinear_kernel, bilinear_upsampler
 from transconv.shapes import upsampling_params
-from transconv.viz import plot_series, show_images, show_matrix
+from transconv.viz import plot_series, show, show_images, show_matrix
 
 torch.set_printoptions(precision=4, sci_mode=False)
 
@@ -28,10 +29,38 @@ torch.set_printoptions(precision=4, sci_mode=False)
 #
 # $$w_{ab} = \Bigl(1 - \frac{|a - c|}{f}\Bigr)\Bigl(1 - \frac{|b - c|}{f}\Bigr).$$
 #
+# Each factor $1 - |a - c|/f$ is a tent of half-width $f$: it reaches zero $f$ output pixels
+# from the centre, and the kernel keeps exactly the taps closer than that, so every weight is
+# positive and the next tap outwards would be 0 or less. With stride $s = f$, the next stamp
+# is centred $f$ output pixels away: the tent of one input pixel ends where its neighbour's
+# peaks. Checked for several factors against `bilinear_kernel`:
+
+# %%
+for f in (2, 3, 4, 8):
+    k, s, p = upsampling_params(f)
+    c = f - 1 if k % 2 else f - 0.5
+    distance = (
+        torch.arange(k, dtype=torch.float64) - c
+    )  # of each tap, in output pixels
+    tent = 1 - distance.abs() / f
+    torch.testing.assert_close(
+        bilinear_kernel(1, 1, k)[0, 0].double(),
+        tent[:, None] * tent[None, :],
+        rtol=0,
+        atol=1e-7,
+    )
+    assert s == f and tent.min() > 0 and f - 1 <= distance.abs().max() < f
+    print(
+        f"f={f}: k={k}, taps at distances {distance.tolist()[:5]}"
+        f"{'...' if k > 5 else ''} from the centre; zero at distance {f}"
+    )
+
+# %% [markdown]
 # For $\times 2$, `upsampling_params(2)` asks for $k = 4$:
 
 # %%
 k, s, p = upsampling_params(2)
+assert (k, s, p) == (4, 2, 1)
 print("kernel_size, stride, padding =", (k, s, p))
 bilinear_kernel(1, 1, k)[0, 0]
 
@@ -41,7 +70,7 @@ bilinear_kernel(1, 1, k)[0, 0]
 # %%
 sizes = [upsampling_params(f)[0] for f in (2, 3, 4, 8)]
 kernels = [bilinear_kernel(1, 1, k)[0, 0] for k in sizes]
-show_images(kernels, [f"k = {k}" for k in sizes], cmap="viridis")
+show(show_images(kernels, [f"k = {k}" for k in sizes], cmap="viridis"))
 
 # %% [markdown]
 # The weight has the `ConvTranspose2d` layout $(C_\text{in}, C_\text{out}, k, k)$ and is
@@ -51,6 +80,7 @@ show_images(kernels, [f"k = {k}" for k in sizes], cmap="viridis")
 # %%
 w = bilinear_kernel(3, 3, 4)
 pairs = w.abs().sum(dim=(2, 3)).nonzero().tolist()
+assert pairs == [[0, 0], [1, 1], [2, 2]]
 print(tuple(w.shape), [tuple(pair) for pair in pairs])
 
 # %% [markdown]
@@ -75,8 +105,10 @@ print(up4)
 print("x2:", tuple(y2.shape), " x4:", tuple(y4.shape))
 
 # %%
-show_images([x[0], y2[0].clamp(0, 1), y4[0].clamp(0, 1)],
-            ["input", "x2 transposed conv", "x4 transposed conv"])
+show(show_images(
+    [x[0], y2[0].clamp(0, 1), y4[0].clamp(0, 1)],
+    ["input", "x2 transposed conv", "x4 transposed conv"],
+))
 
 # %% [markdown]
 # ## Equal to F.interpolate, except at the border
@@ -102,11 +134,17 @@ print(f"overall:                  max |difference| {diff4.max():.4f}")
 
 # %%
 with torch.no_grad():
-    print(bilinear_upsampler(1, 2)(torch.ones(1, 1, 4, 4))[0, 0, :3, :3])
+    ones_up = bilinear_upsampler(1, 2)(torch.ones(1, 1, 4, 4))[0, 0]
+assert (
+    ones_up[0].max() < 1 and ones_up[:, 0].max() < 1
+)  # the border row and column: darker
+assert torch.equal(ones_up[1:-1, 1:-1], torch.ones(6, 6))  # inside: exactly 1
+print(ones_up[:3, :3])
 
 # %% [markdown]
 # How far in does the difference reach? The largest difference at each distance from the
 # nearest border, for several factors, on the photo:
+
 
 # %%
 def border_profile(factor, depth=6):
@@ -126,19 +164,26 @@ def border_profile(factor, depth=6):
 profiles = {f"x{f}": border_profile(f) for f in (2, 3, 4, 8)}
 for name, values in profiles.items():
     print(name, " ".join(f"{v:.1e}" for v in values))
+    band = int(name[1:]) // 2
+    assert min(values[:band]) > 1e-3 and max(values[band:]) < 1e-6, name
 
 # %%
-plot_series(list(range(6)), profiles, xlabel="distance from the border (pixels)",
-            ylabel="max |difference|", title="transposed conv vs F.interpolate")
+show(plot_series(
+    list(range(6)),
+    profiles,
+    xlabel="distance from the border (pixels)",
+    ylabel="max |difference|",
+    title="transposed conv vs F.interpolate",
+))
 
 # %% [markdown]
-# So the difference is confined to a band of $\lfloor f/2 \rfloor$ output pixels: the
-# stamps of the missing outside pixels would have reached that far. The top-left corner of
-# the $\times 4$ difference map shows the frame:
+# So the difference is confined to a band of $\lfloor f/2 \rfloor$ output pixels (asserted
+# for each factor above): the stamps of the missing outside pixels would have reached that
+# far. The top-left corner of the $\times 4$ difference map shows the frame:
 
 # %%
 corner = diff4[0].mean(0)[:12, :12]
-show_matrix(corner, title="|x4 transposed conv - interpolate|, corner")
+show(show_matrix(corner, title="|x4 transposed conv - interpolate|, corner"))
 
 # %% [markdown]
 # ## Making them equal everywhere
@@ -148,11 +193,17 @@ show_matrix(corner, title="|x4 transposed conv - interpolate|, corner")
 # exactly what clamping does:
 
 # %%
-f = 4
-with torch.no_grad():
-    padded = up4(F.pad(x, (1, 1, 1, 1), mode="replicate"))[..., f:-f, f:-f]
-torch.testing.assert_close(padded, ref4)
-print(tuple(padded.shape), f"max |difference| {(padded - ref4).abs().max():.2e}")
+for f in (2, 3, 4, 8):
+    with torch.no_grad():
+        up = bilinear_upsampler(3, f).double()
+        padded = up(F.pad(x, (1, 1, 1, 1), mode="replicate"))[..., f:-f, f:-f]
+    ref = F.interpolate(x, scale_factor=f, mode="bilinear", align_corners=False)
+    torch.testing.assert_close(padded, ref)
+    print(
+        f"x{f}:",
+        tuple(padded.shape),
+        f"max |difference| {(padded - ref).abs().max():.2e}",
+    )
 
 # %% [markdown]
 # In FCN the upsampling layer is trainable and the border is a few pixels of a large image,
