@@ -23,6 +23,7 @@ from torch import nn
 from transconv.bilinear import bilinear_upsampler
 from transconv.data import (
     SYNTHETIC_CLASSES,
+    list_examples,
     make_synthetic_voc,
     read_voc_images,
     read_voc_label,
@@ -369,8 +370,7 @@ assert abs(scores["mean_iou"] - last) < 1e-9  # the same model and images as epo
 
 # %%
 images, _ = read_voc_images(voc_dir, is_train=False)
-names = (voc_dir / "ImageSets" / "Segmentation" / "val.txt").read_text().split()[:3]
-labels = [read_voc_label(voc_dir / "SegmentationClass" / f"{n}.png") for n in names]
+labels = [read_voc_label(label) for _, label in list_examples(voc_dir, "val")[:3]]
 preds = [predict(net, img, tile_size=(64, 96)) for img in images[:3]]
 for label, pred in zip(labels, preds, strict=True):
     known = label != 255

@@ -279,4 +279,6 @@ else:
 
 # %% [markdown]
 # The [shape arithmetic](../shape_arithmetic/) page derives these sizes and the rule for
-# `output_padding`; the [matrix view](../matrix_view/) explains the name "transposed".
+# `output_padding`; the [matrix view](../matrix_view/) explains the name "transposed"; the
+# [explorer](../explorer/) runs any setting in your browser, scatter, gather and matrix side by
+# side.

@@ -25,6 +25,7 @@ from transconv.data import (
     VOC_COLORMAP,
     VOCSegDataset,
     label2image,
+    list_examples,
     load_data_voc,
     make_synthetic_voc,
     normalize_image,
@@ -34,6 +35,7 @@ from transconv.data import (
     voc_colormap2label,
     voc_label_indices,
 )
+from transconv.data.layout import is_voc_tree
 from transconv.viz import markdown_table, plot_palette, show, show_images
 
 # %% [markdown]
@@ -57,7 +59,7 @@ show(plot_palette(VOC_COLORMAP, VOC_CLASSES))
 
 # %%
 real_voc = Path("data/VOCdevkit/VOC2012")
-if (real_voc / "ImageSets" / "Segmentation" / "train.txt").is_file():
+if is_voc_tree(real_voc):
     voc_dir, source = real_voc, f"Pascal VOC 2012 found at {real_voc}"
 else:
     voc_dir = make_synthetic_voc(
@@ -162,9 +164,7 @@ print(f"d2l would call {mislabelled:,} of them background ({share:.0f}%)")
 # as measured on the machine that built this page):
 
 # %%
-label_dir = voc_dir / "SegmentationClass"
-names = (voc_dir / "ImageSets" / "Segmentation" / "train.txt").read_text().split()
-paths = [label_dir / f"{name}.png" for name in names]
+paths = [label for _, label in list_examples(voc_dir, "train")]
 
 start = time.perf_counter()
 fast = [read_voc_label(path) for path in paths]
