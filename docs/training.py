@@ -29,6 +29,7 @@ from transconv.data import (
     read_voc_label,
 )
 from transconv.models import fcn_resnet18
+from transconv.runs import summarize_runs
 from transconv.train import (
     RECIPES,
     evaluate,
@@ -183,6 +184,30 @@ table = markdown_table(header, rows)
 Markdown(caption + "\n\n" + table + "\n\nSources:\n\n" + "\n".join(sources))
 
 # %% [markdown]
+# ## GPU runs on Pascal VOC
+#
+# The GPU workflow (`.github/workflows/train-gpu.yml`, see [GPU runner](gpu_runner.md)) trains
+# both recipes on Pascal VOC from the ImageNet-pretrained backbone, the comparison the tables
+# above need, and publishes each run to `docs/results/d2l/` and `docs/results/fast/`. This page
+# lists whatever has been published there (it re-runs when those files appear):
+
+# %%
+gpu_runs = summarize_runs(RESULTS, names=("d2l", "fast"))
+if gpu_runs:
+    assert all(run["data"] != "synthetic" for run in gpu_runs), gpu_runs
+    columns = ["run", "model", "weights", "device", "epochs", "pixel_acc", "mean_iou", "commit",
+               "date"]
+    caption = "**Table 4.** Published GPU runs on Pascal VOC 2012 (validation split)."
+    table = markdown_table(columns, [[run[c] for c in columns] for run in gpu_runs])
+    output = Markdown(caption + "\n\n" + table)
+else:
+    output = Markdown(
+        "No GPU run has been published yet: no GPU runner has run the workflow, so the only "
+        "run on this site is the synthetic CPU run above."
+    )
+output
+
+# %% [markdown]
 # ## Speed: d2l's recipe against the fast one
 #
 # `benchmarks/train_throughput.py` times, in one run on one GPU, (a) a d2l-style step (fp32,
@@ -216,7 +241,7 @@ fields = [field for field in recipes["d2l"] if field != "name"]
 rows = [[field] + [str(recipes[name][field]) for name in recipes] for field in fields]
 assert metrics["recipe"]["name"] == "fast"
 caption = (
-    "**Table 4.** Training recipes. The published run (synthetic data, CPU) used "
+    "**Table 5.** Training recipes. The published run (synthetic data, CPU) used "
     "`fast`, as it runs on a CPU (last column)."
 )
 Markdown(caption + "\n\n" + markdown_table(["field", *recipes], rows))

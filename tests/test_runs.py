@@ -15,6 +15,7 @@ from transconv.runs import (
     git_commit,
     jsonable,
     provenance,
+    summarize_runs,
     write_figures,
     write_history_csv,
     write_metrics,
@@ -81,3 +82,36 @@ def test_write_figures(tmp_path):
     )
     assert written == ["predictions.png", "curves.png"]
     assert all((tmp_path / name).stat().st_size > 1000 for name in written)
+
+
+def _published(root, name, **changes):
+    metrics = {
+        "final": {"epoch": 30, "pixel_acc": 0.9, "mean_iou": 0.6},
+        "provenance": {
+            "device": "cuda (NVIDIA H100)",
+            "commit": "abc",
+            "date": "2026-11-24",
+            "data": {"kind": "voc"},
+        },
+        "recipe": {"name": name},
+        "model": "fcn_resnet18",
+        "args": {"weights": "DEFAULT"},
+    }
+    metrics.update(changes)
+    write_metrics(root / name, metrics)
+
+
+def test_summarize_runs_lists_published_recipes_in_order(tmp_path) -> None:
+    _published(tmp_path, "fast")
+    _published(tmp_path, "d2l")
+    rows = summarize_runs(tmp_path)
+    assert [row["run"] for row in rows] == ["d2l", "fast"]
+    assert rows[0]["weights"] == "DEFAULT" and rows[0]["data"] == "voc"
+    assert rows[1]["mean_iou"] == 0.6 and rows[1]["epochs"] == 30
+
+
+def test_summarize_runs_skips_missing_and_refuses_foreign_files(tmp_path) -> None:
+    assert summarize_runs(tmp_path) == []
+    _published(tmp_path, "fast", final={"epoch": 1})
+    with pytest.raises(ValueError, match=r"fast/metrics.json must be a metrics.json written by"):
+        summarize_runs(tmp_path)

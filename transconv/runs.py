@@ -38,6 +38,7 @@ __all__ = [
     "git_commit",
     "jsonable",
     "provenance",
+    "summarize_runs",
     "write_figures",
     "write_history_csv",
     "write_metrics",
@@ -206,6 +207,69 @@ def write_metrics(
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(jsonable(metrics), indent=2) + "\n")
     return path
+
+
+def summarize_runs(
+    results: str | os.PathLike, names: Sequence[str] = ("d2l", "fast")
+) -> list[dict[str, Any]]:
+    """One summary row per published run found under ``results/<name>/metrics.json``.
+
+    The GPU workflow publishes each recipe's run into its own folder; a results page lists the
+    runs side by side with the facts a reader compares them by (data, weights, device).
+
+    Parameters
+    ----------
+    results : str or os.PathLike
+        The results directory, e.g. ``docs/results``.
+    names : sequence of str, optional
+        Sub-folders to look in, in the order of the rows; missing ones are skipped.
+
+    Returns
+    -------
+    list of dict
+        ``run``, ``model``, ``recipe``, ``weights`` (``None``: random initialisation),
+        ``data``, ``device``, ``epochs``, ``pixel_acc``, ``mean_iou``, ``commit``, ``date``.
+
+    Raises
+    ------
+    ValueError
+        If a ``metrics.json`` is not one that `transconv train` writes (a key is missing).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     summarize_runs(tmp)
+    []
+    """
+    rows = []
+    for name in names:
+        path = Path(results) / name / "metrics.json"
+        if not path.is_file():
+            continue
+        metrics = json.loads(path.read_text())
+        try:
+            prov, final, args = metrics["provenance"], metrics["final"], metrics["args"]
+            row = {
+                "run": name,
+                "model": metrics["model"],
+                "recipe": metrics["recipe"]["name"],
+                "weights": args.get("weights"),
+                "data": prov.get("data", {}).get("kind"),
+                "device": prov["device"],
+                "epochs": final["epoch"],
+                "pixel_acc": final["pixel_acc"],
+                "mean_iou": final["mean_iou"],
+                "commit": prov["commit"],
+                "date": prov["date"],
+            }
+        except (KeyError, TypeError) as err:
+            raise ValueError(
+                f"{path} must be a metrics.json written by `transconv train`, got one without "
+                f"{err}; publish the run's own metrics.json"
+            ) from None
+        rows.append(row)
+    return rows
 
 
 def write_history_csv(
