@@ -178,6 +178,25 @@ def test_crop_larger_than_every_image(run, capsys, tmp_path, recipe, expected):
     assert expected in one_line_error(capsys, args)
 
 
+def test_synthetic_data_root_never_overwrites_a_users_files(capsys, tmp_path):
+    users = tmp_path / "mine" / "JPEGImages"
+    users.mkdir(parents=True)
+    (users / "2007_000032.jpg").write_bytes(b"my photo")
+    err = one_line_error(capsys, train_args(tmp_path / "o", tmp_path / "mine"))
+    assert err.startswith("transconv: error: --data-root ")
+    assert "make_synthetic_voc never writes over files it did not make" in err
+    assert (users / "2007_000032.jpg").read_bytes() == b"my photo"
+    assert sorted(p.name for p in (tmp_path / "mine").iterdir()) == ["JPEGImages"]
+
+
+def test_synthetic_data_is_reused_when_its_parameters_match(run, tmp_path):
+    _, data_root = run
+    image = sorted((data_root / "VOCdevkit" / "VOC2012" / "JPEGImages").glob("*.jpg"))[0]
+    before = image.stat().st_mtime_ns
+    assert main(train_args(tmp_path / "again", data_root)) == 0
+    assert image.stat().st_mtime_ns == before
+
+
 def test_unknown_model(capsys, tmp_path):
     with pytest.raises(SystemExit) as exit_info:
         main(["train", "--out", str(tmp_path), "--model", "fcn_vgg16_4s"])

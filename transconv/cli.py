@@ -417,13 +417,31 @@ def _synthetic(args: argparse.Namespace, rank: int) -> tuple[Path, dict[str, Any
         "size": list(size),
         "seed": args.seed,
     }
-    marker = root / "transconv-synthetic.json"
+    # make_synthetic_voc marks what it makes with its parameters: reuse the tree when they match
+    from transconv.data.synthetic import SYNTHETIC_MARKER
+
+    marker = root / SYNTHETIC_MARKER
+    made = json.loads(marker.read_text()) if marker.is_file() else {}
+    wanted = {
+        "num_train": args.num_train,
+        "num_val": args.num_val,
+        "sizes": [list(size)],
+        "seed": args.seed,
+    }
     voc_dir = root / "VOCdevkit" / "VOC2012"
-    if rank == 0 and (not marker.is_file() or json.loads(marker.read_text()) != info):
-        voc_dir = make_synthetic_voc(
-            root, args.num_train, args.num_val, size=size, seed=args.seed, progress=not args.quiet
-        )
-        marker.write_text(json.dumps(info))
+    if rank == 0 and any(made.get(key) != value for key, value in wanted.items()):
+        try:
+            voc_dir = make_synthetic_voc(
+                root,
+                args.num_train,
+                args.num_val,
+                size=size,
+                seed=args.seed,
+                progress=not args.quiet,
+            )
+        except ValueError as err:  # name the flag the user typed, not the function's argument
+            flag = "--data-root" if args.data_root else "--out"
+            raise ValueError(f"{flag} {root}: {err}") from None
     return voc_dir, info
 
 
