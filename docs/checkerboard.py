@@ -90,7 +90,7 @@ show(plot_overlap(
 ))
 
 # %% [markdown]
-# ## The rule for counts: uniform if and only if $s$ divides $k$
+# ## The rule for counts: uniform if and only if the stride divides the kernel size
 #
 # The stamps that reach output pixel $o$ are the kernel taps $j \equiv o \pmod s$, so an
 # interior pixel is covered by $\lfloor k/s \rfloor$ or $\lceil k/s \rceil$ stamps: all

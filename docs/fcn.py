@@ -219,7 +219,7 @@ with torch.device("meta"):
     assert deconv.classifier(x).shape == (1, 21, 320, 480)
 
 # %% [markdown]
-# ### Why $k = 3$, $s = 2$ — and what it costs
+# ### Why kernel 3, stride 2 — and what it costs
 #
 # The block mirrors the encoder. $k = 3$ is VGG's kernel size, and a $k = 3, s = 2, p = 1$
 # *convolution* is the usual way to halve a feature map ($2n \to n$); the transposed

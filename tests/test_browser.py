@@ -51,8 +51,10 @@ INSPECT = """async () => {
   main.querySelectorAll("pre, code, script, style, mjx-container, .headerlink")
       .forEach((el) => el.remove());
   const images = [...document.querySelectorAll("article img")];
+  // the table of contents repeats the headings as plain text: maths there stays raw TeX
+  const toc = document.querySelector(".md-sidebar--secondary nav");
   return {
-    text: main.innerText,
+    text: main.innerText + "\\n" + (toc ? toc.innerText : ""),
     maths: document.querySelectorAll("article .arithmatex").length,
     typeset: document.querySelectorAll("article .arithmatex mjx-container").length,
     broken: images.filter((img) => !img.complete || img.naturalWidth === 0)
