@@ -143,3 +143,15 @@ def test_executed_pages_offer_their_notebook(site_dir: Path) -> None:
         if not link or '"cell_type"' not in (page.parent / link.group(1)).read_text():
             missing.append(str(source.relative_to(docs)))
     assert not missing, f"executed pages without a notebook to download: {missing}"
+
+
+#: MathJax's \text{} is text mode: "\_" there is drawn as a backslash and an underscore.
+ESCAPE_IN_TEXT = re.compile(r"\\text\{[^}]*\\_")
+
+
+def test_maths_text_blocks_hold_no_tex_escapes(site_dir: Path) -> None:
+    report = []
+    for page in sorted(site_dir.rglob("*.html")):
+        for match in ESCAPE_IN_TEXT.finditer(page.read_text(encoding="utf-8")):
+            report.append(f"{page.relative_to(site_dir)}: {match.group(0)}")
+    assert not report, "write \\mathrm{a\\_b} instead of \\text{a\\_b}:\n" + "\n".join(report)

@@ -32,7 +32,7 @@ def loss_fn(logits: Tensor, target: Tensor, ignore_index: int = IGNORE_INDEX) ->
     r"""Cross-entropy averaged over the pixels whose target is not `ignore_index`.
 
     $$\ell = \frac{1}{|K|} \sum_{p \in K} -\log \operatorname{softmax}(z_p)_{y_p},
-    \quad K = \{p : y_p \ne \text{ignore\_index}\}$$
+    \quad K = \{p : y_p \ne \mathrm{ignore\_index}\}$$
 
     A batch whose pixels are all ignored has loss 0 (not 0/0 = NaN). The logits are copied to
     float32 first; [`fused_loss`][transconv.losses.fused_loss] computes the same value without

@@ -195,7 +195,7 @@ def zero_insert(
     bottom and right. This is how conv_arithmetic draws it (Dumoulin & Visin, 2016).
 
     Shape: ``x`` ``(H, W)`` -> ``(H_z, W_z)`` with
-    $H_z = (H - 1)s + 1 + 2(d(k - 1) - p) + \\text{output\\_padding}$.
+    $H_z = (H - 1)s + 1 + 2(d(k - 1) - p) + \\mathrm{output\\_padding}$.
 
     Parameters
     ----------

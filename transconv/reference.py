@@ -267,7 +267,7 @@ def conv_transpose2d(
 
     Shape: ``(B, C_in, H, W)`` -> ``(B, C_out, H_out, W_out)`` with
 
-    $$H_\text{out} = (H - 1) s_H - 2 p_H + d_H (k_H - 1) + \text{output\_padding}_H + 1$$
+    $$H_\text{out} = (H - 1) s_H - 2 p_H + d_H (k_H - 1) + \mathrm{output\_padding}_H + 1$$
 
     and likewise $W_\text{out}$.
 

@@ -10,7 +10,7 @@ docs), for input size $n$, kernel size $k$, stride $s$, padding $p$ and dilation
 
 $$n_\text{conv} = \left\lfloor \frac{n + 2p - d (k - 1) - 1}{s} \right\rfloor + 1,
 \qquad
-n_\text{trans} = (n - 1) s - 2p + d (k - 1) + \text{output\_padding} + 1.$$
+n_\text{trans} = (n - 1) s - 2p + d (k - 1) + \mathrm{output\_padding} + 1.$$
 
 Examples
 --------
@@ -215,7 +215,7 @@ def conv_transpose_output_size(
 ) -> IntOrTuple:
     r"""Spatial output size of a transposed convolution (`nn.ConvTranspose2d`).
 
-    $(n - 1) s - 2p + d (k - 1) + \text{output\_padding} + 1$ per spatial dimension; an int
+    $(n - 1) s - 2p + d (k - 1) + \mathrm{output\_padding} + 1$ per spatial dimension; an int
     argument applies to every dimension. This is also the one place where
     transposed-convolution arguments are validated;
     [`conv_transpose2d`][transconv.reference.conv_transpose2d] calls it.

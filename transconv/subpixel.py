@@ -129,7 +129,7 @@ def conv_transpose2d_subpixel(
     channels; `pixel_shuffle` interleaves the phases into an $s\\times$ larger grid, which is
     cropped by `padding` at the top/left to
 
-    $$H_\\text{out} = (H - 1) s_H - 2 p_H + k_H + \\text{output\\_padding}_H$$
+    $$H_\\text{out} = (H - 1) s_H - 2 p_H + k_H + \\mathrm{output\\_padding}_H$$
 
     rows (and likewise columns). Only the phase-grid rows that survive the crop are computed.
     Dilation is 1 and groups 1.

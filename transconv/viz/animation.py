@@ -249,7 +249,7 @@ def animate_convolution(
     of padding on each side and ``output_padding`` more at the bottom/right
     ([`zero_insert`][transconv.overlap.zero_insert]), which gives
 
-    $$H_{out} = (H - 1)s - 2p + d(k - 1) + \\text{output\\_padding} + 1.$$
+    $$H_{out} = (H - 1)s - 2p + d(k - 1) + \\mathrm{output\\_padding} + 1.$$
 
     Parameters
     ----------
