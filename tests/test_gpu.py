@@ -409,6 +409,8 @@ def test_errors_name_values_and_fix(change, error, match):
         DeviceSegLoader(images, labels, **kwargs)
 
 
+# d2l reads with torchvision.io, deprecated since torchvision 0.29: the comparison still holds
+@pytest.mark.filterwarnings("ignore:The image decoding:DeprecationWarning")
 def test_from_voc_reads_split_with_palette_labels(tmp_path):
     from transconv.data.layout import list_names
     from transconv.data.synthetic import make_synthetic_voc
