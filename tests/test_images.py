@@ -121,6 +121,20 @@ def test_damaged_files_give_one_line_naming_the_file(tmp_path: Path, make, messa
     assert info.value.__cause__ is None and info.value.__suppress_context__
 
 
+def test_any_decoder_failure_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a plugin failing with an exception outside OSError/ValueError (here EOFError) is still
+    # one ImageReadError naming the file, for every caller of read_rgb (the CLI included)
+    Image.new("RGB", (4, 2)).save(tmp_path / "odd.png")
+
+    def fail(self):
+        raise EOFError("ran out of data")
+
+    monkeypatch.setattr(Image.Image, "load", fail)
+    with pytest.raises(ImageReadError, match=r"cannot decode image .*odd\.png: .*EOFError") as info:
+        read_rgb(tmp_path / "odd.png")
+    assert "\n" not in str(info.value) and "replace the file" in str(info.value)
+
+
 def test_garbage_header_fails_in_image_size_too(tmp_path: Path) -> None:
     (tmp_path / "bad.png").write_bytes(b"\x89PNG nonsense")
     with pytest.raises(ImageReadError, match=r"cannot decode image .*bad\.png"):

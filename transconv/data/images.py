@@ -125,7 +125,7 @@ def open_image(path: str | os.PathLike, what: str = "image") -> Iterator[Image.I
         raise ImageReadError(
             f"{prefix}: not a JPEG or PNG file Pillow recognises; replace the file"
         ) from None
-    except (OSError, SyntaxError, ValueError) as error:  # truncated or corrupt pixel data
+    except Exception as error:  # truncated or corrupt data, whatever the decoder raises
         raise ImageReadError(f"{prefix}: {_damage(error)}; replace the file") from None
     with image:
         yield image
