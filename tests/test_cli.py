@@ -2,6 +2,7 @@
 
 import csv
 import json
+import os
 import sys
 from datetime import datetime
 
@@ -95,6 +96,34 @@ def test_resume_keeps_the_finished_epoch(run, tmp_path, monkeypatch):
     assert history[0]["train_loss"] == first["history"][0]["train_loss"]
     weights = load_checkpoint(resumed / "checkpoint.pt")["model"]
     assert not torch.equal(weights["final_conv.weight"], first["model"]["final_conv.weight"])
+
+
+def count_checkpoint_reads(monkeypatch):
+    """Record the files torch.load reads (a checkpoint is read once per command)."""
+    reads, real_load = [], torch.load
+
+    def load(path, *args, **kwargs):
+        reads.append(os.path.basename(path))
+        return real_load(path, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "load", load)
+    return reads
+
+
+def test_resume_and_predict_read_the_checkpoint_once(run, tmp_path, monkeypatch):
+    no_figures(monkeypatch)
+    out, data_root = run
+    resumed = tmp_path / "resumed"
+    resumed.mkdir()
+    (resumed / "checkpoint.pt").write_bytes((out / "checkpoint.pt").read_bytes())
+    reads = count_checkpoint_reads(monkeypatch)
+    assert main(train_args(resumed, data_root, "--epochs", "2", "--resume")) == 0
+    assert reads == ["checkpoint.pt"]
+    reads.clear()
+    image = sorted((data_root / "VOCdevkit" / "VOC2012" / "JPEGImages").glob("*.jpg"))[0]
+    args = ["predict", "--checkpoint", str(out / "checkpoint.pt"), "--image", str(image)]
+    assert main([*args, "--out", str(tmp_path / "l.png"), "--tile", "48", "64"]) == 0
+    assert reads == ["checkpoint.pt"]
 
 
 def test_predict_writes_a_voc_palette_png(run, tmp_path):

@@ -13,7 +13,7 @@ from torch import nn
 
 from transconv.distributed import unwrap_model
 
-__all__ = ["load_checkpoint", "remove_partial_checkpoints", "save_checkpoint"]
+__all__ = ["load_checkpoint", "remove_partial_checkpoints", "restore_checkpoint", "save_checkpoint"]
 
 _KEYS = ("model", "optimizer", "epoch", "history", "config")
 
@@ -213,12 +213,59 @@ def load_checkpoint(
             f"checkpoint {path} not found; `transconv train --out DIR` writes DIR/checkpoint.pt"
         )
     state = _read(path, map_location)
+    restore_checkpoint(state, net, optimizer, path=path)
+    return state
+
+
+def restore_checkpoint(
+    state: dict[str, Any],
+    net: nn.Module | None = None,
+    optimizer: torch.optim.Optimizer | None = None,
+    *,
+    path: str | os.PathLike,
+) -> None:
+    """Load a checkpoint already read by [`load_checkpoint`][transconv.checkpoint.load_checkpoint]
+    into ``net``/``optimizer``.
+
+    For callers that must read the checkpoint before they can build its model (the model's
+    name and class count are in its config): the file is read once, not twice.
+
+    Parameters
+    ----------
+    state : dict
+        What `load_checkpoint(path)` returned.
+    net : nn.Module, optional
+        Receives the weights (through any ``torch.compile``/DDP wrapper); checked first, so a
+        checkpoint of another model or class count leaves ``net`` untouched.
+    optimizer : torch.optim.Optimizer, optional
+        Receives the optimizer state (moved to its parameters' device).
+    path : str or os.PathLike
+        The file ``state`` came from, for messages.
+
+    Raises
+    ------
+    ValueError
+        If the weights do not fit ``net`` (the message names the file, the first differing
+        entry and the model the checkpoint was written for).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> net = nn.Conv2d(3, 2, 1)
+    >>> opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = save_checkpoint(Path(tmp) / "ckpt.pt", net, opt, epoch=1, history=[])
+    ...     state = load_checkpoint(path)
+    >>> copy = nn.Conv2d(3, 2, 1)
+    >>> restore_checkpoint(state, copy, path=path)
+    >>> bool(torch.equal(copy.weight, net.weight))
+    True
+    """
     if net is not None:
         bare = unwrap_model(net)
-        problem = _mismatch(path, bare, state["model"], state.get("config") or {})
+        problem = _mismatch(Path(path), bare, state["model"], state.get("config") or {})
         if problem:
             raise ValueError(problem)
         bare.load_state_dict(state["model"])
     if optimizer is not None:
         optimizer.load_state_dict(state["optimizer"])
-    return state

@@ -45,7 +45,11 @@ from typing import Any
 import torch
 
 from transconv._validation import check_allocation
-from transconv.checkpoint import load_checkpoint, remove_partial_checkpoints
+from transconv.checkpoint import (
+    load_checkpoint,
+    remove_partial_checkpoints,
+    restore_checkpoint,
+)
 from transconv.distributed import setup_distributed, wrap_ddp
 from transconv.models import MODELS, build_model
 from transconv.recipes import RECIPES, Recipe, make_optimizer
@@ -501,8 +505,8 @@ def _model_and_optimizer(
     if recipe.channels_last:
         net = net.to(memory_format=torch.channels_last)
     optimizer = make_optimizer(net, recipe, device)
-    if state is not None:
-        load_checkpoint(args.out / "checkpoint.pt", net, optimizer, map_location=device)
+    if state is not None:  # read once by _start; optimizer state follows its parameters
+        restore_checkpoint(state, net, optimizer, path=args.out / "checkpoint.pt")
     return net, optimizer
 
 
@@ -619,27 +623,15 @@ def _write_results(
     print(f"wrote {', '.join(['metrics.json', 'history.csv', 'checkpoint.pt', *figures])} to {out}")
 
 
-def _read_image(path: Path) -> torch.Tensor:
-    from transconv.data import ImageReadError, read_rgb
-
-    try:
-        return read_rgb(path)
-    except (FileNotFoundError, ImageReadError):  # one line that names the file already
-        raise
-    except Exception as err:  # anything else Pillow raises, made one line naming the file
-        message = " ".join(str(err).split()) or type(err).__name__
-        raise ValueError(
-            f"cannot decode image {path} ({type(err).__name__}: {message}); pass a JPEG or PNG"
-        ) from err
-
-
 def _cmd_predict(args: argparse.Namespace) -> int:
     from PIL import Image
 
+    from transconv.data import read_rgb
     from transconv.data.voc import voc_palette
 
     device = _resolve_device(args.device)
-    config = load_checkpoint(args.checkpoint)["config"]
+    state = load_checkpoint(args.checkpoint)
+    config = state["config"]
     if config.get("model") not in MODELS or not isinstance(config.get("num_classes"), int):
         raise ValueError(
             f"checkpoint {args.checkpoint} names no known model "
@@ -651,8 +643,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         num_classes=config["num_classes"],
         upsample=config.get("upsample", "transposed"),
     )
-    load_checkpoint(args.checkpoint, net)
-    image = _read_image(args.image)
+    restore_checkpoint(state, net, path=args.checkpoint)
+    image = read_rgb(args.image)  # decoding failures are one-line ImageReadErrors
     tile = args.tile or config.get("crop") or [320, 480]
     if min(tile) < 1:
         raise ValueError(f"--tile must be positive, got {tile[0]} {tile[1]}")
