@@ -126,6 +126,21 @@ def test_resume_and_predict_read_the_checkpoint_once(run, tmp_path, monkeypatch)
     assert reads == ["checkpoint.pt"]
 
 
+def test_predict_never_replaces_a_file_unless_asked(run, capsys, tmp_path):
+    out, data_root = run
+    image = sorted((data_root / "VOCdevkit" / "VOC2012" / "JPEGImages").glob("*.jpg"))[0]
+    mine = tmp_path / "mine.png"
+    mine.write_bytes(b"my own file")
+    args = ["predict", "--checkpoint", str(out / "checkpoint.pt"), "--image", str(image)]
+    err = one_line_error(capsys, [*args, "--out", str(mine), "--tile", "48", "64"])
+    assert "--out must not exist" in err and "--overwrite" in err
+    assert mine.read_bytes() == b"my own file"
+    err = one_line_error(capsys, [*args, "--out", str(image), "--overwrite"])
+    assert "--out must differ from --image" in err
+    assert main([*args, "--out", str(mine), "--tile", "48", "64", "--overwrite"]) == 0
+    assert mine.read_bytes()[:4] == b"\x89PNG"
+
+
 def test_predict_writes_a_voc_palette_png(run, tmp_path):
     out, data_root = run
     image_path = sorted((data_root / "VOCdevkit" / "VOC2012" / "JPEGImages").glob("*.jpg"))[0]

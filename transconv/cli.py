@@ -247,8 +247,10 @@ def _predict_parser(sub: Any) -> None:
         type=Path,
         required=True,
         metavar="OUT.png",
-        help="label PNG (palette mode: VOC colours, pixel values = class indices)",
+        help="label PNG (palette mode: VOC colours, pixel values = class indices); an "
+        "existing file is refused unless --overwrite",
     )
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     p.add_argument(
         "--tile",
         type=int,
@@ -629,6 +631,16 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     from transconv.data import read_rgb
     from transconv.data.voc import voc_palette
 
+    if args.out.exists() and not args.overwrite:  # checked before any work: never a user's file
+        raise ValueError(
+            f"--out must not exist, got {args.out} (an existing file); pass --overwrite to "
+            "replace it, or another --out"
+        )
+    if args.out.resolve() == args.image.resolve():
+        raise ValueError(
+            f"--out must differ from --image, got {args.out} for both; write the labels to "
+            "another file"
+        )
     device = _resolve_device(args.device)
     state = load_checkpoint(args.checkpoint)
     config = state["config"]
