@@ -11,7 +11,7 @@ export MPLBACKEND := Agg
 
 LINTED := transconv tests benchmarks hooks
 
-.PHONY: install test lint unit docs-strict docs serve bench clean
+.PHONY: install test test-fast lint unit docs-strict docs serve bench clean
 
 install: $(STAMP)
 
@@ -24,6 +24,10 @@ $(STAMP): pyproject.toml
 # in this order: the tests reuse the strict build in site/ (TRANSCONV_SITE_DIR)
 test: lint docs-strict
 	TRANSCONV_SITE_DIR=site $(BIN)/python -m pytest -q
+
+# the inner loop: no docs build, no browser, no test marked slow
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m 'not slow' -p no:randomly
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINTED)
