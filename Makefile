@@ -27,7 +27,7 @@ test: lint docs-strict
 
 # the inner loop: no docs build, no browser, no test marked slow
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -m 'not slow' -p no:randomly
+	$(BIN)/python -m pytest -q -m 'not slow'
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINTED)
