@@ -25,6 +25,7 @@ CURRENT_MAJORS = {
     "actions/download-artifact": "v4",
     "actions/upload-pages-artifact": "v3",
     "actions/deploy-pages": "v4",
+    "pypa/gh-action-pypi-publish": "release/v1",  # the ref PyPA documents
 }
 
 
@@ -48,8 +49,8 @@ def steps(workflow: dict) -> list[dict]:
     return [step for job in workflow["jobs"].values() for step in job.get("steps", [])]
 
 
-def test_the_three_workflows_exist():
-    assert {p.name for p in FILES} >= {"ci.yml", "docs.yml", "train-gpu.yml"}
+def test_the_four_workflows_exist():
+    assert {p.name for p in FILES} >= {"ci.yml", "docs.yml", "train-gpu.yml", "release.yml"}
 
 
 @pytest.mark.parametrize(
@@ -450,3 +451,47 @@ def test_docs_gpu_runner_page_documents_the_set_up_github_needs():
         "`5`",
     ):
         assert fact in page, fact
+
+
+def test_release_runs_on_version_tags_only():
+    release = load("release.yml")
+    assert release["on"] == {"push": {"tags": ["v*"]}}
+    assert release["permissions"] == {"contents": "read"}
+
+
+def test_release_checks_the_tag_and_the_artifacts_before_publishing():
+    build = load("release.yml")["jobs"]["build"]
+    runs = "\n".join(s.get("run", "") for s in build["steps"])
+    assert '"v$version" != "$GITHUB_REF_NAME"' in runs and '["project"]["version"]' in runs
+    assert runs.index("python -m build") < runs.index("twine check --strict dist/*")
+    smoke = build["steps"][step_index(build, "fresh/bin/transconv --help")]["run"]
+    assert 'cd "$RUNNER_TEMP"' in smoke and "python -m transconv --help" in smoke
+    assert (
+        "download.pytorch.org/whl/cpu"
+        in build["steps"][step_index(build, "fresh/bin")]["env"]["PIP_EXTRA_INDEX_URL"]
+    )
+
+
+def test_release_publishes_with_trusted_publishing_from_an_environment():
+    release = load("release.yml")
+    publish = release["jobs"]["publish"]
+    assert publish["needs"] == "build"
+    assert publish["permissions"] == {"id-token": "write"}
+    assert publish["environment"]["name"] == "pypi"
+    assert publish["environment"]["url"] == "https://pypi.org/project/transconv/"
+    uses = [s["uses"] for s in publish["steps"]]
+    assert uses == ["actions/download-artifact@v4", "pypa/gh-action-pypi-publish@release/v1"]
+    upload = publish["steps"][-1]
+    assert "with" not in upload  # no password or token: PyPI trusts the OIDC identity
+    writers = {
+        n for n, j in release["jobs"].items() if "write" in (j.get("permissions") or {}).values()
+    }
+    assert writers == {"publish"}
+
+
+def test_readme_says_how_to_install_and_release():
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert "pip install transconv" in readme
+    assert 'pip install "transconv @ git+https://github.com/' in readme
+    for fact in ("trusted publisher", "release.yml", "`pypi`", "git tag v"):
+        assert fact in readme, fact
