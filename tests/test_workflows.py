@@ -93,6 +93,7 @@ def test_ci_runs_the_ci_script_as_root_on_debian_with_cpu_wheels_on_push_and_pr(
     assert "download.pytorch.org/whl/cpu" in job["env"]["PIP_EXTRA_INDEX_URL"]
     assert any(s.get("run", "").strip() == "bash .ci/run" for s in job["steps"])
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+    assert job["env"]["CI"] == "true"  # .ci/run then fails rather than drop the browser tests
 
 
 def test_docs_permissions_are_least_privilege():
