@@ -374,6 +374,7 @@ def test_check_gpu_states_the_generation_rules(capability, arch_list, expected):
         assert expected in found and "\n" not in found  # one line
 
 
+@pytest.mark.slow  # imports torch in a subprocess
 def test_check_gpu_fails_in_one_line_without_a_cuda_device():
     done = subprocess.run(
         [sys.executable, str(ROOT / ".ci" / "check_gpu.py")],
