@@ -89,12 +89,12 @@ def link_distributions(dists: list[importlib.metadata.Distribution], folder: Pat
     """Link each distribution's top-level files and folders (from its RECORD) into ``folder``.
 
     A namespace folder that several distributions share (``nvidia/``) comes whole."""
-    site = Path(sysconfig.get_paths()["purelib"])
+    sites = {Path(sysconfig.get_paths()[key]) for key in ("purelib", "platlib")}
     folder.mkdir()
     for dist in dists:
         for top in {Path(f).parts[0] for f in dist.files or [] if not str(f).startswith("..")}:
             source = Path(dist.locate_file(top))
-            if source.exists() and not (folder / top).exists() and source.parent == site:
+            if source.exists() and not (folder / top).exists() and source.parent in sites:
                 (folder / top).symlink_to(source)
 
 
