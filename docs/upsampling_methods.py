@@ -45,9 +45,10 @@ assert small.shape[-2:] == (224 // f, 224 // f)
 #
 # ## Nearest neighbour and bilinear interpolation
 #
-# Nearest-neighbour interpolation copies each pixel into an $f \times f$ block. Bilinear interpolation
-# blends the four nearest input pixels, weighted by distance (with `align_corners=False`,
-# pixel centres sit at half-integer positions, as in the rest of PyTorch).
+# Nearest-neighbour interpolation copies each pixel into an $f \times f$ block. Bilinear
+# interpolation blends the four nearest input pixels, weighted by distance (with
+# `align_corners=False`, pixel centres sit at half-integer positions, as in the rest of
+# PyTorch).
 
 # %%
 nearest = F.interpolate(small, scale_factor=f, mode="nearest")

@@ -91,4 +91,4 @@ def test_abbreviations_are_capitalised_asides():
 def test_every_linked_page_uses_the_term(zh, names, links):
     texts = {page: page_text(page) for page in links}
     missing = [page for page, text in texts.items() if not any(uses(text, n) for n in names)]
-    assert not missing, f"glossary row {zh} ({names[0]!r}) links to pages that never say it: {missing}"
+    assert not missing, f"row {zh} ({names[0]!r}) links to pages that never say it: {missing}"
