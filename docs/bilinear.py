@@ -31,7 +31,8 @@ from transconv.shapes import upsampling_params
 for f in (2, 3, 4, 8):
     k, s, p = upsampling_params(f)
     c = f - 1 if k % 2 else f - 0.5
-    distance = torch.arange(k, dtype=torch.float64) - c  # of each tap, in output pixels
+    # distance of each tap from the centre, in output pixels
+    distance = torch.arange(k, dtype=torch.float64) - c
     tent = 1 - distance.abs() / f
     print(f"f={f}: k={k}, taps at distances {distance.tolist()[:5]}"
           f"{'...' if k > 5 else ''} from the centre; zero at distance {f}")
@@ -213,7 +214,8 @@ for f in (2, 3, 4, 8):
         up = bilinear_upsampler(3, f).double()
         padded = up(F.pad(x, (1, 1, 1, 1), mode="replicate"))[..., f:-f, f:-f]
     ref = F.interpolate(x, scale_factor=f, mode="bilinear", align_corners=False)
-    print(f"x{f}:", tuple(padded.shape), f"max |difference| {(padded - ref).abs().max():.2e}")
+    difference = (padded - ref).abs().max()
+    print(f"x{f}:", tuple(padded.shape), f"max |difference| {difference:.2e}")
     torch.testing.assert_close(padded, ref)
 
 # %% [markdown]
@@ -229,8 +231,9 @@ for f in (2, 3, 4, 8):
 # the 1-D tent, and does its outer product match `bilinear_kernel(1, 1, 5)`?
 
 # %% tags=["solution"]
-tent3 = torch.tensor([1 / 3, 2 / 3, 1, 2 / 3, 1 / 3])  # 1 - |a - 2| / 3 for a = 0..4
-torch.testing.assert_close(bilinear_kernel(1, 1, 5)[0, 0], torch.outer(tent3, tent3))
+tent3 = torch.tensor([1 / 3, 2 / 3, 1, 2 / 3, 1 / 3])  # 1 - |a - 2| / 3
+kernel5 = bilinear_kernel(1, 1, 5)[0, 0]
+torch.testing.assert_close(kernel5, torch.outer(tent3, tent3))
 tent3
 
 # %% [markdown]
@@ -239,8 +242,10 @@ tent3
 # stay constant? Check for $f = 2, 3, 4, 8$.
 
 # %% tags=["solution"]
-sums = {f: bilinear_kernel(1, 1, upsampling_params(f)[0]).sum().item() for f in (2, 3, 4, 8)}
-assert all(abs(total - f**2) < 1e-4 for f, total in sums.items())  # f^2: the taps cover f^2
+sums = {}
+for f in (2, 3, 4, 8):
+    sums[f] = bilinear_kernel(1, 1, upsampling_params(f)[0]).sum().item()
+    assert abs(sums[f] - f**2) < 1e-4  # f^2 taps' worth: one per output pixel
 sums
 
 # %% [markdown]
@@ -251,9 +256,10 @@ sums
 # %% tags=["solution"]
 ramp = torch.arange(8.0).repeat(8, 1)[None, None]
 with torch.no_grad():
-    row = bilinear_upsampler(1, 2)(ramp)[0, 0, 8, 1:-1]  # drop the 1-pixel band (2 // 2)
+    up = bilinear_upsampler(1, 2)(ramp)
+row = up[0, 0, 8, 1:-1]  # a middle row, without the 1-pixel band (2 // 2)
 steps = row.diff()
-assert torch.allclose(steps, torch.full_like(steps, 0.5))  # half an input step per pixel
+assert torch.allclose(steps, torch.full_like(steps, 0.5))  # half an input step
 steps.unique()
 
 # %% [markdown]

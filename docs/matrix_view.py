@@ -107,7 +107,8 @@ torch.testing.assert_close(grad_x, F.conv_transpose2d(g[None, None], K[None, Non
 
 # %%
 gen = torch.Generator().manual_seed(0)
-kernel = torch.randn(3, 2, 3, 3, generator=gen, dtype=torch.float64)  # (C_out, C_in, k, k)
+# kernel layout (C_out, C_in, k, k): 2 input channels, 3 output channels
+kernel = torch.randn(3, 2, 3, 3, generator=gen, dtype=torch.float64)
 x = torch.randn(1, 2, 6, 6, generator=gen, dtype=torch.float64)
 C = conv_matrix(6, kernel, stride=2, padding=1)
 y = F.conv2d(x, kernel, stride=2, padding=1)
@@ -180,7 +181,8 @@ assert (C != 0).sum(dim=1).max() <= kernel.shape[1] * 3 * 3  # at most C_in k^2 
 def sparse_bytes(S):
     """Bytes held by a sparse COO tensor: its values and its int64 indices."""
     values, indices = S.values(), S.indices()
-    return values.numel() * values.element_size() + indices.numel() * indices.element_size()
+    value_bytes = values.numel() * values.element_size()
+    return value_bytes + indices.numel() * indices.element_size()
 
 
 sides = [8, 16, 32, 64, 128, 256]
@@ -190,8 +192,10 @@ for n in sides:
     memory["dense C"].append(S.shape[0] * S.shape[1] * 4)
     memory["sparse C (COO)"].append(sparse_bytes(S))
     memory["conv2d kernel"].append(9 * 4)
-for n, dense, sparse in zip(sides, memory["dense C"], memory["sparse C (COO)"], strict=True):
-    print(f"{n:>3}x{n:<3} dense {dense / 2**20:>9.2f} MiB  sparse {sparse / 2**20:>6.2f} MiB")
+MiB = 2**20
+for n, dense, sparse in zip(sides, memory["dense C"], memory["sparse C (COO)"]):
+    print(f"{n:>3}x{n:<3} dense {dense / MiB:>9.2f} MiB",
+          f"sparse {sparse / MiB:>6.2f} MiB")
 
 # %% tags=["remove-input"]
 for i in range(len(sides) - 1):  # each step doubles n

@@ -28,7 +28,7 @@ from transconv.shapes import conv_output_size, conv_transpose_output_size
 k, s, p = 3, 2, 1
 for n in (7, 8):
     o = conv_output_size(n, k, s, p)
-    back = [conv_transpose_output_size(o, k, s, p, output_padding=a) for a in range(s)]
+    back = [conv_transpose_output_size(o, k, s, p, a) for a in range(s)]
     print(f"{n} -> conv -> {o} -> transposed conv with a = 0, 1 -> {back}")
 
 # %% [markdown]
@@ -74,7 +74,8 @@ x = torch.randn(1, 1, 5, 5, generator=gen, dtype=torch.float64)
 w = torch.randn(1, 1, 3, 3, generator=gen, dtype=torch.float64)
 args = dict(stride=2, padding=1, output_padding=1, dilation=2)
 direct = as_direct_convolution(x, w, **args)
-print(tuple(direct.shape), float((direct - F.conv_transpose2d(x, w, **args)).abs().max()))
+difference = direct - F.conv_transpose2d(x, w, **args)
+print(tuple(direct.shape), float(difference.abs().max()))
 
 # %% tags=["remove-input"]
 torch.testing.assert_close(direct, F.conv_transpose2d(x, w, **args))
@@ -115,7 +116,7 @@ CASES = {  # name: (i, k, s, p)
 
 
 def measured(i, k, s, p):
-    """(o, o', a): conv output size, the size its transpose returns to, output_padding."""
+    """(o, o', a): conv size, the size its transpose returns to, output_padding."""
     w = torch.zeros(1, 1, k, k)
     y = F.conv2d(torch.zeros(1, 1, i, i), w, stride=s, padding=p)
     a = (i + 2 * p - k) % s
@@ -172,7 +173,8 @@ print(conv_output_size(32, kernel_size=3, padding=1))
 print(conv_output_size((224, 320), kernel_size=7, stride=2, padding=3))
 print(conv_transpose_output_size(16, kernel_size=4, stride=2, padding=1))
 print(conv_transpose_output_size((7, 10), 64, stride=32, padding=16))
-print(conv_transpose_output_size(5, 3, stride=2, padding=1, output_padding=1, dilation=2))
+print(conv_transpose_output_size(5, 3, stride=2, padding=1, output_padding=1,
+                                 dilation=2))
 
 # %% [markdown]
 # Each of those agrees with the shape PyTorch produces (asserted when this page is built).
@@ -214,7 +216,8 @@ COMMON = [(3, 1, 1), (2, 2, 0), (3, 2, 1), (4, 2, 1), (5, 2, 2),
 def table_row(k, s, p):
     conv = conv_output_size(32, k, s, p)
     trans = conv_transpose_output_size(8, k, s, p)
-    exact = all(conv_transpose_output_size(n, k, s, p) == n * s for n in range(1, 65))
+    sizes = range(1, 65)
+    exact = all(conv_transpose_output_size(n, k, s, p) == n * s for n in sizes)
     yes = {True: "yes", False: "no"}
     return [k, s, p, conv, trans, yes[exact], yes[k % s == 0]]
 
@@ -409,10 +412,11 @@ up.shape
 
 # %% tags=["solution"]
 o = conv_output_size(13, 3, 2, 1)
-answers = {n: output_padding_for(o, n, kernel_size=3, stride=2, padding=1) for n in (13, 14)}
+answers = {n: output_padding_for(o, n, 3, stride=2, padding=1) for n in (13, 14)}
+w33 = torch.zeros(1, 1, 3, 3)
 for n, a in answers.items():  # check on torch: conv down, transposed conv back up
-    y = F.conv2d(torch.zeros(1, 1, n, n), torch.zeros(1, 1, 3, 3), stride=2, padding=1)
-    back = F.conv_transpose2d(y, torch.zeros(1, 1, 3, 3), stride=2, padding=1, output_padding=a)
+    y = F.conv2d(torch.zeros(1, 1, n, n), w33, stride=2, padding=1)
+    back = F.conv_transpose2d(y, w33, stride=2, padding=1, output_padding=a)
     assert y.shape[-1] == o and back.shape[-1] == n
 assert (o, answers) == (7, {13: 0, 14: 1})
 o, answers
@@ -426,9 +430,11 @@ keeps = []
 for k in range(1, 10):
     for p in range(k):
         x = torch.zeros(1, 1, 12, 12)
-        if F.conv_transpose2d(x, torch.zeros(1, 1, k, k), padding=p).shape[-1] == 12:
+        y = F.conv_transpose2d(x, torch.zeros(1, 1, k, k), padding=p)
+        if y.shape[-1] == 12:
             keeps.append((k, p))
-assert keeps == [(k, k // 2) for k in range(1, 10, 2)]  # odd k, p = k // 2: half padding
+# odd k and p = k // 2: exactly half padding
+assert keeps == [(k, k // 2) for k in range(1, 10, 2)]
 keeps
 
 # %% [markdown]

@@ -355,7 +355,8 @@ torch.testing.assert_close(only_phase0[..., ::2, ::2], ours[..., ::2, ::2])
 # %%
 x4 = torch.rand(2, 4, 5, 3, dtype=torch.float64)
 w4 = torch.rand(4, 3, 3, 2, dtype=torch.float64)
-kwargs = dict(stride=(3, 2), padding=(1, 0), output_padding=(2, 1), groups=2, dilation=(1, 2))
+kwargs = dict(stride=(3, 2), padding=(1, 0), output_padding=(2, 1),
+              groups=2, dilation=(1, 2))
 ours = reference.conv_transpose2d(x4, w4, **kwargs)
 torch.testing.assert_close(ours, F.conv_transpose2d(x4, w4, **kwargs))
 ours.shape
@@ -392,9 +393,11 @@ trans_conv_strided(X, K3, 2)
 # $p$ removed from each border.
 
 # %% tags=["solution"]
-full = ((4 - 1) * 2 + 3, (6 - 1) * 2 + 3)  # last stamp starts at (n - 1)s, is k wide
-predicted = (full[0] - 2 * 1, full[1] - 2 * 1)  # padding 1 removes a row/column per border
-out = F.conv_transpose2d(torch.zeros(1, 1, 4, 6), torch.zeros(1, 1, 3, 3), stride=2, padding=1)
+# the last stamp starts at (n - 1)s and is k wide; padding removes p per border
+full = ((4 - 1) * 2 + 3, (6 - 1) * 2 + 3)
+predicted = (full[0] - 2 * 1, full[1] - 2 * 1)
+x46, k33 = torch.zeros(1, 1, 4, 6), torch.zeros(1, 1, 3, 3)
+out = F.conv_transpose2d(x46, k33, stride=2, padding=1)
 assert out.shape[-2:] == predicted == (7, 11)
 predicted
 

@@ -26,7 +26,8 @@ with cbook.get_sample_data("grace_hopper.jpg") as file:
     photo = np.asarray(Image.open(file).convert("RGB"))
 print("photo (H, W, C):", photo.shape)
 face = photo[120:344, 150:374].copy()
-x = torch.from_numpy(face).permute(2, 0, 1).float().unsqueeze(0) / 255  # a batch of one
+# (H, W, C) bytes -> a batch of one (1, C, H, W) in [0, 1]
+x = torch.from_numpy(face).permute(2, 0, 1).float().unsqueeze(0) / 255
 
 # %%
 from torch.nn import functional as F
@@ -52,7 +53,8 @@ assert small.shape[-2:] == (224 // f, 224 // f)
 
 # %%
 nearest = F.interpolate(small, scale_factor=f, mode="nearest")
-bilinear = F.interpolate(small, scale_factor=f, mode="bilinear", align_corners=False)
+bilinear = F.interpolate(small, scale_factor=f, mode="bilinear",
+                         align_corners=False)
 print("nearest:", tuple(nearest.shape), " bilinear:", tuple(bilinear.shape))
 
 # %% tags=["remove-input"]
