@@ -228,11 +228,12 @@ from transconv.models import fcn_resnet18, fcn_vgg16
 
 vgg = fcn_vgg16(variant="8s", fc_channels=8)
 resnet = fcn_resnet18()
-for name, layer in [("fcn_vgg16 upscore", vgg.upscore),
-                    ("fcn_vgg16 upscore2_pool4", vgg.upscore2_pool4),
-                    ("fcn_resnet18 transpose_conv", resnet.transpose_conv)]:
-    print(f"{name:>28}: kernel {tuple(layer.weight.shape)},"
-          f" trained: {layer.weight.requires_grad}")
+layers = {"fcn_vgg16 upscore": vgg.upscore,
+          "fcn_vgg16 upscore2_pool4": vgg.upscore2_pool4,
+          "fcn_resnet18 transpose_conv": resnet.transpose_conv}
+for name, layer in layers.items():
+    size = tuple(layer.weight.shape[-2:])
+    print(f"{name}: kernel {size}, trained: {layer.weight.requires_grad}")
 
 # %% tags=["remove-input"]
 assert not vgg.upscore.weight.requires_grad
