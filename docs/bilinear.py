@@ -253,7 +253,7 @@ tent3
 sums = {}
 for f in (2, 3, 4, 8):
     sums[f] = bilinear_kernel(1, 1, upsampling_params(f)[0]).sum().item()
-    assert abs(sums[f] - f**2) < 1e-4  # f^2 taps' worth: one per output pixel
+    assert abs(sums[f] - f**2) < 1e-4  # each input pixel fills f^2 outputs
 sums
 
 # %% [markdown]
