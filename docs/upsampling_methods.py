@@ -1,9 +1,9 @@
 # %% [markdown]
 # # Upsampling methods
 #
-# A segmentation network shrinks its input (pooling, strided convolutions) and must grow the
-# result back to one prediction per pixel. There are five common ways to grow a feature map by
-# an integer factor $f$. Four are fixed rules; the last, the **transposed convolution**, is a
+# A semantic segmentation network labels every pixel of an image with a class. It shrinks its
+# input (pooling, strided convolutions) and must grow the result back to one prediction per
+# pixel. There are five common ways to grow a feature map by an integer factor $f$. Four are fixed rules; the last, the **transposed convolution**, is a
 # layer with weights that can be learnt (and initialised to behave like the bilinear rule).
 #
 # This page runs all five on the same photo — Grace Hopper's portrait, which ships with

@@ -4,8 +4,9 @@ A row reads ``| 中文 | English | [Page](page.py), ... |``. Its *term* is the E
 parenthesised asides and inline code removed, cut at the first ``,`` or `` / ``: "dilated
 (atrous) convolution, dilation" is about "dilated convolution". Each linked page's source must
 contain the term (case-insensitive, across line breaks, a plural ``s`` allowed, words joined by a
-space, ``-`` or ``_`` as in ``confusion_matrix``) or the abbreviation the row gives in capitals,
-such as (IoU); a link to a page that never says the word fails here.
+space, ``-`` or ``_`` as in ``confusion_matrix``), the abbreviation the row gives in capitals,
+such as (IoU), or the code name it gives in backticks, such as `cross_entropy`; a link to a
+page that never says the word fails here.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ def glossary_rows() -> list[tuple[str, list[str], list[str]]]:
         match = ROW.match(line.strip())
         if not match or match["zh"] in ("中文", "---"):
             continue
-        names = [term_of(match["en"]), *abbreviations(match["en"])]
+        names = [term_of(match["en"]), *abbreviations(match["en"]), *code_names(match["en"])]
         rows.append((match["zh"], names, LINK.findall(match["links"])))
     return rows
 
@@ -42,6 +43,11 @@ def term_of(english: str) -> str:
 def abbreviations(english: str) -> list[str]:
     """Abbreviations a row gives in parentheses: "(IoU)", "(mIoU)", "(FCN)"."""
     return [a.lower() for a in re.findall(r"\(([a-z]*[A-Z][A-Za-z]*[A-Z])\)", english)]
+
+
+def code_names(english: str) -> list[str]:
+    """Code names a row gives in backticks: `cross_entropy`, `output_padding`."""
+    return [name.lower() for name in re.findall(r"`([A-Za-z_][\w.]*)`", english)]
 
 
 def page_text(name: str) -> str:
@@ -70,6 +76,12 @@ def test_term_of_drops_asides_and_alternatives():
     assert term_of("dilated (atrous) convolution, dilation") == "dilated convolution"
     assert term_of("pixel shuffle / sub-pixel convolution") == "pixel shuffle"
     assert term_of("output padding (`output_padding`)") == "output padding"
+
+
+def test_code_names_are_backticked_identifiers():
+    assert code_names("cross-entropy loss (`cross_entropy`)") == ["cross_entropy"]
+    assert code_names("output padding (`output_padding`)") == ["output_padding"]
+    assert code_names("kernel") == []
 
 
 def test_uses_matches_words_not_fragments():
