@@ -364,7 +364,7 @@ def test_solver_table_marks_fcn_and_applies_a_row(open_page) -> None:
     assert page.locator(".tce-solve-summary").inner_text().startswith(f"{count} settings")
     first = page.locator(".tce-solve tbody tr").first
     cells_text = [c.strip() for c in first.locator("td").all_inner_texts()]
-    assert cells_text == ["64 ★ FCN", "32", "16", "0", "1"]
+    assert cells_text == ["64 ★ FCN", "32", "16", "0", "1", "yes"]  # 32 divides 64: even overlap
     first.locator("button").click()
     assert page.locator(".tce-shape").inner_text() == "320 × 320"
     page.fill(".tce-solve-t", "20")
