@@ -120,14 +120,19 @@
 
     // gather
     gatherHeading: "Gather",
-    gatherCaption: "The same output as a stride-1 convolution: insert s − 1 zeros between input pixels " +
-      "({sh} down, {sw} across), pad every side with d·(k − 1) − p ({eh} rows, {ew} columns; a negative " +
-      "padding crops) plus output_padding at the bottom and right, and slide the flipped kernel (taps d " +
-      "apart) over it.",
-    gatherCaptionConv: "Pad the input with zeros ({ph} rows above and below, {pw} columns left and " +
-      "right) and slide the kernel over it, {sh} rows and {sw} columns at a step; its taps are " +
-      "{dh} rows and {dw} columns apart (dilation). Each output pixel is the sum of the taps times the " +
-      "pixels under them.",
+    gatherCaption: function (v) {
+      return "The same output as a stride-1 convolution: insert s − 1 zeros between input pixels (" + v.sh +
+        " down, " + v.sw + " across), pad every side with d·(k − 1) − p (" + count(v.eh, "row") + ", " +
+        count(v.ew, "column") + "; a negative padding crops) plus output_padding at the bottom and right, " +
+        "and slide the flipped kernel (taps d apart) over it.";
+    },
+    gatherCaptionConv: function (v) {
+      return "Pad the input with zeros (" + count(v.ph, "row") + " above and below, " + count(v.pw, "column") +
+        " left and right) and slide the kernel over it, " + count(v.sh, "row") + " down and " +
+        count(v.sw, "column") + " across at a step; its taps are " + count(v.dh, "row") + " and " +
+        count(v.dw, "column") + " apart (dilation). Each output pixel is the sum of the taps times the " +
+        "pixels under them.";
+    },
     figZeros: "zero-inserted, padded input",
     figPadded: "padded input",
     figFlipped: "flipped kernel",

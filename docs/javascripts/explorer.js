@@ -854,6 +854,7 @@
     var steps = st.step === null ? totalSteps() : st.step;
     app.cs = {};
     if (app.big) {
+      app.matrix = null;
       ["input", "kernel", "scatter", "zeros", "flipped", "output", "matrix"].forEach(function (c) {
         app.q(".tce-c-" + c).hidden = true;
       });
@@ -1077,6 +1078,7 @@
     var caption = app.q(".tce-matrix-caption");
     if (rows > MAX_MATRIX || cols > MAX_MATRIX) {
       canvas.hidden = true;
+      app.matrix = null;
       put(caption, "textContent", t(conv ? "matrixTooBigConv" : "matrixTooBig", {max: MAX_MATRIX, rows: rows, cols: cols}));
       app.cs.matrix = 0;
       return;
@@ -1099,6 +1101,7 @@
         }
       }
     }
+    app.matrix = {rows: rows, cols: cols, values: m};
     var cs = cellSize(cols, avail, 30);
     app.cs.matrix = cs;
     var fill = valueFill(pal, maxAbsOf(m)), boxes = [], hov = app.hover;
@@ -1407,6 +1410,11 @@
     convOutputSize: convOutputSize,
     strings: TABLES,
     render: render,
+    // the drawn matrix (C in conv mode, Cᵀ in transposed mode) as rows of numbers; null when not drawn
+    matrix: function () {
+      var m = app && !app.cur.broken && app.matrix;
+      return m ? core.toRows(m.values, m.rows, m.cols) : null;
+    },
     state: function () { return app ? JSON.parse(JSON.stringify(app.st)) : null; },
     set: function (changes) {
       if (!app) { return null; }
