@@ -783,7 +783,7 @@
     for (var key in broken.vars) { vars[key] = broken.vars[key]; }
     if (vars.name !== undefined) { vars.name = paramName(S, vars.name); }
     box.appendChild(el("p", {"class": "admonition-title", text: t(isConv() ? "refusedConv" : "refusedTransposed")}));
-    box.appendChild(el("p", {"class": "tce-rule", html: codeHtml(t(broken.rule, vars)) + " (" + axisName(S, broken.axis) + ")"}));
+    box.appendChild(el("p", {"class": "tce-rule", html: codeHtml(t(broken.rule, vars)) + t("axisSuffix", {axis: axisName(S, broken.axis)})}));
     if (broken.rule === "ruleOutputPadding") {
       box.appendChild(el("p", {"class": "tce-why", html: codeHtml(t("outputPaddingWhy"))}));
     }
