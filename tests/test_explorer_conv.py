@@ -450,21 +450,6 @@ def test_factor_preset_says_what_it_applies(open_page) -> None:
     visit.assert_clean()
 
 
-@pytest.mark.parametrize("stride", range(1, 13))
-def test_star_rule_holds_for_every_stride(stride: int) -> None:
-    # the solver's ★ rows are upsampling_params(s): k = 2s - s mod 2, p = floor(s / 2)
-    k, s, p = upsampling_params(stride)
-    assert (k, p) == (2 * stride - stride % 2, stride // 2)
-    rows = solve_transposed_conv(5, 5 * stride)
-    assert rows[0] == {
-        "kernel_size": k,
-        "stride": s,
-        "padding": p,
-        "output_padding": 0,
-        "dilation": 1,
-    }
-
-
 def overlap_is_even(k: int, s: int, d: int) -> bool:
     """Do the output pixels away from the borders all get the same number of taps? Counted by
     torch: a long all-ones input scattered through an all-ones dilated kernel."""
