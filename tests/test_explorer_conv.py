@@ -283,6 +283,7 @@ def test_round_trip_lists_the_merged_sizes_and_their_output_padding(
     visit.assert_clean()
 
 
+@pytest.mark.slow  # two reloads wait for the search worker
 def test_url_keeps_mode_and_animation_step(open_page) -> None:
     visit = open_explorer(open_page, "?mode=conv&n=7&k=3&s=2&p=1&step=5")
     page = visit.page
@@ -485,4 +486,17 @@ def test_solver_even_overlap_column_and_filter(open_page) -> None:
     assert set(column) == {"yes"} and len(column) == min(24, len(even))
     page.select_option(".tce-solve-filter", "uneven")
     assert set(page.locator(".tce-solve td.tce-even").all_inner_texts()) == {"no"}
+    visit.assert_clean()
+
+
+@pytest.mark.parametrize(("dark", "width"), [(False, 1280), (True, 1280), (False, 390)])
+def test_conv_mode_loads_clean_and_fits(open_page, dark: bool, width: int) -> None:
+    visit = open_explorer(open_page, "?mode=conv&n=9&k=3&s=2&p=1&d=2", dark=dark, width=width)
+    page = visit.page
+    assert shape(page) == (3, 3)  # floor((9 + 2 - 4 - 1) / 2) + 1
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert not page.locator(".tce-c-scatter").is_visible()  # scatter is the transposed view
+    for canvas in page.locator(".tce canvas:not([hidden])").all():
+        if canvas.is_visible():
+            assert canvas.bounding_box()["width"] > 0
     visit.assert_clean()

@@ -5,31 +5,47 @@ only difference the Chinese page makes to the script) and checked in Chromium.""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlparse
 
 import pytest
+
+from tests.browser import Visit, _watch
 
 PAGE = "explorer/"
 
 
-def open_explorer(open_page: Any, query: str = "", lang: str = "en", **kwargs: Any) -> Any:
-    """The explorer page, its ``<html lang>`` replaced by ``lang`` before any script runs."""
-    visit = open_page(PAGE, wait="networkidle", **kwargs)  # loaded: no request left to abort
-    page = visit.page
+@pytest.fixture()
+def open_explorer(browser: Any, site_url: str) -> Iterator[Any]:
+    """``open_explorer(query, lang="en", width=1280)``: the explorer page, its ``<html lang>``
+    replaced by ``lang`` before any script runs, watched like ``open_page``'s pages."""
+    contexts: list[Any] = []
 
-    def with_lang(route: Any) -> None:
-        response = route.fetch()
-        body = response.text()
-        assert '<html lang="en"' in body
-        route.fulfill(
-            response=response, body=body.replace('<html lang="en"', f'<html lang="{lang}"')
-        )
+    def with_lang(lang: str) -> Any:
+        def fulfil(route: Any) -> None:
+            response = route.fetch()
+            body = response.text()
+            assert '<html lang="en"' in body
+            html = body.replace('<html lang="en"', f'<html lang="{lang}"')
+            route.fulfill(response=response, body=html)
 
-    page.route("**/explorer/", with_lang)
-    page.route("**/explorer/?*", with_lang)
-    page.goto(page.url + query)
-    page.wait_for_selector("#transconv-explorer .tce-controls", state="attached")
-    return visit
+        return fulfil
+
+    def _open(query: str = "", lang: str = "en", width: int = 1280) -> Visit:
+        context = browser.new_context(viewport={"width": width, "height": 900})
+        contexts.append(context)
+        context.route(lambda url: urlparse(url).path.endswith("/" + PAGE), with_lang(lang))
+        page = context.new_page()
+        visit = Visit(page)
+        _watch(page, visit)
+        page.goto(site_url + PAGE + query)
+        page.wait_for_selector("#transconv-explorer .tce-controls", state="attached")
+        return visit
+
+    yield _open
+    for context in contexts:
+        context.close()
 
 
 def tables(page: Any) -> dict[str, dict[str, Any]]:
@@ -58,8 +74,8 @@ def tables(page: Any) -> dict[str, dict[str, Any]]:
 SAME_IN_BOTH = {"codeComment", "codeRefused", "valuesError"}
 
 
-def test_both_tables_have_every_string_and_chinese_differs(open_page) -> None:
-    visit = open_explorer(open_page)
+def test_both_tables_have_every_string_and_chinese_differs(open_explorer) -> None:
+    visit = open_explorer()
     both = tables(visit.page)
     assert set(both["en"]) == set(both["zh"])
     same = {k for k, v in both["en"].items() if v == both["zh"][k] and k not in SAME_IN_BOTH}
@@ -87,8 +103,8 @@ def english_phrases(page: Any) -> list[str]:
 
 
 @pytest.mark.parametrize("query", ["?n=3&k=3&s=2&p=1&op=1", "?mode=conv&n=7&k=3&s=2&p=1&step=5"])
-def test_chinese_page_shows_chinese_labels(open_page, query: str) -> None:
-    visit = open_explorer(open_page, query, lang="zh")
+def test_chinese_page_shows_chinese_labels(open_explorer, query: str) -> None:
+    visit = open_explorer(query, lang="zh")
     page = visit.page
     text = visible_text(page)
     for label in (
@@ -118,8 +134,8 @@ def test_chinese_page_shows_chinese_labels(open_page, query: str) -> None:
     visit.assert_clean()
 
 
-def test_chinese_refusals(open_page) -> None:
-    visit = open_explorer(open_page, "?s=2&op=2,0", lang="zh")
+def test_chinese_refusals(open_explorer) -> None:
+    visit = open_explorer("?s=2&op=2,0", lang="zh")
     page = visit.page
     error = page.locator(".tce-error")
     assert page.locator(".tce-error .admonition-title").inner_text() == "PyTorch 拒绝这个转置卷积"
@@ -147,8 +163,8 @@ def test_chinese_refusals(open_page) -> None:
     visit.assert_clean()
 
 
-def test_english_page_stays_english(open_page) -> None:
-    visit = open_explorer(open_page, "?s=2&op=2,0", lang="en")
+def test_english_page_stays_english(open_explorer) -> None:
+    visit = open_explorer("?s=2&op=2,0", lang="en")
     page = visit.page
     assert (
         page.locator(".tce-error .admonition-title").inner_text()
