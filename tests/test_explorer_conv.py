@@ -493,7 +493,7 @@ def test_solver_even_overlap_column_and_filter(open_page) -> None:
 def test_conv_mode_loads_clean_and_fits(open_page, dark: bool, width: int) -> None:
     visit = open_explorer(open_page, "?mode=conv&n=9&k=3&s=2&p=1&d=2", dark=dark, width=width)
     page = visit.page
-    assert shape(page) == (3, 3)  # floor((9 + 2 - 4 - 1) / 2) + 1
+    assert shape(page) == (4, 4)  # floor((9 + 2 - 4 - 1) / 2) + 1
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     assert not page.locator(".tce-c-scatter").is_visible()  # scatter is the transposed view
     for canvas in page.locator(".tce canvas:not([hidden])").all():
