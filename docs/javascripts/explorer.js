@@ -302,12 +302,22 @@
         ctx.textAlign = "center";
         ctx.textBaseline = "middle";
         ctx.fillStyle = light ? "#000" : "#fff";
+        var small = [];  // labels too wide at this size get a second try at 10 px
         for (var y = 0; y < rows; y++) {
           for (var x = 0; x < cols; x++) {
             if (lightCell(4 * (y * cols + x)) !== light) { continue; }
             var label = spec.text(y, x);
-            if (label === null || label === "" || !fits(label)) { continue; }
+            if (label === null || label === "") { continue; }
+            if (!fits(label)) { small.push(label, x, y); continue; }
             ctx.fillText(label, x * cs + cs / 2, y * cs + cs / 2 + (withSub ? 2 : 0));
+          }
+        }
+        if (small.length && size > 10) {
+          ctx.font = "10px system-ui, sans-serif";
+          for (var q = 0; q < small.length; q += 3) {
+            if (ctx.measureText(small[q]).width <= cs - 2) {
+              ctx.fillText(small[q], small[q + 1] * cs + cs / 2, small[q + 2] * cs + cs / 2 + (withSub ? 2 : 0));
+            }
           }
         }
         if (!withSub) { return; }
