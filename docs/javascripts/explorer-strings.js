@@ -323,7 +323,7 @@
     cropNone: "{axis}：没有填充也没有输出填充，不裁剪。",
     cropBoth: "{axis}：填充 {p} 从{start}和{end}各裁掉 {p} {unit}（斜线部分）。",
     cropKeep: "{axis}：填充 {p} 从{start}裁掉 {p} {unit}，从{end}裁掉 {rest} {unit}：输出填充 {op} 保留了完整输出最后的 {op} {unit}，" +
-      "其中是完整输出的值，而不是零。",
+      "里面是完整输出本来的值，不是零。",
     cropAdd: "{axis}：填充 {p} 从{start}裁掉 {p} {unit}；输出填充 {op} 保留{end}的 {p} {unit}（有值），并在完整输出之外补上 " +
       "{extra} {unit}零（虚线部分）。",
     cropAddOnly: "{axis}：输出填充 {op} 在完整输出之外补上 {op} {unit}零（虚线部分）。",
