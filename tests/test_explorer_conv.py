@@ -356,7 +356,8 @@ def full_output_rows(n: int, k: int, s: int) -> torch.Tensor:
 
 
 @pytest.mark.parametrize(
-    ("k", "s", "p", "op"), [(3, 2, 1, 1), (3, 2, 0, 1), (4, 3, 1, 2), (2, 2, 0, 0), (5, 3, 2, 2)]
+    ("k", "s", "p", "op"),
+    [(3, 2, 1, 1), (3, 2, 0, 1), (4, 3, 1, 2), (2, 2, 0, 0), (5, 3, 2, 2), (4, 2, 2, 1)],
 )
 def test_scatter_caption_is_true_for_the_setting(
     open_page, k: int, s: int, p: int, op: int
@@ -374,7 +375,10 @@ def test_scatter_caption_is_true_for_the_setting(
     else:
         assert "zeros" not in sentence.replace("not zeros", "") and zero_rows == 0
     if 0 < op <= p:  # the kept rows are the full output's own, cropped otherwise
-        assert "keeps the full output's last" in sentence
+        assert (
+            f"gives back {'the row' if op == 1 else f'{op} rows'} that padding would crop"
+            in sentence
+        )
         torch.testing.assert_close(y[-op:], full[len(full) - p : len(full) - p + op])
     visit.assert_clean()
 

@@ -99,8 +99,8 @@
     cropKeep: function (v) {
       return v.axis + ": padding " + v.p + " crops " + count(v.p, v.unit) + " from the " + v.start + " and " +
         (v.rest === 0 ? "none" : count(v.rest, v.unit)) + " from the " + v.end + ": output_padding " + v.op +
-        " keeps the full output's last " + (v.op === 1 ? v.unit : count(v.op, v.unit)) +
-        ", which hold" + (v.op === 1 ? "s" : "") + " its values, not zeros.";
+        " gives back " + (v.op === 1 ? "the " + v.unit : count(v.op, v.unit)) + " that padding would crop there, " +
+        "which hold" + (v.op === 1 ? "s" : "") + " the full output's values, not zeros.";
     },
     cropAdd: function (v) {
       return v.axis + ": padding " + v.p + " crops " + count(v.p, v.unit) + " from the " + v.start +
@@ -322,8 +322,8 @@
     scatterCaption: "每个输入像素把按它缩放的卷积核印到完整输出上；重叠处相加（小数字是重叠次数）。",
     cropNone: "{axis}：没有填充也没有输出填充，不裁剪。",
     cropBoth: "{axis}：填充 {p} 从{start}和{end}各裁掉 {p} {unit}（斜线部分）。",
-    cropKeep: "{axis}：填充 {p} 从{start}裁掉 {p} {unit}，从{end}裁掉 {rest} {unit}：输出填充 {op} 保留了完整输出最后的 {op} {unit}，" +
-      "里面是完整输出本来的值，不是零。",
+    cropKeep: "{axis}：填充 {p} 从{start}裁掉 {p} {unit}，从{end}只裁掉 {rest} {unit}：输出填充 {op} 在{end}找回了本该被裁掉的 " +
+      "{op} {unit}，里面是完整输出本来的值，不是零。",
     cropAdd: "{axis}：填充 {p} 从{start}裁掉 {p} {unit}；输出填充 {op} 保留{end}的 {p} {unit}（有值），并在完整输出之外补上 " +
       "{extra} {unit}零（虚线部分）。",
     cropAddOnly: "{axis}：输出填充 {op} 在完整输出之外补上 {op} {unit}零（虚线部分）。",
