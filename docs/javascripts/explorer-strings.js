@@ -17,6 +17,7 @@
     top: "top", bottom: "bottom", left: "left", right: "right",
     unitRow: "row", unitColumn: "column",
     listSeparator: ", ",
+    sentenceSeparator: " ",
 
     // controls
     modeLegend: "Layer",
@@ -260,6 +261,7 @@
     top: "上边", bottom: "下边", left: "左边", right: "右边",
     unitRow: "行", unitColumn: "列",
     listSeparator: "、",
+    sentenceSeparator: "",
 
     modeLegend: "层",
     modeTransposed: "转置卷积（ConvTranspose2d）",

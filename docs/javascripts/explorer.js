@@ -941,8 +941,8 @@
     var rows = Math.max(fullH, p[0] + H), cols = Math.max(fullW, p[1] + W);
     var cs = cellSize(cols, avail, 44);
     app.cs.scatter = cs;
-    put(app.q(".tce-scatter-text"), "textContent", t("scatterCaption") + " " + cropSentence(0) + " " +
-      cropSentence(1) + " " + t("hoverKeys"));
+    put(app.q(".tce-scatter-text"), "textContent", [t("scatterCaption"), cropSentence(0), cropSentence(1),
+      t("hoverKeys")].join(t("sentenceSeparator")));
     put(app.q(".tce-scatter-caption"), "textContent", t("figFullOutput", {full: rows + " × " + cols, out: H + " × " + W}));
     // values on the full canvas, including the cropped border
     var canvasVals = new Float64Array(rows * cols), canvasCount = new Int32Array(rows * cols), cur = app.cur;
