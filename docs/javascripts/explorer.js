@@ -257,6 +257,14 @@
   // sub(y, x) -> small corner text, boxes: [{y, x, h, w, colour, width, dash}].
   function drawGrid(canvas, spec, pal) {
     var rows = spec.rows, cols = spec.cols, cs = spec.cs, dpr = window.devicePixelRatio || 1;
+    // spec.key names everything the picture depends on: an unchanged grid is not redrawn
+    if (spec.key !== undefined) {
+      var key = [spec.key, rows, cols, cs, dpr, pal.bg.join(), JSON.stringify(spec.boxes || [])].join("|");
+      if (canvas._tceKey === key) { return; }
+      canvas._tceKey = key;
+    } else {
+      canvas._tceKey = undefined;
+    }
     var width = cols * cs, height = rows * cs;
     if (canvas.width !== Math.round(width * dpr) || canvas.height !== Math.round(height * dpr)) {
       canvas.width = Math.round(width * dpr);
@@ -718,9 +726,11 @@
     var st = app.st, cur = current(), conv = isConv();
     app.cur = cur;
     app.sizes = sizesOf(st);
+    app.text = {};
     ["x", "w"].forEach(function (which) {
       var area = app.q(".tce-" + which);
       var text = valuesToText(cur[which], "\n", " ");
+      app.text[which] = valuesToQuery(cur[which]);  // full precision: the key of the drawn grids
       if (document.activeElement !== area && area.value !== text) { area.value = text; }
       var lines = Math.min(8, Math.max(2, cur[which].length));
       if (area.rows !== lines) { area.rows = lines; }
@@ -899,9 +909,9 @@
     if (stamp) { inBoxes.push({y: stamp.i, x: stamp.j, colour: pal.stamp, width: 3}); }
     if (hovIn) { inBoxes.push({y: hovIn.i, x: hovIn.j, colour: pal.hover, width: 3}); }
     app.cs.input = csIn;
-    drawGrid(app.q(".tce-c-input"), {rows: n[0], cols: n[1], cs: csIn, boxes: inBoxes,
+    drawGrid(app.q(".tce-c-input"), {rows: n[0], cols: n[1], cs: csIn, boxes: inBoxes, key: app.text.x,
       fill: function (y, x) { return xFill(cur.x[y][x]); }, text: function (y, x) { return formatNumber(cur.x[y][x]); }}, pal);
-    drawGrid(app.q(".tce-c-kernel"), {rows: k[0], cols: k[1], cs: csIn,
+    drawGrid(app.q(".tce-c-kernel"), {rows: k[0], cols: k[1], cs: csIn, key: app.text.w,
       boxes: src.map(function (c) { return {y: c.a, x: c.b, colour: pal.hover, width: 3}; }),
       fill: function (y, x) { return wFill(cur.w[y][x]); }, text: function (y, x) { return formatNumber(cur.w[y][x]); }}, pal);
     describeCanvas(".tce-c-input", t("ariaInput", {rows: n[0], cols: n[1]}));
@@ -1000,7 +1010,7 @@
     var k = app.st.k, cur = app.cur, wFill = valueFill(pal, maxAbsOf(flat(cur.w)));
     var csK = cellSize(k[1], Math.min(avail / 3, 200), 36);
     var at = function (y, x) { return flipped ? cur.w[k[0] - 1 - y][k[1] - 1 - x] : cur.w[y][x]; };
-    drawGrid(app.q(".tce-c-flipped"), {rows: k[0], cols: k[1], cs: csK,
+    drawGrid(app.q(".tce-c-flipped"), {rows: k[0], cols: k[1], cs: csK, key: (flipped ? "f" : "k") + app.text.w,
       boxes: src.map(function (q) {
         return flipped ? {y: k[0] - 1 - q.a, x: k[1] - 1 - q.b, colour: app.pal.hover, width: 3} :
           {y: q.a, x: q.b, colour: app.pal.hover, width: 3};
