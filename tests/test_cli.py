@@ -80,7 +80,7 @@ def test_train_writes_results(run):
 
 def no_figures(monkeypatch):
     """Figures are checked once (test_train_writes_results); skip their ~1 s elsewhere."""
-    monkeypatch.setattr("transconv.cli.write_figures", lambda *args, **kwargs: [])
+    monkeypatch.setattr("transconv.run.training.write_figures", lambda *args, **kwargs: [])
 
 
 def test_resume_keeps_the_finished_epoch(run, tmp_path, monkeypatch):
@@ -218,8 +218,12 @@ def test_non_positive_crop(capsys, tmp_path, crop, expected):
 )
 def test_crop_larger_than_every_image(run, capsys, tmp_path, recipe, expected):
     _, data_root = run
-    args = train_args(tmp_path, data_root, "--crop", "80", "120", "--recipe", recipe)
-    assert expected in one_line_error(capsys, args)
+    voc_dir = str(data_root / "VOCdevkit" / "VOC2012")  # a VOC tree: the loader's own check
+    args = ["train", "--data", voc_dir, "--out", str(tmp_path), *SMALL, "--crop", "80", "120"]
+    assert expected in one_line_error(capsys, [*args, "--recipe", recipe])
+    args = train_args(tmp_path, data_root, "--crop", "80", "120")  # synthetic: before any work
+    err = one_line_error(capsys, args)
+    assert "--image-size must be at least the --crop (80 120), got 72 104" in err
 
 
 def test_synthetic_data_root_never_overwrites_a_users_files(capsys, tmp_path):
@@ -303,7 +307,7 @@ def test_diverging_loss_exits_1(run, capsys, tmp_path, monkeypatch):
     def diverge(*args, **kwargs):  # the detection itself is tested in test_train.py
         raise NonFiniteLossError("loss is nan at epoch 1 step 2; lower --lr (now 1e+20)")
 
-    monkeypatch.setattr("transconv.cli.train", diverge)
+    monkeypatch.setattr("transconv.run.training.train", diverge)
     _, data_root = run
     err = one_line_error(capsys, train_args(tmp_path, data_root, "--lr", "1e20"), code=1)
     assert err == "transconv: error: loss is nan at epoch 1 step 2; lower --lr (now 1e+20)"
