@@ -864,3 +864,40 @@ def test_sigterm_while_writing_results_leaves_the_old_set_and_says_so(
     no_figures(monkeypatch)
     assert main(train_args(out, data_root, "--epochs", "2", "--resume")) == 0  # as it said
     assert json.loads((out / "metrics.json").read_text())["final"]["epoch"] == 2
+
+
+@pytest.mark.slow
+def test_ctrl_c_to_the_process_group_with_workers_is_one_line(run, tmp_path):
+    import signal
+    import subprocess
+    import time
+    from pathlib import Path
+
+    _, data_root = run
+    out = tmp_path / "int"
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root), "OMP_NUM_THREADS": "1"}
+    args = train_args(out, data_root, "--epochs", "500", "--workers", "2")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "transconv", *args],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=root,
+        start_new_session=True,  # its own process group, as a terminal makes one
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while not (out / "checkpoint.pt").exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert (out / "checkpoint.pt").exists(), "no epoch finished in time"
+        time.sleep(0.5)  # mid-epoch: the workers are busy
+        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    assert lines[0].startswith("transconv: error: stopped by SIGINT; ")
+    assert not (out / ".transconv.lock").exists()

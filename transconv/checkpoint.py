@@ -84,7 +84,13 @@ def save_checkpoint(
     Returns
     -------
     Path
-        ``path``.
+        ``path``, with the mode ``open()`` gives new files (``0o666`` less the umask).
+
+    Raises
+    ------
+    CheckpointWriteError
+        If the file cannot be written (a full disk): one line naming ``path``; the previous
+        checkpoint is kept.
 
     Examples
     --------
@@ -238,9 +244,10 @@ def load_checkpoint(
     FileNotFoundError
         If ``path`` is not a file.
     ValueError
-        If the file is empty, truncated, not a checkpoint, or holds weights that do not fit
-        ``net`` (the message names the file, the first differing entry and the model the
-        checkpoint was written for).
+        If the file is empty, truncated, not a checkpoint, holds NaN or infinite weights (the
+        message names the first such tensor), or holds weights that do not fit ``net`` (the
+        message names the file, the first differing entry and the model the checkpoint was
+        written for).
 
     Examples
     --------
