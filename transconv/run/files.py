@@ -28,6 +28,7 @@ __all__ = [
     "check_out_dir",
     "file_mode",
     "lock_out",
+    "make_out_dir",
     "replacing_run",
     "write_result_set",
 ]
@@ -138,8 +139,26 @@ def lock_out(out: str | os.PathLike) -> Iterator[Path]:
             lock.unlink()
 
 
+def make_out_dir(out: Path) -> None:
+    """Make ``out`` if needed; refuse one that cannot be written.
+
+    Raises
+    ------
+    ValueError
+        If ``out`` cannot be made or written (the message names the reason).
+    """
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as err:
+        raise ValueError(
+            f"--out must be a writable directory, got {out} ({err.strerror}); pick another --out"
+        ) from err
+
+
 def check_out_dir(out: Path, *, continuing: bool) -> None:
-    """Make ``out`` if needed and refuse one that cannot be written or holds another run.
+    """Refuse an ``out`` that holds another run (checked under the lock).
 
     Parameters
     ----------
@@ -151,17 +170,9 @@ def check_out_dir(out: Path, *, continuing: bool) -> None:
     Raises
     ------
     ValueError
-        If ``out`` cannot be made or written, holds any of `RUN_FILES` (unless
-        ``continuing``), or holds the run an interrupted ``--overwrite`` set aside.
+        If ``out`` holds any of `RUN_FILES` (unless ``continuing``), or holds the run an
+        interrupted ``--overwrite`` set aside.
     """
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=out):
-            pass
-    except OSError as err:
-        raise ValueError(
-            f"--out must be a writable directory, got {out} ({err.strerror}); pick another --out"
-        ) from err
     present = [name for name in RUN_FILES if (out / name).exists()]
     if present and not continuing:
         raise ValueError(

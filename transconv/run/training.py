@@ -21,6 +21,7 @@ from transconv.run.config import NUM_CLASSES, RunConfig, check_values, settle
 from transconv.run.files import (
     check_out_dir,
     lock_out,
+    make_out_dir,
     remove_staging,
     replacing_run,
     write_result_set,
@@ -226,8 +227,9 @@ def _run(
     progress.update(epoch=state["epoch"] if state else 0, config=config)
     to_train = _check_epochs(config, state)
     check_values(config)
-    check_out_dir(config.out, continuing=config.resume or config.overwrite)
+    make_out_dir(config.out)
     with lock_out(config.out) if rank == 0 else nullcontext():
+        check_out_dir(config.out, continuing=config.resume or config.overwrite)
         if rank == 0:
             _clean_leftovers(config)
         voc_dir, data = prepare_data(config, rank, world_size)
