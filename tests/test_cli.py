@@ -901,3 +901,18 @@ def test_ctrl_c_to_the_process_group_with_workers_is_one_line(run, tmp_path):
     assert len(lines) == 1 and "Traceback" not in err, err
     assert lines[0].startswith("transconv: error: stopped by SIGINT; ")
     assert not (out / ".transconv.lock").exists()
+
+
+def test_sigterm_kills_outright_while_joining_a_process_group(capsys, tmp_path, monkeypatch):
+    import signal
+
+    seen, before = [], signal.getsignal(signal.SIGTERM)
+
+    def setup(device_type):  # a rendezvous blocks in C++, where a Python handler never runs
+        seen.append(signal.getsignal(signal.SIGTERM))
+        raise ValueError("WORLD_SIZE=2 but no rank 0 answers")
+
+    monkeypatch.setattr("transconv.run.training.setup_distributed", setup)
+    one_line_error(capsys, ["train", "--out", str(tmp_path / "o"), *SMALL])
+    assert seen == [signal.SIG_DFL]
+    assert signal.getsignal(signal.SIGTERM) == before  # and the handler is restored after
