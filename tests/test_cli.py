@@ -916,3 +916,11 @@ def test_sigterm_kills_outright_while_joining_a_process_group(capsys, tmp_path, 
     one_line_error(capsys, ["train", "--out", str(tmp_path / "o"), *SMALL])
     assert seen == [signal.SIG_DFL]
     assert signal.getsignal(signal.SIGTERM) == before  # and the handler is restored after
+
+
+def test_num_classes_moved_to_the_run_layer_loudly():
+    import transconv.cli
+    from transconv.run import NUM_CLASSES
+
+    with pytest.warns(FutureWarning, match="transconv.cli.NUM_CLASSES moved: import it from"):
+        assert transconv.cli.NUM_CLASSES == NUM_CLASSES
