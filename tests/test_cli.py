@@ -746,6 +746,7 @@ def test_a_second_run_into_a_locked_out_is_refused(run, capsys, tmp_path):
     assert sorted(p.name for p in out.iterdir()) == [".transconv.lock"]
 
 
+@pytest.mark.slow
 def test_a_stale_lock_of_a_dead_process_is_taken_over(run, tmp_path, monkeypatch):
     no_figures(monkeypatch)
     _, data_root = run
@@ -808,6 +809,7 @@ def test_predict_out_is_checked_before_the_checkpoint_is_read(capsys, tmp_path):
         assert f"transconv: error: {expected}" in one_line_error(capsys, [*base, str(out)])
 
 
+@pytest.mark.slow
 def test_a_full_disk_while_saving_the_checkpoint_is_one_line(run, capsys, tmp_path, monkeypatch):
     _, data_root = run
 
@@ -837,6 +839,7 @@ def test_sigterm_in_predict_exits_143(run, capsys, tmp_path, monkeypatch):
     assert err.startswith("transconv: error: stopped by SIGTERM")
 
 
+@pytest.mark.slow
 def test_sigterm_while_writing_results_leaves_the_old_set_and_says_so(
     run, capsys, tmp_path, monkeypatch
 ):
