@@ -8,7 +8,8 @@ everything a results page needs into one directory:
     transconv predict --checkpoint runs/d2l/checkpoint.pt --image photo.jpg --out labels.png
 
 This module holds only the flags, their help and the exit codes; the run itself is
-[`transconv.run`][transconv.run] (`train_run`, `predict_file`), callable without argparse.
+[`train_run`][transconv.run.training.train_run] and
+[`predict_file`][transconv.run.predicting.predict_file], callable without argparse.
 `train` writes the files of [`RUN_FILES`][transconv.run.files.RUN_FILES]: `checkpoint.pt`
 (after every finished epoch whose losses and weights are finite), then `metrics.json`,
 `history.csv`, `predictions.png` and `curves.png` together, as one set. Several GPUs:
