@@ -12,7 +12,7 @@ from typing import Any
 from transconv._validation import check_allocation
 from transconv.data.labels import VOC_CLASSES
 
-__all__ = ["NUM_CLASSES", "RunConfig", "checkpoint_settings", "settle"]
+__all__ = ["NUM_CLASSES", "RunConfig", "check_values", "checkpoint_settings", "settle"]
 
 NUM_CLASSES = len(VOC_CLASSES)  # background included; synthetic data uses the same labels
 SYNTHETIC_SIZE = (352, 512)
@@ -40,6 +40,9 @@ RESUMED: dict[str, Any] = {
 @dataclass(frozen=True)
 class RunConfig:
     """Everything a training run needs, as `transconv train`'s flags name it.
+
+    Each field is the flag of the same name (``batch_size`` is ``--batch-size``, ``out`` is
+    ``--out``); ``transconv train --help`` says what each does and its default.
 
     Settings left at None (``model``, ``recipe``, ``lr``, ``crop``, ``batch_size``, ``seed``,
     ``upsample``, ``num_train``, ``num_val``, ``image_size`` ...) are filled by
@@ -257,6 +260,11 @@ def settle(config: RunConfig, state: dict[str, Any] | None) -> RunConfig:
 
 def check_values(config: RunConfig) -> None:
     """Refuse settings that cannot work, before any file is touched (one line each).
+
+    Parameters
+    ----------
+    config : RunConfig
+        Settled settings (see [`settle`][transconv.run.config.settle]).
 
     Raises
     ------

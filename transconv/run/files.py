@@ -29,6 +29,7 @@ __all__ = [
     "file_mode",
     "lock_out",
     "make_out_dir",
+    "remove_staging",
     "replacing_run",
     "write_result_set",
 ]
@@ -45,7 +46,13 @@ class OutInUseError(ValueError):
 
 
 def file_mode() -> int:
-    """The mode a new file gets from ``open()``: ``0o666`` less the process's umask."""
+    """The mode a new file gets from ``open()``: ``0o666`` less the process's umask.
+
+    Returns
+    -------
+    int
+        E.g. ``0o644`` under the usual umask ``0o022``; every file of a run gets it.
+    """
     mask = os.umask(0)
     os.umask(mask)
     return 0o666 & ~mask
@@ -142,6 +149,11 @@ def lock_out(out: str | os.PathLike) -> Iterator[Path]:
 def make_out_dir(out: Path) -> None:
     """Make ``out`` if needed; refuse one that cannot be written.
 
+    Parameters
+    ----------
+    out : Path
+        The run's folder.
+
     Raises
     ------
     ValueError
@@ -195,6 +207,18 @@ def replacing_run(out: Path, replace: bool) -> Iterator[Callable[[], None]]:
     something to replace the old one with (its first checkpoint); the old files are deleted
     then. An exception (Ctrl-C included) before ``commit`` removes the new run's files and puts
     the old ones back.
+
+    Parameters
+    ----------
+    out : Path
+        The run's folder.
+    replace : bool
+        Whether a run is being replaced (``--overwrite``).
+
+    Yields
+    ------
+    callable
+        ``commit()``: the new run has a checkpoint, the old run may go.
 
     Examples
     --------
@@ -283,7 +307,18 @@ def write_result_set(out: Path, writers: Sequence[Callable[[Path], object]]) -> 
 
 
 def remove_staging(out: Path) -> list[Path]:
-    """Remove staging folders a killed `write_result_set` left in ``out``."""
+    """Remove staging folders a killed `write_result_set` left in ``out``.
+
+    Parameters
+    ----------
+    out : Path
+        The run's folder (call it under the lock).
+
+    Returns
+    -------
+    list of Path
+        The folders removed.
+    """
     leftovers = sorted(out.glob(".results-*.tmp"))
     for folder in leftovers:
         shutil.rmtree(folder, ignore_errors=True)

@@ -29,7 +29,14 @@ from transconv.run.files import (
 from transconv.runs import jsonable, provenance, write_figures, write_history_csv, write_metrics
 from transconv.train import NonFiniteLossError, make_loaders, train
 
-__all__ = ["RunResult", "RunStopped", "prepare_data", "resolve_device", "train_run"]
+__all__ = [
+    "RunResult",
+    "RunStopped",
+    "prepare_data",
+    "resolve_device",
+    "train_run",
+    "write_run_results",
+]
 
 
 @dataclass
@@ -50,7 +57,23 @@ class RunStopped(Exception):
 
 
 def resolve_device(name: str) -> torch.device:
-    """``"auto"`` -> CUDA when available, else the CPU; refuse ``"cuda"`` without CUDA."""
+    """``"auto"`` -> CUDA when available, else the CPU; refuse ``"cuda"`` without CUDA.
+
+    Parameters
+    ----------
+    name : {"auto", "cpu", "cuda"}
+        The ``--device`` flag.
+
+    Returns
+    -------
+    torch.device
+        Where to run.
+
+    Raises
+    ------
+    ValueError
+        For ``"cuda"`` on a machine without CUDA.
+    """
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
@@ -121,8 +144,30 @@ def _voc(path: Path) -> tuple[Path, dict[str, Any]]:
 
 
 def prepare_data(config: RunConfig, rank: int = 0, world_size: int = 1) -> tuple[Path, dict]:
-    """The run's ``VOC2012`` folder (synthetic data made or reused on rank 0) and its
-    description for the provenance."""
+    """The run's ``VOC2012`` folder and its description for the provenance.
+
+    Synthetic data is made on rank 0, or reused when its marker records the same settings and
+    its tree is whole; a real VOC tree is checked and counted.
+
+    Parameters
+    ----------
+    config : RunConfig
+        Settled settings (``data``, ``data_root``, ``num_train``, ``num_val``, sizes, seed).
+    rank : int, default 0
+        This process's rank; only rank 0 writes data.
+    world_size : int, default 1
+        Processes in the run; with several, all wait for rank 0's data.
+
+    Returns
+    -------
+    (Path, dict)
+        The ``VOC2012`` folder, and ``{"kind": "synthetic" | "voc", ...}``.
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        For a missing or incomplete VOC tree, or a ``--data-root`` holding other files.
+    """
     if config.data == "synthetic":
         voc_dir, data = _synthetic(config, rank)
     else:
@@ -188,7 +233,28 @@ def _check_epochs(config: RunConfig, state: dict | None) -> bool:
 def write_run_results(
     config: RunConfig, net: Any, voc_dir: Path, history: list, meta: dict[str, Any], device: Any
 ) -> list[str]:
-    """Write ``metrics.json``, ``history.csv`` and the figures into ``config.out`` as one set."""
+    """Write ``metrics.json``, ``history.csv`` and the figures into ``config.out`` as one set.
+
+    Parameters
+    ----------
+    config : RunConfig
+        The run's settled settings.
+    net : nn.Module
+        The trained model (for ``predictions.png``).
+    voc_dir : Path
+        The data; its first four validation examples are drawn.
+    history : list of dict
+        One row per epoch.
+    meta : dict
+        ``provenance``, ``recipe`` and ``args`` for ``metrics.json``.
+    device : torch.device
+        Where the figures' predictions run.
+
+    Returns
+    -------
+    list of str
+        The names written.
+    """
     metrics = {
         "final": dict(history[-1]) if history else {}, "history": history,
         "provenance": meta["provenance"], "recipe": meta["recipe"], "model": config.model,
