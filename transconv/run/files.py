@@ -138,7 +138,10 @@ def lock_out(out: str | os.PathLike) -> Iterator[Path]:
             handle.write(mine)
         break
     else:
-        raise OutInUseError(f"--out {out}: could not take {lock}; try again")
+        raise OutInUseError(
+            f"--out must have a lock this run can take, got {lock} taken over and over by "
+            "other runs; wait for them to end, or pick another --out"
+        )
     try:
         yield lock
     finally:
