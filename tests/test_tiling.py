@@ -108,7 +108,11 @@ def test_tiled_equals_whole_for_random_sizes(height, width, tile, overlap):
 @pytest.mark.parametrize(
     "kwargs, error, match",
     [
-        ({"image": torch.zeros(3, 4, 4)}, TypeError, r"image must be a uint8 tensor .*float32"),
+        (
+            {"image": torch.zeros(3, 4, 4)},
+            TypeError,
+            r"^image must be a uint8 RGB image tensor, got dtype torch.float32; read it with",
+        ),
         (
             {"image": torch.zeros(4, 4, dtype=torch.uint8)},
             ValueError,

@@ -118,6 +118,7 @@ def check_label_map(
     num_classes: int | None = None,
     ignore_index: int | None = 255,
     fix: str = "map other values to 255 (ignore) or raise num_classes",
+    values: bool = True,
 ) -> Tensor:
     """Check that ``label`` holds integer class indices (reads two values back from a device).
 
@@ -135,6 +136,9 @@ def check_label_map(
         none.
     fix : str, optional
         How to fix a value out of range, for the message.
+    values : bool, optional
+        Check the values (default True); False checks only the type and dtype, without
+        reading anything back from the device.
 
     Returns
     -------
@@ -155,7 +159,7 @@ def check_label_map(
             "logits.argmax(dim=1) first, or convert with .long()"
         )
     high = 255 if num_classes is None else int(num_classes) - 1
-    if not label.numel():
+    if not values or not label.numel():
         return label
     lo, hi = (int(v) for v in torch.aminmax(label))  # the one read back
     if lo >= 0 and hi <= high:

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from transconv._validation import as_float, as_hw, as_int, check_allocation
+from transconv._validation import as_float, as_hw, as_int, check_allocation, check_rgb_image
 from transconv.data.voc import normalize_image
 
 __all__ = ["predict"]
@@ -29,16 +29,7 @@ def _tile_starts(length: int, tile: int, overlap: float) -> list[int]:
 def _check_predict_args(
     image: Tensor, tile_size: int | Sequence[int], overlap: float, batch_size: int
 ) -> tuple[int, int]:
-    if not isinstance(image, Tensor) or image.dtype != torch.uint8:
-        raise TypeError(
-            f"image must be a uint8 tensor (3, H, W), got {getattr(image, 'dtype', type(image))}; "
-            "read it with transconv.data.read_rgb (or torchvision.io.read_image)"
-        )
-    if image.dim() != 3 or image.shape[0] != 3:
-        raise ValueError(
-            f"image must have shape (3, H, W), got {tuple(image.shape)}; read it with "
-            "transconv.data.read_rgb, which returns 3 channels first"
-        )
+    check_rgb_image(image, "image")
     tile = as_hw(tile_size, "tile_size", example="(320, 480)")
     as_float(overlap, "overlap", low=0, high=1, high_open=True, example="0.25")
     as_int(batch_size, "batch_size", minimum=1, example="4")

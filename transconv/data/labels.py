@@ -29,6 +29,7 @@ import torch
 from PIL import Image
 from torch import Tensor
 
+from transconv._validation import check_label_map, check_rgb_image
 from transconv.data.images import ImageReadError, open_image
 
 __all__ = [
@@ -157,8 +158,10 @@ def voc_label_indices(colormap: Tensor, colormap2label: Tensor) -> Tensor:
 
     Raises
     ------
+    TypeError
+        If ``colormap`` is not a ``uint8`` tensor.
     ValueError
-        If ``colormap`` is not a ``uint8`` ``(3, H, W)`` tensor or the table has the wrong length.
+        If ``colormap`` is not ``(3, H, W)`` or the table has the wrong length.
 
     Examples
     --------
@@ -166,11 +169,7 @@ def voc_label_indices(colormap: Tensor, colormap2label: Tensor) -> Tensor:
     >>> voc_label_indices(rgb, voc_colormap2label())
     tensor([[  0,   1, 255]])
     """
-    if colormap.dtype != torch.uint8 or colormap.dim() != 3 or colormap.shape[0] != 3:
-        raise ValueError(
-            f"colormap must be a uint8 RGB image of shape 3xHxW, got dtype {colormap.dtype} "
-            f"and shape {tuple(colormap.shape)}; read it with read_rgb(path)"
-        )
+    check_rgb_image(colormap, "colormap")
     if colormap2label.shape != (256**3,):
         raise ValueError(
             f"colormap2label must have length 256**3 = {256**3}, got shape "
@@ -196,15 +195,13 @@ def _palette_to_labels(palette: Sequence[int]) -> Tensor:
 
 def _check_indices(indices: Tensor, path: Path, num_classes: int) -> Tensor:
     """Refuse grey-level label values that are neither a class nor the ignore index."""
-    bad = (indices >= num_classes) & (indices != IGNORE_INDEX)
-    if bad.any():
-        values = sorted(set(indices[bad].unique()[:5].tolist()))
-        raise ValueError(
-            f"label PNG {path} must hold class indices 0..{num_classes - 1} or "
-            f"{IGNORE_INDEX} (ignore), got values such as {values}; a grey-level (L or I;16) "
-            "label stores class indices, so save it with write_voc_label(path, label)"
-        )
-    return indices
+    return check_label_map(
+        indices,
+        f"label PNG {path}",
+        num_classes=num_classes,
+        fix="a grey-level (L or I;16) label stores class indices: save it with "
+        "write_voc_label(path, label)",
+    )
 
 
 def read_voc_label(
@@ -315,22 +312,16 @@ def write_voc_label(path: str | os.PathLike, label: Tensor | np.ndarray) -> None
     ...         print(png.mode, np.asarray(png).tolist())
     P [[1, 255]]
     """
-    array = label.detach().cpu().numpy() if isinstance(label, Tensor) else np.asarray(label)
-    if not np.issubdtype(array.dtype, np.integer):
-        raise TypeError(
-            f"label must hold integer class indices, got dtype {array.dtype}; "
-            "take logits.argmax(dim=1) first"
-        )
-    if array.ndim != 2:
+    if not isinstance(label, Tensor):
+        array = np.asarray(label)
+        integer = np.issubdtype(array.dtype, np.integer)
+        label = torch.from_numpy(array.astype(np.int64) if integer else array.astype(np.float64))
+    check_label_map(label, "label", fix="a palette PNG stores one byte per pixel")
+    if label.dim() != 2:
         raise ValueError(
-            f"label must have shape (H, W), got {tuple(array.shape)}; write one label at a time"
+            f"label must have shape (H, W), got {tuple(label.shape)}; write one label at a time"
         )
-    if array.size and (array.min() < 0 or array.max() > 255):
-        raise ValueError(
-            f"label must hold values in 0..255, got values from {array.min()} to {array.max()}; "
-            "a palette PNG stores one byte per pixel"
-        )
-    png = Image.fromarray(array.astype(np.uint8))
+    png = Image.fromarray(label.detach().cpu().numpy().astype(np.uint8))
     png.putpalette(voc_palette().flatten().tolist())  # "L" + palette -> "P"
     png.save(Path(path), format="PNG")
 
@@ -411,14 +402,5 @@ def label2image(pred: Tensor) -> Tensor:
              [128,   0,   0],
              [224, 224, 192]]], dtype=torch.uint8)
     """
-    if pred.dtype.is_floating_point or pred.dtype.is_complex or pred.dtype == torch.bool:
-        raise TypeError(
-            f"label2image expects integer class indices, got dtype {pred.dtype}; "
-            "take logits.argmax(dim=1) first"
-        )
-    if pred.numel() and (int(pred.min()) < 0 or int(pred.max()) > 255):
-        raise ValueError(
-            f"label2image expects class indices in 0..255, got values from {int(pred.min())} "
-            f"to {int(pred.max())}"
-        )
+    check_label_map(pred, "pred", fix="the palette has 256 colours")
     return voc_palette()[pred.to(torch.int64)]
