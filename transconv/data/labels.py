@@ -193,6 +193,35 @@ def _palette_to_labels(palette: Sequence[int]) -> Tensor:
     return torch.where(matches.any(dim=1), labels, IGNORE_INDEX)
 
 
+def _palette_labels(
+    indices: Tensor, palette: Sequence[int], path: Path, num_classes: int
+) -> Tensor:
+    """Class indices of a palette PNG: by VOC's colours, or the indices themselves.
+
+    With VOC's palette (every index used is coloured as a VOC class, or is 255) the colours
+    decide, as on the RGB path. With another palette (e.g. grey levels) the indices are the
+    classes, provided each is a class index or 255 and no colour says otherwise; anything
+    else is refused, never read as 255 (ignored) in silence.
+    """
+    by_colour = _palette_to_labels(palette)
+    used = torch.bincount(indices.flatten(), minlength=256).nonzero().flatten()  # O(pixels)
+    colour_of = by_colour[used]
+    if bool(((colour_of != IGNORE_INDEX) | (used == IGNORE_INDEX)).all()):
+        return by_colour[indices]
+    valid = (used < num_classes) | (used == IGNORE_INDEX)
+    bad = used[~valid | ((colour_of != IGNORE_INDEX) & (colour_of != used))]
+    if bad.numel() == 0:
+        return indices
+    entries = list(palette)
+    colours = [tuple(entries[3 * i : 3 * i + 3]) or "none" for i in bad[:5].tolist()]
+    raise ValueError(
+        f"label PNG {path} must use VOC's palette or hold class indices 0..{num_classes - 1} "
+        f"or {IGNORE_INDEX} (ignore), got palette indices {bad[:5].tolist()} coloured "
+        f"{colours}; map its values to class indices and save it with write_voc_label(path, "
+        "label)"
+    )
+
+
 def _check_indices(indices: Tensor, path: Path, num_classes: int) -> Tensor:
     """Refuse grey-level label values that are neither a class nor the ignore index."""
     return check_label_map(
@@ -214,9 +243,12 @@ def read_voc_label(
 
     Three kinds of PNG are read, each exactly:
 
-    * palette ("P") images, VOC's own: each palette entry is checked against
-      [`VOC_COLORMAP`][transconv.data.labels.VOC_COLORMAP], an entry of another colour, or an
-      index past the end of a short palette, reads as 255 (what the RGB path gives);
+    * palette ("P") images. With VOC's palette, VOC's own files, each palette entry used is
+      checked against [`VOC_COLORMAP`][transconv.data.labels.VOC_COLORMAP] and the colour
+      decides the class, as on the RGB path (index 255, VOC's outline band, reads as 255).
+      With another palette (say grey levels), the indices are read as class indices, each
+      below ``num_classes`` or 255; an index that is neither, or whose colour is another
+      class's, is refused rather than read as 255;
     * grey-level ("L", "I;16") images store class indices directly; every value must be below
       ``num_classes`` or be 255;
     * RGB(A) images go through [`voc_label_indices`][transconv.data.labels.voc_label_indices].
@@ -228,7 +260,8 @@ def read_voc_label(
     colormap2label : Tensor or None, optional
         Table for RGB label images; built on demand when not given (pass one to read many).
     num_classes : int, optional
-        Number of classes a grey-level label may hold (default 21, VOC's).
+        Number of classes a grey-level label, or a palette label without VOC's palette, may
+        hold (default 21, VOC's).
 
     Returns
     -------
@@ -246,7 +279,8 @@ def read_voc_label(
     ImageReadError
         If the file cannot be decoded, or its pixel format is not one of the three above.
     ValueError
-        If a grey-level label holds a value that is not a class index nor 255.
+        If a grey-level label, or a palette label without VOC's palette, holds a value that
+        is not a class index nor 255.
 
     Examples
     --------
@@ -263,7 +297,7 @@ def read_voc_label(
         mode = image.mode
         if mode == "P":
             indices = torch.from_numpy(np.asarray(image, dtype=np.int64))
-            return _palette_to_labels(image.getpalette() or [])[indices]
+            return _palette_labels(indices, image.getpalette() or [], path, num_classes)
         if mode in _INDEX_MODES:
             indices = torch.from_numpy(np.asarray(image, dtype=np.int64))
             return _check_indices(indices, path, num_classes)
