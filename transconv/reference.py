@@ -245,7 +245,7 @@ def _sum_by_tap(
     The stacked inputs of ``_sum_by_phase`` hold zeros where a shifted copy does not reach,
     and ``0 * inf`` is NaN; here every input pixel times every tap is one product, and each
     tap's map is added at its phase and shift, so a non-finite tap reaches exactly the
-    positions it reaches in PyTorch.
+    positions the definition sends it to.
     """
     n, g, c, h, w = x.shape
     _, _, o, kh, kw = weight.shape
@@ -287,7 +287,9 @@ def conv_transpose2d(
     kernel) stay zero. The stacked inputs are zero where a shifted copy does not reach, and
     $0 \cdot \infty$ is NaN, so a weight with a non-finite tap is summed tap by tap instead
     (one product of every input pixel with every tap, each tap's map added at its phase and
-    shift): the non-finite values then reach exactly the outputs they reach in PyTorch.
+    shift): the non-finite values then reach exactly the outputs the definition sends them
+    to. PyTorch's CPU kernel can spread NaN further: with several NaN taps in ``float32`` it
+    marks outputs NaN that no NaN tap reaches, so there the two differ.
 
     Shape: ``(B, C_in, H, W)`` -> ``(B, C_out, H_out, W_out)`` with
 
@@ -368,8 +370,9 @@ def conv_transpose2d(
     wq = max(w + dw * (kw - 1) // sw, -(-(pw + out_w) // sw))
     xg = x.reshape(n, groups, c_in // groups, h, w)
     wg = weight.reshape(groups, c_in // groups, c_out_per_group, kh, kw)
-    # the per-phase product is faster; a non-finite tap needs the exact tap-by-tap sum
-    by_phase = bool(weight.isfinite().all())
+    # the per-phase product is faster; a non-finite tap needs the exact tap-by-tap sum (meta
+    # tensors have no values to look at: either path gives the shape)
+    by_phase = weight.is_meta or bool(weight.isfinite().all())
     phases = (_sum_by_phase if by_phase else _sum_by_tap)(xg, wg, (sh, sw), (dh, dw), (hq, wq))
     full = phases.reshape(n, groups * c_out_per_group, hq * sh, wq * sw)
     y = full[..., ph : ph + out_h, pw : pw + out_w].contiguous()
