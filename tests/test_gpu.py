@@ -479,3 +479,9 @@ def test_cuda_batches_read_nothing_back_to_the_host():
     finally:
         torch.cuda.set_sync_debug_mode("default")
     assert len(rest) == 3 and all(X.is_cuda and Y.is_cuda for X, Y in rest)
+
+
+def test_no_images_says_so_not_smaller_crop():
+    # issue 16: an empty split ended in "use a smaller crop_size or batch_size"
+    with pytest.raises(ValueError, match=r"^images must hold at least one image, got none"):
+        DeviceSegLoader([], [], batch_size=1, crop_size=(3, 3), device="cpu")

@@ -213,6 +213,8 @@ class DeviceSegLoader:
     def _empty_message(self, images: Sequence[Tensor]) -> str:
         """Explain why no full batch is left and what to change."""
         h, w = self.crop_size
+        if not images:
+            return "images must hold at least one image, got none; pass the images to load"
         largest = max((tuple(img.shape[1:]) for img in images), default=None)
         return (
             f"no full batch of {self.batch_size}: {self.num_kept} of {len(images)} images are at "
