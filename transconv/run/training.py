@@ -100,7 +100,7 @@ def _default_sigterm() -> Iterator[None]:
 def _synthetic(config: RunConfig, rank: int) -> tuple[Path, dict[str, Any]]:
     """Generate (or reuse) synthetic VOC data; return its VOC2012 path and a description."""
     from transconv.data.layout import is_voc_tree, voc_dir_in
-    from transconv.data.synthetic import SYNTHETIC_MARKER, make_synthetic_voc
+    from transconv.data.synthetic import make_synthetic_voc, synthetic_params
 
     size, root = config.synthetic_size, config.data_root or config.out / "data"
     wanted = {
@@ -111,11 +111,7 @@ def _synthetic(config: RunConfig, rank: int) -> tuple[Path, dict[str, Any]]:
     }
     info = {"kind": "synthetic", "root": str(root), "size": size, **wanted}
     del info["sizes"]
-    marker = root / SYNTHETIC_MARKER
-    try:
-        made = json.loads(marker.read_text()) if marker.is_file() else {}
-    except (OSError, ValueError):
-        made = {}
+    made = synthetic_params(root) or {}  # None: no tree, a half-made one, or an old marker
     voc_dir = voc_dir_in(root)
     fresh = is_voc_tree(voc_dir) and all(made.get(k) == v for k, v in wanted.items())
     if rank == 0 and not fresh:
