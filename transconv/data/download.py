@@ -121,7 +121,10 @@ def _fetch(url: str, tar: Path, timeout: float) -> None:
                     digest.update(chunk)
                     out.write(chunk)
         if digest.hexdigest() != VOC2012_MD5:
-            raise RuntimeError(f"md5 of the download is {digest.hexdigest()}, not {VOC2012_MD5}")
+            raise RuntimeError(
+                f"the download must have md5 {VOC2012_MD5}, got {digest.hexdigest()}; the "
+                "file is damaged or not VOC 2012, so the next mirror is tried"
+            )
         os.replace(partial, tar)
     finally:
         partial.unlink(missing_ok=True)
@@ -138,7 +141,10 @@ def _extract(tar: Path, voc_dir: Path) -> None:
             archive.extractall(staging, **safe)
         extracted = voc_dir_in(staging)
         if not _is_complete(extracted):
-            raise RuntimeError(f"extracted, but the tar holds no complete {voc_dir.name} tree")
+            raise RuntimeError(
+                f"the tar must hold a complete {voc_dir.name} tree, got an incomplete one; the "
+                "file is damaged or not VOC 2012, so the next mirror is tried"
+            )
         voc_dir.parent.mkdir(exist_ok=True)
         if voc_dir.exists():
             aside = Path(tempfile.mkdtemp(prefix=f"{voc_dir.name}.incomplete-", dir=voc_dir.parent))
@@ -222,10 +228,11 @@ def download_voc(
             failures.append(f"  {url}: {type(error).__name__}: {error}")
             continue
         return voc_dir
+    tried = "\n".join(failures)
     raise RuntimeError(
-        "could not download Pascal VOC 2012 from any URL tried:\n" + "\n".join(failures) + "\n"
-        f"Download {VOC2012_FILENAME} (md5 {VOC2012_MD5}) by hand and extract it in {root}, "
-        f"so that {voc_dir}/JPEGImages, SegmentationClass and "
+        f"Pascal VOC 2012 must download from one of the {len(urls)} URL(s) tried, got a failure "
+        f"from each (below); download {VOC2012_FILENAME} (md5 {VOC2012_MD5}) by hand and "
+        f"extract it in {root}, so that {voc_dir}/JPEGImages, SegmentationClass and "
         "ImageSets/Segmentation/{train,val}.txt exist; offline, make_synthetic_voc(root, "
-        "num_train, num_val) writes a small stand-in with the same layout"
+        f"num_train, num_val) writes a small stand-in with the same layout. Failures:\n{tried}"
     )
