@@ -63,7 +63,9 @@ def test_checkpoint_strips_compile_and_ddp_wrappers(tmp_path):
 
 
 def test_missing_checkpoint_error(tmp_path):
-    with pytest.raises(FileNotFoundError, match=r"checkpoint .*nope.pt not found"):
+    with pytest.raises(
+        FileNotFoundError, match=r"checkpoint .*nope.pt must exist, got no such file; "
+    ):
         load_checkpoint(tmp_path / "nope.pt")
 
 
@@ -99,13 +101,19 @@ def _good(tmp_path):
 @pytest.mark.parametrize(
     "content, match",
     [
-        (b"", r"checkpoint .*bad.pt is empty \(0 bytes\); pass a checkpoint.pt written by"),
+        (
+            b"",
+            r"checkpoint .*bad.pt must not be empty, got 0 bytes; pass a checkpoint.pt written by",
+        ),
         (
             b"garbage" * 50,
-            r"checkpoint .*bad.pt cannot be read, it is truncated or not a checkpoint",
+            r"checkpoint .*bad.pt must be readable, got a truncated file or not a checkpoint",
         ),
-        ("half", r"checkpoint .*bad.pt cannot be read, it is truncated or not a checkpoint"),
-        (b"hello\n", r"checkpoint .*bad.pt cannot be read, it is truncated or not a checkpoint"),
+        ("half", r"checkpoint .*bad.pt must be readable, got a truncated file or not a checkpoint"),
+        (
+            b"hello\n",
+            r"checkpoint .*bad.pt must be readable, got a truncated file or not a checkpoint",
+        ),
     ],
 )
 def test_unreadable_checkpoint_is_one_clear_error(tmp_path, content, match):
@@ -123,8 +131,8 @@ def test_a_tensor_file_that_is_no_checkpoint(tmp_path):
     torch.save({"weights": torch.zeros(2)}, tmp_path / "other.pt")
     with pytest.raises(
         ValueError,
-        match=r"other.pt has no model, optimizer, epoch, history, "
-        r"config entry",
+        match=r"other.pt must have the entries model, optimizer, epoch, history, config, got "
+        r"none for model, optimizer, epoch, history, config; pass a checkpoint.pt",
     ):
         load_checkpoint(tmp_path / "other.pt")
 
@@ -134,7 +142,7 @@ def test_checkpoint_of_another_model_or_class_count(tmp_path):
     other_classes = tiny_fcn(num_classes=21, seed=3)
     before = {k: v.clone() for k, v in other_classes.state_dict().items()}
     expected = (
-        r"good.pt does not fit this model: \d+ shape \(e.g. 3.weight \(4, 8, 1, 1\) vs "
+        r"good.pt must fit this model, got \d+ shape \(e.g. 3.weight \(4, 8, 1, 1\) vs "
         r"\(21, 8, 1, 1\)\); it was written for tiny with num_classes 4"
     )
     with pytest.raises(ValueError, match=expected):
@@ -142,7 +150,7 @@ def test_checkpoint_of_another_model_or_class_count(tmp_path):
     assert all(torch.equal(before[k], v) for k, v in other_classes.state_dict().items())
     with pytest.raises(
         ValueError,
-        match=r"does not fit this model: 1 missing \(e.g. weight\), "
+        match=r"must fit this model, got 1 missing \(e.g. weight\), "
         r"\d+ unexpected \(e.g. 0.weight\)",
     ):
         load_checkpoint(path, nn.Conv2d(3, 2, 1, bias=False))
@@ -168,7 +176,7 @@ def test_a_full_disk_names_the_checkpoint_and_keeps_the_previous(tmp_path, monke
     monkeypatch.setattr(torch, "save", full)
     with pytest.raises(CheckpointWriteError) as info:
         save_checkpoint(path, net, opt, epoch=2, history=[])
-    assert str(info.value).startswith(f"checkpoint {path} could not be written (")
+    assert str(info.value).startswith(f"checkpoint {path} must be writable, got ")
     assert "\n" not in str(info.value) and isinstance(info.value, OSError)
     monkeypatch.undo()
     assert load_checkpoint(path)["epoch"] == 1

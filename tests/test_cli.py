@@ -197,7 +197,7 @@ def test_incomplete_voc_tree(capsys, tmp_path):
     err = one_line_error(
         capsys, ["train", "--data", str(tmp_path), "--out", str(tmp_path / "o"), *SMALL]
     )
-    assert "JPEGImages not found" in err
+    assert "JPEGImages missing" in err
 
 
 @pytest.mark.parametrize(
@@ -267,13 +267,13 @@ def test_missing_checkpoint(capsys, tmp_path):
             str(tmp_path / "y.png"),
         ],
     )
-    assert "none.pt not found" in err
+    assert "none.pt must exist, got no such file" in err
 
 
 def test_resume_without_checkpoint(run, capsys, tmp_path):
     _, data_root = run
     err = one_line_error(capsys, train_args(tmp_path / "fresh", data_root, "--resume"))
-    assert "checkpoint.pt not found" in err
+    assert "checkpoint.pt must exist, got no such file" in err
 
 
 def test_predict_missing_and_broken_image(run, capsys, tmp_path):
@@ -288,11 +288,13 @@ def test_predict_missing_and_broken_image(run, capsys, tmp_path):
         "cpu",
         "--image",
     ]
-    assert "missing.jpg not found" in one_line_error(capsys, [*base, str(tmp_path / "missing.jpg")])
+    assert "missing.jpg must exist, got no such file" in one_line_error(
+        capsys, [*base, str(tmp_path / "missing.jpg")]
+    )
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"not a jpeg")
     err = one_line_error(capsys, [*base, str(broken)])
-    assert str(broken) in err and "cannot decode" in err
+    assert str(broken) in err and "must be a JPEG or PNG file Pillow can decode, got" in err
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
@@ -460,10 +462,10 @@ def test_partial_checkpoints_are_removed_at_start(run, capsys, tmp_path, monkeyp
 @pytest.mark.parametrize(
     "content, expected",
     [
-        (b"", "checkpoint.pt is empty (0 bytes)"),
+        (b"", "checkpoint.pt must not be empty, got 0 bytes"),
         (
             b"PK\x03\x04 not really a zip",
-            "checkpoint.pt cannot be read, it is truncated or not a checkpoint",
+            "checkpoint.pt must be readable, got a truncated file or not a checkpoint",
         ),
     ],
 )
@@ -506,7 +508,7 @@ def test_checkpoint_of_another_model_in_predict(run, capsys, tmp_path):
             str(tmp_path / "y.png"),
         ],
     )
-    assert "five.pt does not fit this model:" in err and "num_classes 5" in err
+    assert "five.pt must fit this model, got " in err and "num_classes 5" in err
 
 
 def test_truncated_and_garbage_images(run, capsys, tmp_path):
@@ -525,7 +527,7 @@ def test_truncated_and_garbage_images(run, capsys, tmp_path):
         "--image",
     ]
     err = one_line_error(capsys, [*base, str(truncated)])
-    assert str(truncated) in err and "cannot decode" in err
+    assert str(truncated) in err and "must be a file Pillow can decode, got a truncated" in err
 
 
 def test_unwritable_out_fails_before_any_work(capsys, tmp_path):

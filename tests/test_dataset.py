@@ -245,7 +245,10 @@ def test_a_damaged_image_fails_at_construction_in_one_line(tmp_path: Path) -> No
     voc_dir = _write_voc_tree(tmp_path / "VOC2012", [image, image], [label, label])
     path = image_file(voc_dir, "2007_000001")
     path.write_bytes(path.read_bytes()[:100])
-    with pytest.raises(ImageReadError, match=r"cannot decode image .*2007_000001\.jpg") as info:
+    with pytest.raises(
+        ImageReadError,
+        match=r"image .*2007_000001\.jpg must be a file Pillow can decode, got a truncated file",
+    ) as info:
         VOCSegDataset(True, (10, 10), voc_dir, verbose=False)
     assert "\n" not in str(info.value)
 

@@ -139,7 +139,8 @@ def test_download_all_fail(tmp_path: Path, mirrors: Mirrors) -> None:
         download_voc(tmp_path, mirrors=urls)
     message = str(info.value)
     assert f"{urls[0]}: HTTPError: HTTP Error 404" in message
-    assert f"{urls[1]}: RuntimeError: the download must have md5 {download.VOC2012_MD5}, got " in message
+    md5 = download.VOC2012_MD5
+    assert f"{urls[1]}: RuntimeError: the download must have md5 {md5}, got " in message
     assert f"{tmp_path}/VOCdevkit/VOC2012/JPEGImages" in message
     assert download.VOC2012_MD5 in message and "make_synthetic_voc" in message
     assert not (tmp_path / download.VOC2012_FILENAME).exists()  # no forged tar kept

@@ -437,14 +437,16 @@ def test_from_voc_reads_split_with_palette_labels(tmp_path):
 
 
 def test_from_voc_missing_files(tmp_path):
-    with pytest.raises(FileNotFoundError, match=r"JPEGImages not found.*download_voc"):
+    with pytest.raises(FileNotFoundError, match=r"got .*JPEGImages missing; .*download_voc"):
         DeviceSegLoader.from_voc(tmp_path, True, crop_size=2, batch_size=1, device="cpu")
     from transconv.data.layout import image_file, label_file, split_file
 
     for part in (image_file(tmp_path, "x"), label_file(tmp_path, "x"), split_file(tmp_path, "val")):
         part.parent.mkdir(parents=True, exist_ok=True)
     split_file(tmp_path, "val").write_text("2007_000001\n")
-    with pytest.raises(FileNotFoundError, match=r"2007_000001.jpg not found, but val.txt lists"):
+    with pytest.raises(
+        FileNotFoundError, match=r"2007_000001.jpg must exist \(val.txt lists it\), got no such"
+    ):
         DeviceSegLoader.from_voc(tmp_path, False, crop_size=2, batch_size=1, device="cpu")
 
 

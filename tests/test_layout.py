@@ -64,15 +64,18 @@ def test_is_voc_tree_and_resolve(synthetic: Path, tmp_path: Path) -> None:
     assert is_voc_tree(synthetic) and not is_voc_tree(tmp_path)
     root = synthetic.parent.parent
     assert resolve_voc_dir(root) == synthetic and resolve_voc_dir(synthetic) == synthetic
-    with pytest.raises(FileNotFoundError, match=r"JPEGImages not found"):
+    with pytest.raises(FileNotFoundError, match=r"voc_dir must be .*, got .*JPEGImages missing; "):
         resolve_voc_dir(tmp_path)
 
 
 def test_missing_tree_says_how_to_get_one(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match=r"JPEGImages not found.*VOCdevkit/VOC2012.*"
-                       r"download_voc.*make_synthetic_voc"):  # fmt: skip
+    expected = (
+        r"voc_dir must be a Pascal VOC tree ROOT/VOCdevkit/VOC2012.*, got .*JPEGImages missing; "
+        r".*download_voc.*make_synthetic_voc"
+    )
+    with pytest.raises(FileNotFoundError, match=expected):
         check_voc_tree(tmp_path / "nowhere")
-    with pytest.raises(FileNotFoundError, match=r"JPEGImages not found"):
+    with pytest.raises(FileNotFoundError, match=r"voc_dir must be .*, got .*JPEGImages missing; "):
         read_voc_images(tmp_path / "nowhere")
 
 
@@ -83,9 +86,13 @@ def test_hints_at_the_nested_tree(synthetic: Path) -> None:
 
 def test_missing_split_or_listed_file(tmp_path: Path) -> None:
     voc_dir = _empty_tree(tmp_path / "VOC2012", "2007_000000\n")
-    with pytest.raises(FileNotFoundError, match=r"split file .*val\.txt not found"):
+    with pytest.raises(
+        FileNotFoundError, match=r"split file .*val\.txt must exist in .*, got no such file; "
+    ):
         list_examples(voc_dir, "val")
-    with pytest.raises(FileNotFoundError, match=r"2007_000000\.jpg not found, but train\.txt"):
+    with pytest.raises(
+        FileNotFoundError, match=r"2007_000000\.jpg must exist \(train\.txt lists it\), got no such"
+    ):
         list_examples(voc_dir, "train")
 
 

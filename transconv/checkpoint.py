@@ -39,7 +39,7 @@ def _write(state: dict[str, Any], tmp: str, path: Path) -> None:
     except (OSError, RuntimeError) as err:  # ENOSPC as OSError, or torch's "enforce fail"
         reason = getattr(err, "strerror", None) or str(err).split("\n")[0][:120]
         raise CheckpointWriteError(
-            f"checkpoint {path} could not be written ({reason}); free space or pick another "
+            f"checkpoint {path} must be writable, got {reason}; free space or pick another "
             "--out (the previous checkpoint, if any, is kept)"
         ) from err
 
@@ -156,18 +156,21 @@ def _read(path: Path, map_location: str | torch.device) -> dict[str, Any]:
     """torch.load with every way a file can fail to be a checkpoint turned into one line."""
     fix = "pass a checkpoint.pt written by `transconv train` (or save_checkpoint)"
     if path.stat().st_size == 0:
-        raise ValueError(f"checkpoint {path} is empty (0 bytes); {fix}")
+        raise ValueError(f"checkpoint {path} must not be empty, got 0 bytes; {fix}")
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # EOFError, UnpicklingError, KeyError, RuntimeError from zip ...
         reason = str(err).split(".")[0].strip() or type(err).__name__
         raise ValueError(
-            f"checkpoint {path} cannot be read, it is truncated or not a checkpoint "
+            f"checkpoint {path} must be readable, got a truncated file or not a checkpoint "
             f"({type(err).__name__}: {reason[:120]}); {fix}"
         ) from err
     missing = [k for k in _KEYS if not isinstance(state, dict) or k not in state]
     if missing:
-        raise ValueError(f"checkpoint {path} has no {', '.join(missing)} entry; {fix}")
+        raise ValueError(
+            f"checkpoint {path} must have the entries {', '.join(_KEYS)}, got none for "
+            f"{', '.join(missing)}; {fix}"
+        )
     _check_finite(state["model"], path)
     return state
 
@@ -208,7 +211,7 @@ def _mismatch(path: Path, net: nn.Module, weights: dict[str, Any], config: dict)
         f"{config.get('num_classes', '?')}"
     )
     return (
-        f"checkpoint {path} does not fit this model: {', '.join(parts)}; {written}, so build "
+        f"checkpoint {path} must fit this model, got {', '.join(parts)}; {written}, so build "
         "that model (or pass the matching --model)"
     )
 
@@ -254,12 +257,13 @@ def load_checkpoint(
     >>> load_checkpoint("no/such/checkpoint.pt")
     Traceback (most recent call last):
     ...
-    FileNotFoundError: checkpoint no/such/checkpoint.pt not found; ...
+    FileNotFoundError: checkpoint no/such/checkpoint.pt must exist, got no such file; ...
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(
-            f"checkpoint {path} not found; `transconv train --out DIR` writes DIR/checkpoint.pt"
+            f"checkpoint {path} must exist, got no such file; `transconv train --out DIR` writes "
+            "DIR/checkpoint.pt"
         )
     state = _read(path, map_location)
     restore_checkpoint(state, net, optimizer, path=path)

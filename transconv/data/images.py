@@ -50,7 +50,7 @@ class ImageReadError(OSError, ValueError):
 
     Raised for truncated or garbage files, files too large for Pillow's decompression-bomb
     guard, and pixel formats the readers refuse (e.g. float images). The message is one line:
-    ``cannot decode <what> <path>: <problem>; <fix>``. Like the standard library's
+    ``<what> <path> must be <rule>, got <problem>; <fix>``. Like the standard library's
     ``io.UnsupportedOperation`` it is both an `OSError` (what Pillow raises for the same files,
     so code catching that keeps working) and a `ValueError` (the file's content is a bad
     input value, which is how the CLI reports it).
@@ -65,15 +65,15 @@ class ImageReadError(OSError, ValueError):
     ...         read_rgb(bad)
     ...     except ImageReadError as error:
     ...         print(str(error).replace(tmp, "TMP"))
-    cannot decode image TMP/bad.jpg: not a JPEG or PNG file Pillow recognises; replace the file
+    image TMP/bad.jpg must be a JPEG or PNG file Pillow can decode, got a file it does not ...
     """
 
 
 def _damage(error: BaseException) -> str:
     """Pillow's reason for failing, in a few words."""
     if "truncat" in str(error).lower():
-        return f"the file is truncated ({error})"
-    return f"the file is damaged ({type(error).__name__}: {error})"
+        return f"a truncated file ({error})"
+    return f"a damaged file ({type(error).__name__}: {error})"
 
 
 @contextmanager
@@ -111,8 +111,7 @@ def open_image(path: str | os.PathLike, what: str = "image") -> Iterator[Image.I
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{what} {path} not found")
-    prefix = f"cannot decode {what} {path}"
+        raise FileNotFoundError(f"{what} {path} must exist, got no such file; check the path")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -120,15 +119,19 @@ def open_image(path: str | os.PathLike, what: str = "image") -> Iterator[Image.I
             image.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise ImageReadError(
-            f"{prefix}: it is larger than Pillow's safety limit of {Image.MAX_IMAGE_PIXELS} "
-            f"pixels ({error}); resize it, or raise PIL.Image.MAX_IMAGE_PIXELS if you trust it"
+            f"{what} {path} must be within Pillow's safety limit of {Image.MAX_IMAGE_PIXELS} "
+            f"pixels, got {error}; resize it, or raise PIL.Image.MAX_IMAGE_PIXELS if you trust it"
         ) from None
     except Image.UnidentifiedImageError:
         raise ImageReadError(
-            f"{prefix}: not a JPEG or PNG file Pillow recognises; replace the file"
+            f"{what} {path} must be a JPEG or PNG file Pillow can decode, got a file it does not "
+            "recognise; replace the file"
         ) from None
     except Exception as error:  # truncated or corrupt data, whatever the decoder raises
-        raise ImageReadError(f"{prefix}: {_damage(error)}; replace the file") from None
+        raise ImageReadError(
+            f"{what} {path} must be a file Pillow can decode, got {_damage(error)}; replace "
+            "the file"
+        ) from None
     with image:
         yield image
 
@@ -163,35 +166,37 @@ def image_size(path: str | os.PathLike) -> tuple[int, int]:
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"image {path} not found")
+        raise FileNotFoundError(f"image {path} must exist, got no such file; check the path")
     try:
         with Image.open(path) as image:  # reads the header only
             width, height = image.size
     except Image.UnidentifiedImageError:
-        problem = "not a JPEG or PNG file Pillow recognises"
-        raise ImageReadError(f"cannot decode image {path}: {problem}; replace the file") from None
+        raise ImageReadError(
+            f"image {path} must be a JPEG or PNG file Pillow can decode, got a file it does not "
+            "recognise; replace the file"
+        ) from None
     except (OSError, SyntaxError, ValueError) as error:
         raise ImageReadError(
-            f"cannot decode image {path}: {_damage(error)}; replace the file"
+            f"image {path} must be a file Pillow can decode, got {_damage(error)}; replace the file"
         ) from None
     return height, width
 
 
 def _to_rgb_array(image: Image.Image, path: Path) -> np.ndarray:
-    """An HxWx3 uint8 array of ``image``; 16-bit grey is scaled, float images are refused."""
+    """An (H, W, 3) uint8 array of ``image``; 16-bit grey is scaled, float images are refused."""
     if image.mode in _SIXTEEN_BIT_MODES or image.mode == "I":
         grey = np.asarray(image, dtype=np.int64)
         if grey.size and (grey.min() < 0 or grey.max() > 65535):
             raise ImageReadError(
-                f"cannot decode image {path}: 32-bit integer pixels outside 0..65535 "
-                "have no colour scale; save it as an 8- or 16-bit image"
+                f"image {path} must have pixels in 0..65535, got 32-bit integer pixels outside "
+                "that range, which have no colour scale; save it as an 8- or 16-bit image"
             )
         grey = (grey >> 8).astype(np.uint8)  # the high byte, as Pillow reads 16-bit RGB
         return np.repeat(grey[..., None], 3, axis=2)
     if image.mode == "F":
         raise ImageReadError(
-            f"cannot decode image {path}: float pixels (mode F) have no agreed range "
-            "(0..1 or 0..255); save it as an 8-bit image"
+            f"image {path} must have integer pixels, got float pixels (mode F), which have no "
+            "agreed range (0..1 or 0..255); save it as an 8-bit image"
         )
     return np.array(image.convert("RGB"), dtype=np.uint8)
 

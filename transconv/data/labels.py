@@ -303,8 +303,8 @@ def read_voc_label(
             return _check_indices(indices, path, num_classes)
         if mode not in _COLOUR_MODES:
             raise ImageReadError(
-                f"cannot decode label PNG {path}: mode {mode} is none of palette (P), grey-level "
-                "class indices (L, I;16) or RGB colours; save it with write_voc_label(path, label)"
+                f"label PNG {path} must hold a palette (P), grey-level class indices (L, I;16) or "
+                f"RGB colours, got mode {mode}; save it with write_voc_label(path, label)"
             )
         rgb = np.array(image.convert("RGB"), dtype=np.uint8)
     table = voc_colormap2label() if colormap2label is None else colormap2label

@@ -39,10 +39,13 @@ _IMAGE_DIR = "JPEGImages"
 _LABEL_DIR = "SegmentationClass"
 _SPLIT_DIR = ("ImageSets", "Segmentation")
 
-_EXPECTED_TREE = (
+_TREE_RULE = (
     "a Pascal VOC tree ROOT/VOCdevkit/VOC2012 holding JPEGImages/, SegmentationClass/ and "
-    "ImageSets/Segmentation/{train,val}.txt; get it with download_voc(ROOT) or make an "
-    "offline stand-in with make_synthetic_voc(ROOT, num_train, num_val)"
+    "ImageSets/Segmentation/{train,val}.txt"
+)
+_TREE_FIX = (
+    "get it with download_voc(ROOT) or make an offline stand-in with "
+    "make_synthetic_voc(ROOT, num_train, num_val)"
 )
 
 
@@ -186,14 +189,16 @@ def check_voc_tree(voc_dir: str | os.PathLike) -> None:
     >>> check_voc_tree("/nonexistent")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
         ...
-    FileNotFoundError: /nonexistent/JPEGImages not found: voc_dir must be a Pascal VOC tree ...
+    FileNotFoundError: voc_dir must be a Pascal VOC tree ..., got /nonexistent/JPEGImages ...
     """
     voc_dir = Path(voc_dir)
     for part in (voc_dir / _IMAGE_DIR, voc_dir / _LABEL_DIR, voc_dir.joinpath(*_SPLIT_DIR)):
         if not part.is_dir():
             nested = voc_dir_in(voc_dir)
             hint = f" (did you mean voc_dir={nested}?)" if nested.is_dir() else ""
-            raise FileNotFoundError(f"{part} not found{hint}: voc_dir must be {_EXPECTED_TREE}")
+            raise FileNotFoundError(
+                f"voc_dir must be {_TREE_RULE}, got {part} missing{hint}; {_TREE_FIX}"
+            )
 
 
 def resolve_voc_dir(path: str | os.PathLike) -> Path:
@@ -286,7 +291,9 @@ def list_names(voc_dir: str | os.PathLike, split: str) -> list[str]:
     check_voc_tree(voc_dir)
     listing = split_file(voc_dir, split)
     if not listing.is_file():
-        raise FileNotFoundError(f"split file {listing} not found: voc_dir must be {_EXPECTED_TREE}")
+        raise FileNotFoundError(
+            f"split file {listing} must exist in {_TREE_RULE}, got no such file; {_TREE_FIX}"
+        )
     try:  # utf-8-sig: a byte-order mark (Windows editors add one) is no part of a name
         lines = listing.read_text(encoding="utf-8-sig").splitlines()
     except UnicodeDecodeError as err:
@@ -340,7 +347,7 @@ def list_examples(voc_dir: str | os.PathLike, split: str) -> list[tuple[Path, Pa
     for path in (p for pair in pairs for p in pair):
         if not path.is_file():
             raise FileNotFoundError(
-                f"{path} not found, but {split}.txt lists it; the tree is incomplete "
-                "(re-extract the VOC tar or regenerate it with make_synthetic_voc)"
+                f"{path} must exist ({split}.txt lists it), got no such file; the tree is "
+                "incomplete: re-extract the VOC tar or regenerate it with make_synthetic_voc"
             )
     return pairs
