@@ -190,7 +190,7 @@ def test_missing_data_directory(capsys, tmp_path):
     err = one_line_error(
         capsys, ["train", "--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o"), *SMALL]
     )
-    assert "nowhere not found" in err and "--data synthetic" in err
+    assert "nowhere must exist, got no such folder" in err and "--data synthetic" in err
 
 
 def test_incomplete_voc_tree(capsys, tmp_path):
@@ -203,8 +203,8 @@ def test_incomplete_voc_tree(capsys, tmp_path):
 @pytest.mark.parametrize(
     "crop, expected",
     [
-        (["0", "96"], "--crop must be positive, got 0 96"),
-        (["-4", "8"], "--crop must be positive, got -4 8"),
+        (["0", "96"], "--crop must be positive, got 0 96; pass a value of 1 or more"),
+        (["-4", "8"], "--crop must be positive, got -4 8; pass a value of 1 or more"),
     ],
 )
 def test_non_positive_crop(capsys, tmp_path, crop, expected):
@@ -214,7 +214,10 @@ def test_non_positive_crop(capsys, tmp_path, crop, expected):
 
 @pytest.mark.parametrize(
     "recipe, expected",
-    [("d2l", "crop 80x120 keeps 0 of 4 training"), ("fast", "no full batch of 2: 0 of 4 images")],
+    [
+        ("d2l", "crop 80x120 keeps 0 of 4 training"),
+        ("fast", "must leave a full batch of 2 image(s) per process, got 0 of 4 images"),
+    ],
 )
 def test_crop_larger_than_every_image(run, capsys, tmp_path, recipe, expected):
     _, data_root = run
@@ -300,7 +303,7 @@ def test_predict_missing_and_broken_image(run, capsys, tmp_path):
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 def test_cuda_requested_without_cuda(capsys, tmp_path):
     err = one_line_error(capsys, ["train", "--out", str(tmp_path), *SMALL, "--device", "cuda"])
-    assert "torch.cuda.is_available() is False" in err
+    assert "--device cuda must name an available device, got torch.cuda.is_available() False" in err
 
 
 def test_diverging_loss_exits_1(run, capsys, tmp_path, monkeypatch):
@@ -683,7 +686,10 @@ def test_an_empty_out_is_refused(capsys, tmp_path, monkeypatch):
         main(["train", "--out", "", *SMALL])
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
-    assert "error: argument --out: must name a path, got ''" in err and err.count("\n") == 1
+    assert (
+        "error: argument --out: the path must not be empty, got ''; " in err
+        and err.count("\n") == 1
+    )
     assert list(tmp_path.iterdir()) == []
 
 

@@ -382,11 +382,15 @@ def test_len_counts_batches_actually_yielded(n, batch, world, drop_last, expecte
         (
             dict(crop_size=(7, 3)),
             ValueError,
-            r"no full batch of 1: 0 of 2 images are at least "
-            r"7x3 \(largest image: \(6, 6\)\).* use a smaller "
+            r"crop_size \(7, 3\) must leave a full batch of 1 image\(s\) per process, got 0 of "
+            r"2 images at least that large \(largest image: \(6, 6\)\).* use a smaller "
             r"crop_size",
         ),
-        (dict(batch_size=3), ValueError, r"no full batch of 3: 2 of 2 images"),
+        (
+            dict(batch_size=3),
+            ValueError,
+            r"must leave a full batch of 3 image\(s\) per process, got 2 of 2 images",
+        ),
     ],
 )
 def test_errors_name_values_and_fix(change, error, match):

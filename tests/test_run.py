@@ -57,7 +57,7 @@ def settled(**changes):
         ({"crop": [32, 32], "batch_size": 1}, "--crop 32 32 with --batch-size 1 must give batch"),
         ({"crop": [80, 120], "image_size": [72, 104]}, "--image-size must be at least the --crop"),
         ({"data_root": Path("runs/x")}, "--data-root must differ from --out, got runs/x"),
-        ({"workers": -1}, "--workers must be >= 0, got -1"),
+        ({"workers": -1}, "--workers must be >= 0, got -1; pass --workers 0"),
     ],
 )
 def test_settings_that_cannot_work_are_refused_before_any_work(changes, expected):

@@ -138,9 +138,15 @@ GOOD = {
         (json.dumps(GOOD)[:40].encode(), "must be complete JSON, got "),
         (b"", "must be complete JSON, got expecting value at line 1 column 1"),
         ('{"model": "caf\xe9"}'.encode("latin-1"), "must be UTF-8 JSON, got a byte 0xe9"),
-        (b"[1, 2]", "must hold a JSON object at the top level, got list"),
-        (json.dumps({**GOOD, "final": None}).encode(), "field `final` must be a JSON object"),
-        (json.dumps({**GOOD, "recipe": "d2l"}).encode(), "field `recipe` must be a JSON object"),
+        (b"[1, 2]", "must hold a JSON object at the top level, got [1, 2]; "),
+        (
+            json.dumps({**GOOD, "final": None}).encode(),
+            "field `final` must be a JSON object, got None; ",
+        ),
+        (
+            json.dumps({**GOOD, "recipe": "d2l"}).encode(),
+            "field `recipe` must be a JSON object, got 'd2l'; ",
+        ),
         (json.dumps({**GOOD, "model": 3}).encode(), "field `model` must be str, got 3"),
     ],
 )

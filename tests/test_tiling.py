@@ -149,7 +149,8 @@ def test_predict_accepts_numpy_sizes_and_a_square_tile():
 def test_predict_rejects_a_net_that_changes_size():
     with pytest.raises(
         ValueError,
-        match=r"^the network must map a 8x8 tile to logits of that size, got \(4, 4\); predict",
+        match=r"^the network must map a \(8, 8\) tile to logits of that size, got \(4, 4\); "
+        r"predict",
     ):
         predict(
             nn.Conv2d(3, 2, 2, stride=2), torch.zeros(3, 8, 8, dtype=torch.uint8), tile_size=(8, 8)
@@ -164,7 +165,8 @@ def test_a_tile_far_too_small_is_refused_before_any_work():
     image = torch.zeros(3, 70, 90, dtype=torch.uint8)
     with pytest.raises(
         ValueError,
-        match=r"^tile_size=\(1, 1\) must cover the 70x90 image in at most max_tiles=4096 tiles, "
+        match=r"^tile_size=\(1, 1\) must cover the \(H, W\) = \(70, 90\) image in at most "
+        r"max_tiles=4096 tiles, "
         r"got 6300 tiles; pass a larger tile_size",
     ):
         predict(net, image, tile_size=(1, 1))

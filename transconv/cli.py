@@ -65,7 +65,9 @@ _DEVICE = {"choices": ["auto", "cpu", "cuda"], "default": "auto", "help": "auto 
 def _path(text: str) -> Path:
     """A path flag; an empty one would silently mean the current folder."""
     if not text.strip():
-        raise argparse.ArgumentTypeError("must name a path, got ''")
+        raise argparse.ArgumentTypeError(
+            "the path must not be empty, got ''; name a file or folder, e.g. ./runs/first"
+        )
     return Path(text)
 
 

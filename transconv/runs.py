@@ -256,12 +256,16 @@ def _field(path: Path, data: Any, dotted: str, kind: type | tuple[type, ...]) ->
     named when it is not."""
     value = data
     for i, key in enumerate(dotted.split(".")):
-        where = "field `" + ".".join(dotted.split(".")[:i]) + "` must be" if i else "must hold"
         if not isinstance(value, dict):
-            at = "" if i else " at the top level"
+            shown = repr(value)[:60]
+            if not i:
+                raise ValueError(
+                    f"{path} must hold a JSON object at the top level, got {shown}; publish the "
+                    "run's own metrics.json, as `transconv train` wrote it"
+                )
             raise ValueError(
-                f"{path} {where} a JSON object{at}, got {type(value).__name__}; "
-                "publish the run's own metrics.json, as `transconv train` wrote it"
+                f"{path} field `{'.'.join(dotted.split('.')[:i])}` must be a JSON object, got "
+                f"{shown}; publish the run's own metrics.json, as `transconv train` wrote it"
             )
         if key not in value:
             raise ValueError(

@@ -101,9 +101,9 @@ def _check_predict_args(
     ]
     if max_tiles is not None and len(boxes) > max_tiles:
         raise ValueError(
-            f"tile_size={tile} must cover the {H}x{W} image in at most max_tiles={max_tiles} "
-            f"tiles, got {len(boxes)} tiles; pass a larger tile_size, e.g. the training crop "
-            "(320, 480)"
+            f"tile_size={tile} must cover the (H, W) = {(H, W)} image in at most "
+            f"max_tiles={max_tiles} tiles, got {len(boxes)} tiles; pass a larger tile_size, e.g. "
+            "the training crop (320, 480)"
         )
     return tile, boxes
 
@@ -207,7 +207,7 @@ def _probe(net: nn.Module, tile: tuple[int, int], device: torch.device) -> tuple
             hook.remove()
     if out.shape[-2:] != tile:
         raise ValueError(
-            f"the network must map a {tile[0]}x{tile[1]} tile to logits of that size, got "
+            f"the network must map a {tuple(tile)} tile to logits of that size, got "
             f"{tuple(out.shape[-2:])}; predict needs outputs of the input's size (an FCN)"
         )
     return out.shape[1], 2 * largest[0]
@@ -224,8 +224,8 @@ def _tile_logits(
         out = net(torch.stack([X[:, t : t + th, c : c + tw] for t, c in chunk])).float()
         if out.shape[-2:] != (th, tw):
             raise ValueError(
-                f"the network maps a {th}x{tw} tile to {tuple(out.shape[-2:])} logits; predict "
-                "needs outputs of the input's size (an FCN)"
+                f"the network must map a {(th, tw)} tile to logits of that size, got "
+                f"{tuple(out.shape[-2:])}; predict needs outputs of the input's size (an FCN)"
             )
         if logit_sum is None:
             logit_sum = torch.zeros(out.shape[1], H, W, device=X.device)

@@ -217,9 +217,10 @@ class DeviceSegLoader:
             return "images must hold at least one image, got none; pass the images to load"
         largest = max((tuple(img.shape[1:]) for img in images), default=None)
         return (
-            f"no full batch of {self.batch_size}: {self.num_kept} of {len(images)} images are at "
-            f"least {h}x{w} (largest image: {largest}), shared by {self.world_size} process(es); "
-            "use a smaller crop_size or batch_size, or drop_last=False"
+            f"crop_size {(h, w)} must leave a full batch of {self.batch_size} image(s) per "
+            f"process, got {self.num_kept} of {len(images)} images at least that large (largest "
+            f"image: {largest}), shared by {self.world_size} process(es); use a smaller crop_size "
+            "or batch_size, or drop_last=False"
         )
 
     def __repr__(self) -> str:

@@ -349,7 +349,7 @@ def make_synthetic_voc(
         if isinstance(err, OSError):
             raise OSError(
                 err.errno,
-                f"could not write the synthetic data under {root} ({err.strerror or err}); the "
+                f"root {root} must take the synthetic data, got {err.strerror or err}; the "
                 "previous data there, if any, is untouched: free some space and run again",
             ) from err
         raise

@@ -282,9 +282,14 @@ def check_values(config: RunConfig) -> None:
         ("num_val", [config.num_val]),
     ):
         if min(values) < 1:
-            raise ValueError(f"{_flag(key)} must be positive, got {_shown(values)}")
+            raise ValueError(
+                f"{_flag(key)} must be positive, got {_shown(values)}; pass a value of 1 or more"
+            )
     if config.workers < 0:
-        raise ValueError(f"--workers must be >= 0, got {config.workers}")
+        raise ValueError(
+            f"--workers must be >= 0, got {config.workers}; pass --workers 0 to load in the main "
+            "process"
+        )
     if not 0 <= config.seed < SEED_LIMIT:
         raise ValueError(
             f"--seed must be in 0..2**63 - 1, got {config.seed}; pass a smaller non-negative seed"

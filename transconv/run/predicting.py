@@ -153,7 +153,9 @@ def predict_file(
     pixels = read_rgb(image)  # decoding failures are one-line ImageReadErrors
     tile = list(tile or settings["crop"] or [320, 480])
     if min(tile) < 1:
-        raise ValueError(f"--tile must be positive, got {tile[0]} {tile[1]}")
+        raise ValueError(
+            f"--tile must be positive, got {tile[0]} {tile[1]}; pass e.g. --tile 320 480"
+        )
     checked = _FiniteLogits(net.to(device), f"{checkpoint} on {image}")
     labels = predict(checked, pixels, tile_size=tuple(tile), device=device)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -78,7 +78,8 @@ def resolve_device(name: str) -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
         raise ValueError(
-            "--device cuda, but torch.cuda.is_available() is False; use --device cpu or auto"
+            "--device cuda must name an available device, got torch.cuda.is_available() False; "
+            "use --device cpu or auto"
         )
     return torch.device(name)
 
@@ -131,8 +132,8 @@ def _voc(path: Path) -> tuple[Path, dict[str, Any]]:
 
     if not path.is_dir():
         raise FileNotFoundError(
-            f"data directory {path} not found; pass a VOCdevkit/VOC2012 directory (get one "
-            "with transconv.data.download_voc) or --data synthetic"
+            f"data directory {path} must exist, got no such folder; pass a VOCdevkit/VOC2012 "
+            "directory (get one with transconv.data.download_voc) or --data synthetic"
         )
     voc_dir = resolve_voc_dir(path)
     counts = {f"num_{split}": len(list_examples(voc_dir, split)) for split in ("train", "val")}
