@@ -711,7 +711,7 @@ def test_overwrite_keeps_the_old_run_when_the_new_inputs_are_bad(run, capsys, tm
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     if bad == "data":
         args = ["train", "--data", str(tmp_path / "typo"), "--out", str(out), *SMALL]
-        expected = "typo not found"
+        expected = "typo must exist, got no such folder"
     else:
         args = train_args(out, out)
         expected = "--data-root must differ from --out"
