@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 export NO_MKDOCS_2_WARNING := 1
 export MPLBACKEND := Agg
 
-LINTED := transconv tests benchmarks hooks
+LINTED := transconv tests benchmarks hooks sitebuild
 
 .PHONY: install test test-fast lint unit docs-strict docs serve bench clean
 
