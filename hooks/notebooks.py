@@ -64,6 +64,7 @@ def _load_glossary_terms(glossary: Path) -> None:
         import jieba
     except ImportError:  # Material indexes Chinese unsegmented: search finds less
         return
+    jieba.setLogLevel(logging.WARNING)
     if glossary.is_file():
         for term in i18n.glossary_terms(glossary.read_text(encoding="utf-8")):
             jieba.add_word(term, freq=100_000)
@@ -145,8 +146,7 @@ def on_nav(nav, config, files):
 
 def on_page_context(context, page, config, nav):
     """Point the language switch at this page in each edition."""
-    here = EDITIONS.get(state.site.lang, "")
-    up = "../" * here.count("/")
+    up = "../" * (EDITIONS.get(state.site.lang, "") + page.url).count("/")  # to the English root
     for alternate in config.extra.get("alternate", []):
         alternate["link"] = (up + EDITIONS.get(alternate["lang"], "") + page.url) or "./"
     return context
