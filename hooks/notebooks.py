@@ -145,8 +145,10 @@ def on_nav(nav, config, files):
 
 
 def on_page_context(context, page, config, nav):
-    """Point the language switch at this page in each edition."""
-    up = "../" * (EDITIONS.get(state.site.lang, "") + page.url).count("/")  # to the English root
+    """Point the language switch at this page in each edition (``link``: at its home page)."""
+    here = EDITIONS.get(state.site.lang, "")
     for alternate in config.extra.get("alternate", []):
-        alternate["link"] = (up + EDITIONS.get(alternate["lang"], "") + page.url) or "./"
+        edition = "../" * here.count("/") + EDITIONS.get(alternate["lang"], "")
+        alternate["link"] = edition or "./"  # <link rel=alternate>: Material reads its sitemap
+        alternate["href"] = "../" * page.url.count("/") + edition + page.url or "./"
     return context
