@@ -148,6 +148,7 @@ def _build(project: Path) -> dict[str, str]:
     return printed | {"other": other.group(1)}
 
 
+@pytest.mark.slow
 def test_page_reexecutes_exactly_when_something_it_used_changes(project: Path) -> None:
     first = _build(project)
     assert _build(project) == first, "an unchanged rebuild executed a page again"
@@ -174,6 +175,7 @@ def test_page_reexecutes_exactly_when_something_it_used_changes(project: Path) -
     assert (third["extra"], fourth["extra"]) == ("False", "True")
 
 
+@pytest.mark.slow
 def test_editing_one_page_executes_only_that_page(project: Path) -> None:
     first = _build(project)
     (project / "docs" / "other.py").write_text(OTHER + "\n# %%\nprint('edited')\n")
@@ -182,6 +184,7 @@ def test_editing_one_page_executes_only_that_page(project: Path) -> None:
     assert second["token"] == first["token"]
 
 
+@pytest.mark.slow
 def test_a_failing_cell_fails_the_build_and_names_the_page(project: Path) -> None:
     (project / "docs" / "other.py").write_text(FAILING)
     run = _run_build(project)
@@ -189,6 +192,7 @@ def test_a_failing_cell_fails_the_build_and_names_the_page(project: Path) -> Non
     assert "other.py" in run.stderr and "this page is broken on purpose" in run.stderr
 
 
+@pytest.mark.slow
 def test_executed_page_renders_as_light_markdown(project: Path) -> None:
     _build(project)
     site = project / "site"
