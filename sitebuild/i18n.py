@@ -36,6 +36,24 @@ def normalise(text: str) -> str:
     return "\n".join(line.rstrip() for line in text.strip("\n").split("\n")).strip("\n")
 
 
+_CJK = "\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef"
+_CJK_BREAK = re.compile(f"(?<=[{_CJK}])\n[ \t]*(?=[{_CJK}])")
+
+
+def join_cjk_lines(text: str) -> str:
+    """``text`` with line breaks between two Chinese characters removed.
+
+    A browser shows a line break inside a paragraph as a space, which Chinese does not put
+    between words; translators may still wrap their lines like the English source.
+
+    Examples
+    --------
+    >>> join_cjk_lines("每个数字都是\\n  算出来的。\\n| 表格 |\\n`code`")
+    '每个数字都是算出来的。\\n| 表格 |\\n`code`'
+    """
+    return _CJK_BREAK.sub("", text)
+
+
 def key(text: str) -> str:
     """The key of an English text: 12 hex digits of the SHA-256 of its normalised form.
 
@@ -154,7 +172,7 @@ class Translator:
             return english
         # keep the blank lines that separate this unit from the next one
         tail = english[len(english.rstrip("\n")) :]
-        return translation.rstrip("\n") + tail
+        return join_cjk_lines(translation.rstrip("\n")) + tail
 
     def stale(self) -> list[str]:
         """Keys of entries that translate no text the page has now."""
