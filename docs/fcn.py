@@ -71,12 +71,11 @@ print(len(resnet_layers), "layers; receptive field and jump:", receptive_field(r
 # So neighbouring cells are **32 pixels apart** — the jump is the product of the five
 # stride-2 layers, and the reason the scores must be upsampled $\times 32$ — while each cell's
 # receptive field is **435 pixels** wide, larger than the image's 320 rows: every cell sees
-# context far beyond its own $32 \times 32$ block, which is what lets a coarse grid classify
-# pixels at all. Checked by building a one-channel copy of that path, with every weight
-# 1, and finding which input pixels the gradient of one output cell reaches:
+# context far beyond its own $32 \times 32$ block. Checked by building a one-channel copy of that
+# path, with every weight 1, and finding which input pixels the gradient of one output cell reaches:
 
 # %% tags=["remove-input"]
-assert receptive_field(resnet_layers) == (435, 32)
+assert receptive_field(resnet_layers) == (435, 32) and 435 > X.shape[-2]
 assert [s for _, s in resnet_layers].count(2) == 5 and 2**5 == 32
 path = nn.Sequential(*[
     nn.Conv2d(1, 1, k, s, padding=k // 2, bias=False) for k, s in resnet_layers
