@@ -193,6 +193,7 @@ def constant_response(kernel_1d, s):
     return F.conv_transpose1d(ones, kernel_1d.view(1, 1, k), stride=s)[0, 0, k:-k]
 
 
+# %%
 examples = {
     "k=5, s=3, ones": (torch.ones(5, dtype=torch.float64), 3),
     "k=3, s=2, ones": (torch.ones(3, dtype=torch.float64), 2),

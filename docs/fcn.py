@@ -64,6 +64,7 @@ def main_path(backbone):
     ]
 
 
+# %%
 resnet_layers = main_path(net.backbone)
 print(len(resnet_layers), "layers; receptive field and jump:", receptive_field(resnet_layers))
 

@@ -24,6 +24,8 @@ metrics = json.loads((RESULTS / "metrics.json").read_text())
 prov = metrics["provenance"]
 data = prov["data"]
 height, width = data["size"]
+
+# %%
 run = (
     f"synthetic data (make_synthetic_voc, {data['num_train']} train / "
     f"{data['num_val']} val images of {height}x{width}), "
@@ -92,6 +94,7 @@ def synthetic_name(index: int) -> str:
     return f"none drawn (predicted only; VOC label {index})"
 
 
+# %%
 present = [
     [i, synthetic_name(i), f"{100 * iou:.1f}"]
     for i, iou in enumerate(final["iou"])
@@ -292,20 +295,11 @@ def tiny_fcn(num_classes: int, widths=(16, 32, 64)) -> nn.Sequential:
     """Three stride-2 stages (x 1/8), 1x1 scores, a bilinear x8 transposed conv."""
     layers, channels = [], 3
     for width in widths:
-        layers += [
-            nn.Conv2d(channels, width, 3, stride=2, padding=1),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(width, width, 3, padding=1),
-            nn.BatchNorm2d(width),
-            nn.ReLU(inplace=True),
-        ]
+        layers += [nn.Conv2d(channels, width, 3, stride=2, padding=1), nn.ReLU(inplace=True)]
+        layers += [nn.Conv2d(width, width, 3, padding=1), nn.BatchNorm2d(width), nn.ReLU(True)]
         channels = width
-    factor = 2 ** len(widths)
-    return nn.Sequential(
-        *layers,
-        nn.Conv2d(channels, num_classes, 1),
-        bilinear_upsampler(num_classes, factor),
-    )
+    scores = nn.Conv2d(channels, num_classes, 1)
+    return nn.Sequential(*layers, scores, bilinear_upsampler(num_classes, 2 ** len(widths)))
 
 
 # %%
@@ -339,6 +333,7 @@ def step_seconds(model: nn.Module, X: torch.Tensor, Y: torch.Tensor) -> float:
     return min(times)
 
 
+# %%
 X, Y = next(iter(train_iter))
 tiny_s = step_seconds(tiny_fcn(21), X, Y)
 resnet_s = step_seconds(fcn_resnet18(num_classes=21), X, Y)
