@@ -10,6 +10,11 @@
 # trained output, and finds it again in the gradients of a strided convolution. Every rule
 # stated here is asserted when the page is built.
 
+# %% tags=["remove-cell"]
+import torch
+
+torch.set_num_threads(1)  # every tensor on this page is tiny: one thread is as fast, and waits less
+
 # %% [markdown]
 # ## Counting overlaps in one dimension
 #
@@ -291,17 +296,20 @@ assert (sums.max(dim=0).values - sums.min(dim=0).values).min() > 0.1
 # one as for the other:
 
 # %%
+def upsample(x, w, output_padding):
+    """A stride-2 transposed convolution, 16 -> 32, border cut off."""
+    out = F.conv_transpose2d(x, w, stride=2, padding=1, output_padding=output_padding)
+    return out[..., 2:-2, 2:-2]
+
+
 draws = torch.Generator().manual_seed(1)
 relative = {3: [], 4: []}
 for _ in range(200):
     noise = torch.randn(1, c, 16, 16, generator=draws)
     for k, output_padding in [(3, 1), (4, 0)]:
-        layer = nn.ConvTranspose2d(c, c, k, 2, 1, output_padding, bias=False)
-        layer.weight.data = 0.3 * torch.randn(c, c, k, k, generator=draws)
-        with torch.no_grad():
-            pattern = layer(constant)[..., 2:-2, 2:-2].std(dim=(-2, -1)).mean()
-            scale = layer(noise)[..., 2:-2, 2:-2].std()
-        relative[k].append((pattern / scale).item())
+        w = 0.3 * torch.randn(c, c, k, k, generator=draws)
+        pattern = upsample(constant, w, output_padding).std(dim=(-2, -1)).mean()
+        relative[k].append((pattern / upsample(noise, w, output_padding).std()).item())
 k3_larger = sum(a > b for a, b in zip(relative[3], relative[4], strict=True))
 mean = {k: sum(v) / len(v) for k, v in relative.items()}
 print(f"pattern / output on noise, mean of 200 draws: k=3 {mean[3]:.3f}, k=4 {mean[4]:.3f}")
@@ -461,7 +469,6 @@ def train(net, images, steps=200, lr=0.02):
 # %% tags=["remove-input"]
 import time
 
-torch.set_num_threads(1)  # tiny tensors: threads cost more than they save
 started = time.process_time()  # CPU time: other jobs on the machine do not count
 kinds = ["transposed conv", "resize-conv", "sub-pixel + ICNR"]
 nets = {kind: train(make_upsampler(kind), train_images) for kind in kinds}
@@ -516,20 +523,22 @@ assert train_seconds < 10, train_seconds
 # construction, and its test score, though above the smooth targets', is the lowest of the three.
 # The **ICNR** sub-pixel layer started flat and is still nearly so on grey; its test score sits
 # in between: it started as *nearest-neighbour* upsampling, whose $2 \times 2$ blocks also repeat
-# every 2 pixels, and 200 steps have not fully smoothed them. Top row: one test image and the
-# three predictions; bottom row: prediction minus target, where the pattern shows:
+# every 2 pixels, and 200 steps have not fully smoothed them. One test image and the three
+# predictions:
 
 # %%
 with torch.no_grad():
     preds = [net(F.avg_pool2d(test_images[:1], 2))[0, 0] for net in nets.values()]
 target = test_images[0, 0]
-show(show_images(
-    [target, *preds, target - target, *[pred - target for pred in preds]],
-    ["target", *nets, "target - target", *[f"{kind} - target" for kind in nets]],
-    ncols=4,
-    cmap="gray",
-    scale=2.2,
-))
+show(show_images([target, *preds], ["target", *nets], cmap="gray", scale=2.2))
+
+# %% [markdown]
+# The predictions look alike; their errors do not. Prediction minus target, away from the
+# border, on one colour scale for all three:
+
+# %%
+errors = [(pred - target)[2:-2, 2:-2] for pred in preds]
+show(show_images(errors, list(nets), cmap="RdBu_r", scale=2.2, shared_scale=True))
 
 # %% [markdown]
 # ## Artifacts in gradients
@@ -567,7 +576,7 @@ def gradient_score(k, s, seed=0):
     x = torch.rand(16, 1, 64, 64, requires_grad=True)
     net(x).square().mean().backward()
     grad = x.grad / x.grad.abs().mean()
-    return checkerboard_score(grad[..., 8:-8, 8:-8]), grad[0, 0]
+    return checkerboard_score(grad[..., 8:-8, 8:-8]), grad.mean(dim=0)[0]  # score, mean map
 
 
 grads = {(k, s): gradient_score(k, s) for k, s in [(3, 2), (4, 2), (3, 1)]}
@@ -586,13 +595,14 @@ assert min(grads[3, 2][0], grads[4, 2][0]) > 4 * grads[3, 1][0]
 # phases — while the stride-1 stack's gradient has none to speak of (the asserts check this for
 # two more seeds). This is why Distill found checkerboards in images *optimised* through
 # classifiers (feature visualisation, adversarial examples): the gradient steps carry the
-# pattern into the image.
+# pattern into the image. The gradient averaged over the 16 images (which keeps what does not
+# depend on the image), its central $16 \times 16$ pixels:
 
 # %%
 show(show_images(
-    [g[16:48, 16:48] for _, g in grads.values()],
-    [f"input gradient, k={k}, s={s}" for k, s in grads],
-    cmap="RdBu",
+    [g[24:40, 24:40] for _, g in grads.values()],
+    [f"mean input gradient, k={k}, s={s}" for k, s in grads],
+    cmap="RdBu_r",
     scale=2.6,
 ))
 

@@ -268,7 +268,7 @@ voc_dir = make_synthetic_voc(
 )
 
 # %% [markdown]
-# The loaders and the recipe, as `python -m transconv train` would make them, with crops as
+# The loaders and the recipe (`fast`, as it runs on a CPU, at learning rate 0.02), with crops as
 # large as the images (every epoch sees whole images, and validates on the same ones):
 
 # %%
