@@ -53,8 +53,6 @@ show(plot_overlap(
 ))
 
 # %% tags=["remove-input"]
-import torch
-
 for k in (3, 4):
     row = overlap_counts((1, 5), (1, k), (1, 2))[0]
     assert torch.equal(overlap_counts(5, k, 2), row[:, None] * row[None, :])
@@ -156,6 +154,8 @@ def phase_sums(kernel, s):
 
 
 # %%
+import torch
+
 from transconv.bilinear import bilinear_kernel, bilinear_upsampler
 from transconv.shapes import upsampling_params
 
@@ -620,8 +620,18 @@ show(show_images(
 # rest: a trained network has to *learn* to balance the phases, and the pattern returns
 # whenever it does not. Resize-then-convolve removes the problem by construction, at the price
 # of a fixed (not learnt) interpolation step. FCN's upsamplers start from the bilinear kernel,
-# whose phases balance exactly (asserted above for factors 2, 3, 4, 5 and 32); training may
-# move them off that balance.
+# whose phases balance exactly (asserted above for factors 2, 3, 4, 5 and 32). Where they learn
+# (d2l's $\times 32$ layer, the VGG FCNs' $\times 2$ layers; see the [FCN](../fcn/) page),
+# training may move them off that balance; the VGG FCNs' final upsampler is frozen and stays on
+# it.
+
+# %% tags=["remove-input"]
+from transconv.models import fcn_resnet18, fcn_vgg16
+
+with torch.device("meta"):
+    vgg = fcn_vgg16(variant="8s")
+    assert fcn_resnet18().transpose_conv.weight.requires_grad
+assert vgg.upscore2_pool4.weight.requires_grad and not vgg.upscore.weight.requires_grad
 
 # %% [markdown]
 # ## Exercises

@@ -165,7 +165,6 @@ for f in range(1, 65):
 #   PyTorch's default (random) initialisation.
 
 # %%
-from transconv.bilinear import bilinear_kernel
 from transconv.models import fcn_vgg16, fcn_vgg16_deconv
 
 with torch.device("meta"):
@@ -176,6 +175,8 @@ for model_name, model in [("fcn_resnet18", net), ("fcn_vgg16 8s", vgg8), ("decon
             print(f"{model_name:13} {name:22} learns: {m.weight.requires_grad}")
 
 # %% tags=["remove-input"]
+from transconv.bilinear import bilinear_kernel
+
 assert torch.equal(net.transpose_conv.weight.data, bilinear_kernel(21, 21, 64))
 assert net.transpose_conv.weight.requires_grad
 assert not vgg8.upscore.weight.requires_grad

@@ -119,6 +119,8 @@ Markdown(
 # pixels in the synthetic images says nothing about VOC's):
 
 # %%
+import torch
+
 known = colormap2label != IGNORE_INDEX
 d2l_table = torch.zeros(256**3, dtype=torch.long)  # d2l: every unknown colour -> 0
 d2l_table[known] = colormap2label[known]
