@@ -91,7 +91,7 @@ print("one-channel copy: the gradient of cell (7, 7) reaches", int(rows.max() - 
       "rows of the image")
 
 # %% [markdown]
-# ## The upsampler: why $k = 2f$, $s = f$, $p = f/2$ gives exactly $\times f$
+# ## The upsampler: why kernel 2f, stride f and padding f/2 give exactly f times the size
 #
 # `final_conv` is a $1 \times 1$ convolution from 512 channels to the 21 VOC classes, and
 # `transpose_conv` scales the $10 \times 15$ score map by 32. Its kernel, stride and padding come
