@@ -292,8 +292,9 @@ assert (sums.max(dim=0).values - sums.min(dim=0).values).min() > 0.1
 # $k = 3$'s phases sum $1, 2, 2$ or $4$ per input channel, so at the same weight scale its
 # outputs are simply larger — on any input. Measured against the same layer's output on random
 # noise, over many seeded draws of both layers, the pattern on a constant image is as strong for
-# one as for the other (the measurement, its code hidden, draws 200 pairs of layers with N(0, 0.3²) weights and divides
-# each layer's interior std on the constant image by its std on Gaussian noise):
+# one as for the other (the measurement, its code hidden, draws 200 pairs of layers with
+# $N(0, 0.3^2)$ weights and divides each layer's interior std on the constant image by its std
+# on Gaussian noise):
 
 # %% tags=["remove-input"]
 def upsample(x, w, output_padding):
