@@ -54,14 +54,14 @@ def receptive_field(layers):
     return r, j
 
 
+def first(value):
+    return value[0] if isinstance(value, tuple) else value  # Conv2d keeps pairs, MaxPool2d ints
+
+
 def main_path(backbone):
     """(kernel, stride) of every conv and pool in order, shortcuts left out."""
-    return [
-        (m.kernel_size[0] if isinstance(m.kernel_size, tuple) else m.kernel_size,
-         m.stride[0] if isinstance(m.stride, tuple) else m.stride)
-        for name, m in backbone.named_modules()
-        if isinstance(m, (nn.Conv2d, nn.MaxPool2d)) and "downsample" not in name
-    ]
+    layers = [(n, m) for n, m in backbone.named_modules() if isinstance(m, (nn.Conv2d, nn.MaxPool2d))]
+    return [(first(m.kernel_size), first(m.stride)) for n, m in layers if "downsample" not in n]
 
 
 # %%
@@ -91,7 +91,7 @@ print("one-channel copy: the gradient of cell (7, 7) reaches", int(rows.max() - 
       "rows of the image")
 
 # %% [markdown]
-# ## The upsampler: why kernel 2f, stride f and padding f/2 give exactly f times the size
+# ### The upsampler: why kernel 2f, stride f and padding f/2 give exactly f times the size
 #
 # `final_conv` is a $1 \times 1$ convolution from 512 channels to the 21 VOC classes, and
 # `transpose_conv` scales the $10 \times 15$ score map by 32. Its kernel, stride and padding come
