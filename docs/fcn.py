@@ -60,8 +60,9 @@ def first(value):
 
 def main_path(backbone):
     """(kernel, stride) of every conv and pool in order, shortcuts left out."""
-    layers = [(n, m) for n, m in backbone.named_modules() if isinstance(m, (nn.Conv2d, nn.MaxPool2d))]
-    return [(first(m.kernel_size), first(m.stride)) for n, m in layers if "downsample" not in n]
+    layers = [m for n, m in backbone.named_modules() if "downsample" not in n]
+    layers = [m for m in layers if isinstance(m, (nn.Conv2d, nn.MaxPool2d))]
+    return [(first(m.kernel_size), first(m.stride)) for m in layers]
 
 
 # %%
