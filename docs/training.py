@@ -28,12 +28,12 @@ from transconv.data import (
     read_voc_images,
     read_voc_label,
 )
+from transconv.data.loaders import make_loaders
 from transconv.models import fcn_resnet18
 from transconv.runs import summarize_runs
 from transconv.train import (
     RECIPES,
     evaluate,
-    make_loaders,
     make_optimizer,
     predict,
     train,

@@ -186,8 +186,7 @@ print(f"RGB colour lookup: {slow_ms:.2f} ms")
 
 # %%
 crop = (320, 480)
-generator = torch.Generator().manual_seed(0)
-dataset = VOCSegDataset(True, crop, voc_dir, generator=generator)
+dataset = VOCSegDataset(True, crop, voc_dir, seed=0)
 small = sum(1 for img in images if img.shape[1] < crop[0] or img.shape[2] < crop[1])
 assert dataset.num_dropped == small and dataset.num_kept == len(images) - small
 samples = [dataset[i] for i in range(3)]
