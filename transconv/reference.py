@@ -120,7 +120,9 @@ def corr2d(X: Tensor, K: Tensor) -> Tensor:
     return Y
 
 
-def _check_operands(input: Tensor, weight: Tensor, bias: Tensor | None, groups: int) -> None:
+def check_conv_transpose_operands(
+    input: Tensor, weight: Tensor, bias: Tensor | None, groups: int
+) -> None:
     """Raise when input/weight/bias/groups do not fit together, as `F.conv_transpose2d` would."""
     if input.dim() not in (3, 4):
         raise ValueError(
@@ -328,7 +330,7 @@ def conv_transpose2d(
     ...     x, w, stride=2, padding=1, output_padding=1, groups=2), atol=1e-5)
     (torch.Size([2, 6, 10, 10]), True)
     """
-    _check_operands(input, weight, bias, groups)
+    check_conv_transpose_operands(input, weight, bias, groups)
     groups = int(groups)
     x = input.unsqueeze(0) if input.dim() == 3 else input
     n, c_in, h, w = x.shape

@@ -32,7 +32,7 @@ from transconv.viz._common import (
     text_pt,
 )
 from transconv.viz._gif import GifWriter, write_gif
-from transconv.viz.animation import _check_frames, _grid_axes
+from transconv.viz.animation import check_frames, grid_axes
 from transconv.viz.display import Gif
 
 __all__ = ["animate_scatter", "animate_scatter_gather", "plot_scatter"]
@@ -87,7 +87,7 @@ def _number_grid(
     (cells where ``blank`` is True stay empty). Returns every artist in drawing order, the
     cell image first and the texts last (one per cell, row by row)."""
     mask = np.ones(colours.shape[:2], dtype=bool)
-    artists = _grid_axes(ax, mask)
+    artists = grid_axes(ax, mask)
     artists[0].set_data(colours)
     texts = []
     if values is not None:
@@ -254,7 +254,7 @@ def animate_scatter(
     """
     xs, ks, stamps, reach, s, p, args = _prepare(x, kernel, stride, padding)
     (h, w), (kh, kw), out = xs.shape, ks.shape, stamps.shape[2:]
-    fps = _check_frames((h, w), fps)
+    fps = check_frames((h, w), fps)
     total = stamps.sum(axis=(0, 1))
     decimals = decimals_for(np.concatenate([xs.ravel(), ks.ravel(), stamps.ravel()]))
     cell = 0.42
@@ -378,7 +378,7 @@ def animate_scatter_gather(
         zero_insert(torch.ones(h, w, dtype=torch.float64), (kh, kw), stride=s, padding=p).numpy()
         > 0
     )
-    fps = _check_frames(out, fps)
+    fps = check_frames(out, fps)
     total = stamps.sum(axis=(0, 1))
     decimals = decimals_for(np.concatenate([xs.ravel(), ks.ravel(), stamps.ravel()]))
     cell = 0.4
