@@ -4,6 +4,7 @@ loaders, determinism."""
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -383,6 +384,20 @@ def test_load_data_voc_is_make_loaders_on_one_process(synthetic: Path) -> None:
     for epoch in (0, 1):
         for a, b in zip(d2l, run, strict=True):
             assert _same(_epoch_batches(a, epoch), _epoch_batches(b, epoch)), epoch
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="POSIX signal masks")
+def test_loader_workers_leave_ctrl_c_to_the_main_process(synthetic: Path) -> None:
+    train, _ = load_data_voc(2, (20, 30), synthetic, 1, verbose=False)
+    next(iter(train))  # workers started, SIGINT blocked meanwhile and unblocked after
+    assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    before = signal.getsignal(signal.SIGINT)
+    try:
+        train.worker_init_fn(0)  # what each worker runs first
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, before)
+    assert load_data_voc(2, (20, 30), synthetic, verbose=False)[0].worker_init_fn is None
 
 
 def test_old_paths_of_the_loaders_warn_and_work() -> None:
