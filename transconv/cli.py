@@ -50,12 +50,13 @@ from transconv.checkpoint import (
     remove_partial_checkpoints,
     restore_checkpoint,
 )
+from transconv.data.loaders import make_loaders
 from transconv.distributed import setup_distributed, wrap_ddp
 from transconv.models import MODELS, build_model
 from transconv.recipes import RECIPES, Recipe, make_optimizer
 from transconv.runs import jsonable, provenance, write_figures, write_history_csv, write_metrics
 from transconv.tiling import predict
-from transconv.train import NonFiniteLossError, make_loaders, train
+from transconv.train import NonFiniteLossError, train
 
 __all__ = ["build_parser", "main"]
 
