@@ -2,8 +2,10 @@
 
 The pieces around the loop live in their own modules and are re-exported here, so
 `from transconv.train import X` keeps working for every name it ever offered:
-`transconv.recipes` (what to run), `transconv.losses`, `transconv.distributed` (torchrun/DDP
-plumbing), `transconv.checkpoint` and `transconv.tiling` (tiled `predict`).
+`transconv.recipes` (what to run, with its learning-rate schedule), `transconv.losses`,
+`transconv.distributed` (torchrun/DDP plumbing), `transconv.checkpoint` and
+`transconv.tiling` (tiled `predict`). The batches come from `transconv.data.loaders`
+(`make_loaders` still answers here, with a `FutureWarning`).
 
 The loop reads nothing back from the GPU between steps except a NaN check every 20 steps,
 which every rank takes together under DDP (see `transconv.distributed`).
