@@ -276,7 +276,7 @@ from dataclasses import replace
 
 import torch
 
-from transconv.train import make_loaders
+from transconv.data.loaders import make_loaders
 
 torch.manual_seed(0)
 torch.set_num_threads(1)  # tensors this small: one thread is as fast and never waits on others

@@ -25,7 +25,8 @@ from transconv.distributed import (
     wrap_ddp,
 )
 from transconv.recipes import RECIPES
-from transconv.train import evaluate, make_loaders
+from transconv.data.loaders import make_loaders
+from transconv.train import evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = [
