@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from transconv.checkpoint import load_checkpoint, remove_partial_checkpoints, restore_checkpoint
+from transconv.data.loaders import make_loaders
 from transconv.distributed import setup_distributed, wrap_ddp
 from transconv.models import build_model
 from transconv.recipes import RECIPES, Recipe, make_optimizer
@@ -27,7 +28,6 @@ from transconv.run.files import (
     write_result_set,
 )
 from transconv.runs import jsonable, provenance, write_figures, write_history_csv, write_metrics
-from transconv.data.loaders import make_loaders
 from transconv.train import NonFiniteLossError, train
 
 __all__ = [
