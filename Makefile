@@ -1,5 +1,6 @@
 # Two commands do all set-up on a fresh clone:
-#   make serve   build the site and serve it on 127.0.0.1:8000 (make docs: build into site/)
+#   make serve   build the site and serve it on 127.0.0.1:8000 (make docs: build into site/,
+#                the Chinese edition into site/zh/; make serve-zh serves it alone on :8001)
 #   make test    lint, strict docs build into site/, then every test, the browser tests driving
 #                that same site/ in Chromium (left out, with one line saying so, without Chromium)
 PYTHON ?= python3
@@ -9,9 +10,9 @@ STAMP  := $(VENV)/.installed
 export NO_MKDOCS_2_WARNING := 1
 export MPLBACKEND := Agg
 
-LINTED := transconv tests benchmarks hooks
+LINTED := transconv tests benchmarks hooks sitebuild
 
-.PHONY: install test test-fast lint unit docs-strict docs serve bench clean
+.PHONY: install test test-fast lint unit docs-strict docs serve serve-zh i18n-status bench clean
 
 install: $(STAMP)
 
@@ -36,14 +37,28 @@ lint: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+# English first: it executes the pages; the Chinese edition renders the same runs. A missing or
+# stale translation fails the strict build (make i18n-status counts them).
 docs-strict: $(STAMP)
 	$(BIN)/mkdocs build --strict --site-dir site
+	$(BIN)/mkdocs build --strict -f mkdocs.zh.yml --site-dir site/zh
 
+# a draft: untranslated text stays English, with one warning per page saying how much
 docs: $(STAMP)
 	$(BIN)/mkdocs build
+	$(BIN)/mkdocs build --no-strict -f mkdocs.zh.yml
 
+# English only, with live reload (the language switch's Chinese links need make docs)
 serve: $(STAMP)
 	$(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000
+
+serve-zh: $(STAMP)
+	$(BIN)/mkdocs build --site-dir site
+	$(BIN)/mkdocs serve --no-strict -f mkdocs.zh.yml --dev-addr 127.0.0.1:8001
+
+# what needs translating, per page (exit status 1 while anything does)
+i18n-status: $(STAMP)
+	$(BIN)/python -m sitebuild i18n status --lang zh
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/reference_vs_torch.py

@@ -14,6 +14,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from torch import nn
 
+from transconv.data.loaders import make_loaders
 from transconv.distributed import (
     any_rank,
     broadcast_buffers,
@@ -25,7 +26,7 @@ from transconv.distributed import (
     wrap_ddp,
 )
 from transconv.recipes import RECIPES
-from transconv.train import evaluate, make_loaders
+from transconv.train import evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = [

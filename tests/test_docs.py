@@ -10,7 +10,6 @@ the cache, so each step asserts which edit re-executes the page and which does n
 from __future__ import annotations
 
 import base64
-import importlib.util
 import os
 import re
 import subprocess
@@ -19,6 +18,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from sitebuild.render import Renderer
+from sitebuild.search_text import plain_maths
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = yaml.safe_load((ROOT / "mkdocs.yml").read_text())
@@ -62,6 +64,16 @@ OTHER = """# %% [markdown]
 # %%
 import secrets
 print(f"token={secrets.token_hex(8)}")
+
+# %% [markdown]
+# **Exercise.** What is six times seven?
+
+# %% tags=["solution"]
+answer = 6 * 7
+print(f"answer={answer}")
+
+# %% tags=["remove-input"]
+assert answer == 42
 """
 
 FAILING = """# %% [markdown]
@@ -70,17 +82,6 @@ FAILING = """# %% [markdown]
 # %%
 raise ValueError("this page is broken on purpose")
 """
-
-
-def _load_hook(name: str):
-    sys.path.insert(0, str(ROOT / "hooks"))
-    try:
-        spec = importlib.util.spec_from_file_location(name, ROOT / "hooks" / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(ROOT / "hooks"))
-    return module
 
 
 @pytest.fixture()
@@ -101,22 +102,33 @@ def project(tmp_path: Path) -> Path:
         "site_name": "probe",
         "hooks": [str(ROOT / hook) for hook in CONFIG["hooks"]],
         "plugins": ["search"],
-        "markdown_extensions": ["attr_list", "pymdownx.arithmatex", "pymdownx.superfences"],
+        "exclude_docs": "i18n/\n",
+        "markdown_extensions": [
+            "attr_list",
+            "md_in_html",
+            "pymdownx.arithmatex",
+            "pymdownx.details",
+            "pymdownx.superfences",
+        ],
         "nav": [{"Home": "index.md"}, {"Probe": "probe.py"}, {"Other": "other.py"}],
     }
     (tmp_path / "mkdocs.yml").write_text(yaml.safe_dump(config))
     return tmp_path
 
 
-def _run_build(project: Path) -> subprocess.CompletedProcess:
+def _env(project: Path) -> dict[str, str]:
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "MPLBACKEND": "Agg"}
-    env["PYTHONPATH"] = os.pathsep.join([str(project), env.get("PYTHONPATH", "")])
+    env["PYTHONPATH"] = os.pathsep.join([str(project), str(ROOT), env.get("PYTHONPATH", "")])
+    return env
+
+
+def _run_build(project: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict"],
+        [sys.executable, "-m", "mkdocs", "build", "--strict", *args],
         cwd=project,
         capture_output=True,
         text=True,
-        env=env,
+        env=_env(project),
         timeout=300,
     )
 
@@ -136,6 +148,7 @@ def _build(project: Path) -> dict[str, str]:
     return printed | {"other": other.group(1)}
 
 
+@pytest.mark.slow
 def test_page_reexecutes_exactly_when_something_it_used_changes(project: Path) -> None:
     first = _build(project)
     assert _build(project) == first, "an unchanged rebuild executed a page again"
@@ -162,6 +175,7 @@ def test_page_reexecutes_exactly_when_something_it_used_changes(project: Path) -
     assert (third["extra"], fourth["extra"]) == ("False", "True")
 
 
+@pytest.mark.slow
 def test_editing_one_page_executes_only_that_page(project: Path) -> None:
     first = _build(project)
     (project / "docs" / "other.py").write_text(OTHER + "\n# %%\nprint('edited')\n")
@@ -170,6 +184,7 @@ def test_editing_one_page_executes_only_that_page(project: Path) -> None:
     assert second["token"] == first["token"]
 
 
+@pytest.mark.slow
 def test_a_failing_cell_fails_the_build_and_names_the_page(project: Path) -> None:
     (project / "docs" / "other.py").write_text(FAILING)
     run = _run_build(project)
@@ -177,6 +192,7 @@ def test_a_failing_cell_fails_the_build_and_names_the_page(project: Path) -> Non
     assert "other.py" in run.stderr and "this page is broken on purpose" in run.stderr
 
 
+@pytest.mark.slow
 def test_executed_page_renders_as_light_markdown(project: Path) -> None:
     _build(project)
     site = project / "site"
@@ -191,6 +207,12 @@ def test_executed_page_renders_as_light_markdown(project: Path) -> None:
     assert '"cell_type": "code"' in (site / "probe" / link.group(1)).read_text()
     index = (site / "search" / "search_index.json").read_text()
     assert "k = 2s" in index and "\\\\(" not in index
+    other = (site / "other" / "index.html").read_text()
+    solution = re.search(r'<details class="solution">(.*?)</details>', other, re.DOTALL)
+    assert solution, "the solution cell is not folded in a <details class='solution'>"
+    assert "<summary>Solution</summary>" in solution.group(1)
+    assert "answer=42" in solution.group(1) and "answer" in solution.group(1).split("answer=42")[0]
+    assert "Exercise" not in solution.group(1) and "assert answer" not in other
 
 
 def test_nav_pages_exist_and_every_py_page_is_in_the_nav() -> None:
@@ -206,23 +228,121 @@ def test_nav_pages_exist_and_every_py_page_is_in_the_nav() -> None:
     assert executed <= set(pages), f"executed pages missing from the nav: {executed - set(pages)}"
 
 
-def test_kernel_env_hook_selects_the_inline_backend(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MPLBACKEND", "Agg")
-    hook = _load_hook("kernel_env")
-    assert hook.on_config({"site_name": "x"}) == {"site_name": "x"}
-    assert os.environ["MPLBACKEND"] == "module://matplotlib_inline.backend_inline"
-
-
 def test_search_index_maths_is_plain_text() -> None:
-    hook = _load_hook("search_text")
-    text = hook.plain_maths(r"size \(H_{out} = \frac{H}{s} \times 2\) here")
+    text = plain_maths(r"size \(H_{out} = \frac{H}{s} \times 2\) here")
     assert text == "size H_out = H/s × 2 here"
 
 
 def test_html_output_images_move_to_files_keeping_their_alt() -> None:
-    notebooks = _load_hook("notebooks")
-    renderer = notebooks.Renderer("api/page")
+    renderer = Renderer("api/page")
     png = base64.b64encode(b"\x89PNG fake").decode()
     html = renderer.html(f'<img src="data:image/png;base64,{png}" alt="A 4 by 4 grid">')
     assert '<img src="figure-01.png" alt="A 4 by 4 grid">' in html
     assert renderer.assets == {"api/page/figure-01.png": b"\x89PNG fake"}
+
+
+def test_solution_cells_fold_together_with_their_output() -> None:
+    cells = [
+        {"cell_type": "markdown", "source": "# T\n\nAn exercise.", "metadata": {}},
+        {
+            "cell_type": "code",
+            "source": "x = 6 * 7",
+            "metadata": {"tags": ["solution"]},
+            "outputs": [],
+        },
+        {
+            "cell_type": "code",
+            "source": "print(x)",
+            "metadata": {"tags": ["solution"]},
+            "outputs": [{"output_type": "stream", "name": "stdout", "text": "42\n"}],
+        },
+        {"cell_type": "markdown", "source": "After.", "metadata": {}},
+    ]
+    markdown = Renderer("t", lang="zh").markdown({"cells": cells}, "t/t.ipynb")
+    before, folded = markdown.split('??? solution "解答"\n\n')
+    body, after = folded.split("\n\nAfter.")
+    assert "An exercise." in before and "x = 6 * 7" not in before
+    assert all(line.startswith("    ") for line in body.splitlines() if line)
+    assert "x = 6 * 7" in body and "print(x)" in body and "42" in body
+    assert after == "\n"
+
+
+def test_hooks_are_thin_adapters() -> None:
+    lines = sum(len(p.read_text().splitlines()) for p in (ROOT / "hooks").glob("*.py"))
+    assert lines <= 250, f"hooks/*.py hold {lines} lines: move the work into sitebuild/"
+
+
+def _sitebuild(project: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "sitebuild", *args],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env=_env(project),
+        timeout=300,
+    )
+
+
+@pytest.mark.slow
+def test_command_line_renders_without_mkdocs_into_the_same_cache(
+    project: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    run = _sitebuild(project, "render", "docs/probe.py", "docs/index.md", "--out", str(out))
+    assert run.returncode == 0, run.stderr[-3000:]
+    markdown = (out / "probe.md").read_text()
+    assert "![A falling straight line](probe/figure-01.png){ .nb-figure }" in markdown
+    assert (out / "probe" / "figure-02.png").read_bytes()[:4] == b"\x89PNG"
+    assert (out / "index.md").read_text() == "# Home\n"
+    token = re.search(r"token=([0-9a-f]{16})", markdown).group(1)
+    assert _build(project)["token"] == token, "mkdocs executed the page the command line ran"
+
+
+ZH_CONFIG = {"INHERIT": "mkdocs.yml", "site_dir": "site/zh", "theme": {"name": "mkdocs"}}
+MARK = " 〔译〕"
+
+
+def _translate_all(project: Path) -> int:
+    """Write stubs, then 'translate' every entry by appending MARK; return the entry count."""
+    stubs = _sitebuild(project, "i18n", "stubs", "--lang", "zh")
+    assert stubs.returncode == 1 and "missing" in stubs.stdout, stubs.stdout + stubs.stderr
+    count = 0
+    for catalogue in (project / "docs" / "i18n" / "zh").rglob("*.yml"):
+        entries = yaml.safe_load(catalogue.read_text())
+        for entry in entries.values():
+            entry["zh"] = entry["en"] + MARK
+            count += 1
+        catalogue.write_text(yaml.safe_dump(entries, allow_unicode=True))
+    assert _sitebuild(project, "i18n", "status", "--lang", "zh").returncode == 0
+    return count
+
+
+@pytest.mark.slow
+def test_chinese_edition_translates_text_and_reuses_every_output(project: Path) -> None:
+    english = _build(project)
+    ZH_CONFIG["theme"]["language"] = "zh"
+    (project / "mkdocs.zh.yml").write_text(yaml.safe_dump(ZH_CONFIG, allow_unicode=True))
+    untranslated = _run_build(project, "-f", "mkdocs.zh.yml")
+    assert untranslated.returncode != 0 and "not translated into zh" in untranslated.stderr
+    assert _translate_all(project) >= 8  # titles, cells, alt texts, nav
+
+    assert _run_build(project, "-f", "mkdocs.zh.yml").returncode == 0
+    site, zh = project / "site", project / "site" / "zh"
+    probe = (zh / "probe" / "index.html").read_text()
+    assert f"token={english['token']}" in probe, "the Chinese page ran the page again"
+    assert f"for the search index.{MARK}" in probe
+    assert f'<img alt="A falling straight line{MARK}"' in probe
+    for figure in ("figure-01.png", "figure-02.png"):
+        assert (zh / "probe" / figure).read_bytes() == (site / "probe" / figure).read_bytes()
+    assert "<summary>解答</summary>" in (zh / "other" / "index.html").read_text()
+    assert f"Home{MARK}" in (zh / "index.html").read_text()
+
+    (project / "docs" / "other.py").write_text(OTHER.replace("six times seven", "6 x 7"))
+    _build(project)
+    stale = _run_build(project, "-f", "mkdocs.zh.yml")
+    assert stale.returncode != 0 and "other.py: 1 texts not translated" in stale.stderr
+    assert "1 stale" in stale.stderr
+
+    (project / "transconv" / "helper.py").write_text("BASE = 3\n")  # English run now stale
+    rerun = _run_build(project, "-f", "mkdocs.zh.yml")
+    assert rerun.returncode != 0 and "build the English site first" in rerun.stderr

@@ -122,6 +122,7 @@ DATA_URI = re.compile(rb"data:image/[\w.+-]+;base64,[A-Za-z0-9+/=]+")
 def test_pages_are_light_and_without_prompts(site_dir: Path) -> None:
     docs = Path(__file__).resolve().parents[1] / "docs"
     executed = {f"{p.relative_to(docs).with_suffix('')}/index.html" for p in docs.rglob("*.py")}
+    executed |= {f"zh/{page}" for page in executed}  # the Chinese edition's too
     heavy, prompts = [], []
     for page in sorted(site_dir.rglob("index.html")):
         html = page.read_bytes()
@@ -155,3 +156,49 @@ def test_maths_text_blocks_hold_no_tex_escapes(site_dir: Path) -> None:
         for match in ESCAPE_IN_TEXT.finditer(page.read_text(encoding="utf-8")):
             report.append(f"{page.relative_to(site_dir)}: {match.group(0)}")
     assert not report, "write \\mathrm{a\\_b} instead of \\text{a\\_b}:\n" + "\n".join(report)
+
+
+ARTICLE = re.compile(r'<article class="md-content__inner.*?</article>', re.DOTALL)
+PRE = re.compile(r"<pre.*?</pre>", re.DOTALL)
+IMG_SRC = re.compile(r'<img [^>]*src="([^"]+)"')
+
+
+def _chinese(site_dir: Path) -> Path:
+    zh = site_dir / "zh"
+    assert (zh / "index.html").is_file(), f"no Chinese edition in {zh}: build mkdocs.zh.yml"
+    return zh
+
+
+def test_chinese_pages_show_exactly_the_english_outputs(site_dir: Path) -> None:
+    docs = Path(__file__).resolve().parents[1] / "docs"
+    zh, report = _chinese(site_dir), []
+    for source in sorted(docs.glob("*.py")):
+        page = source.stem + "/index.html"
+        en_html, zh_html = (ARTICLE.search((d / page).read_text()).group(0) for d in (site_dir, zh))
+        if PRE.findall(en_html) != PRE.findall(zh_html):
+            report.append(f"{page}: code or printed output differs")
+        sources = IMG_SRC.findall(en_html)
+        if sources != IMG_SRC.findall(zh_html):
+            report.append(f"{page}: the figures differ")
+        for src in sources:
+            en_file, zh_file = (d / source.stem / src for d in (site_dir, zh))
+            if en_file.read_bytes() != zh_file.read_bytes():
+                report.append(f"{page}: {src} differs")
+    assert not report, "the Chinese edition must reuse the English outputs:\n" + "\n".join(report)
+
+
+def test_language_switch_goes_to_the_same_page(site_dir: Path) -> None:
+    zh, wrong = _chinese(site_dir), []
+    for page in sorted(site_dir.rglob("index.html")):
+        rel = page.relative_to(zh if zh in page.parents else site_dir)
+        links = dict(
+            (lang, href)
+            for href, lang in re.findall(r'<a href="([^"]*)" hreflang="(\w+)"', page.read_text())
+        )
+        expected = {"en": site_dir / rel, "zh": zh / rel}
+        for lang, target in expected.items():
+            href = links.get(lang)
+            got = (page.parent / href / "index.html").resolve() if href is not None else None
+            if got != target.resolve():
+                wrong.append(f"{page.relative_to(site_dir)} -> {lang}: {href}")
+    assert not wrong, "language links that miss the same page:\n" + "\n".join(wrong)

@@ -57,6 +57,7 @@ def save_checkpoint(
     epoch: int,
     history: Sequence[dict[str, Any]],
     config: dict[str, Any] | None = None,
+    schedule: dict[str, Any] | None = None,
 ) -> Path:
     """Write model, optimizer, epoch, history and config atomically.
 
@@ -80,6 +81,9 @@ def save_checkpoint(
         One row per finished epoch.
     config : dict, optional
         Plain data (str, numbers, lists, dicts) describing the run; default empty.
+    schedule : dict, optional
+        The learning-rate scheduler's ``state_dict()``, stored as ``"schedule"`` for
+        [`train`][transconv.train.train]'s ``schedule_state`` on resume; default empty.
 
     Returns
     -------
@@ -99,7 +103,7 @@ def save_checkpoint(
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     path = save_checkpoint(Path(tmp) / "ckpt.pt", net, opt, epoch=1, history=[])
     ...     sorted(load_checkpoint(path))
-    ['config', 'epoch', 'history', 'model', 'optimizer']
+    ['config', 'epoch', 'history', 'model', 'optimizer', 'schedule']
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -109,6 +113,7 @@ def save_checkpoint(
         "epoch": epoch,
         "history": list(history),
         "config": dict(config or {}),
+        "schedule": dict(schedule or {}),
     }
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from transconv.checkpoint import load_checkpoint, remove_partial_checkpoints, restore_checkpoint
+from transconv.data.loaders import make_loaders
 from transconv.distributed import setup_distributed, wrap_ddp
 from transconv.models import build_model
 from transconv.recipes import RECIPES, Recipe, make_optimizer
@@ -27,7 +28,7 @@ from transconv.run.files import (
     write_result_set,
 )
 from transconv.runs import jsonable, provenance, write_figures, write_history_csv, write_metrics
-from transconv.train import NonFiniteLossError, make_loaders, train
+from transconv.train import NonFiniteLossError, train
 
 __all__ = [
     "RunResult",
@@ -317,6 +318,7 @@ def _run(
                     device=device, num_classes=NUM_CLASSES, recipe=recipe, config=meta,
                     checkpoint_path=config.checkpoint if rank == 0 else None,
                     start_epoch=progress["epoch"], history=history, progress=not config.quiet,
+                    schedule_state=state.get("schedule") if state else None,
                     on_epoch_end=lambda row: (progress.update(epoch=row["epoch"]), replaced()),
                 )  # fmt: skip
             files = []

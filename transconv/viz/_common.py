@@ -15,6 +15,8 @@ import torch
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
+from transconv.viz.display import attach_alt_text
+
 #: Pixels per inch at which figures are rendered for the pages (matplotlib's default).
 DPI = 100
 #: Width, in CSS pixels, of the pages' output column at a 1280-px window (measured in Chromium).
@@ -29,7 +31,6 @@ KERNEL_RGB = (0.03, 0.19, 0.42)
 OUTPUT_RGB = (0.55, 0.88, 0.91)
 CURRENT_RGB = (0.0, 0.55, 0.62)
 EMPTY_RGB = (1.0, 1.0, 1.0)
-ALT_ATTRIBUTE = "transconv_alt"
 
 
 def text_pt(width_in: float, px: float = TEXT_PX, dpi: float = DPI) -> float:
@@ -55,9 +56,9 @@ def new_figure(
 def blank_figure(figsize: tuple[float, float], *, layout: str | None = None) -> Figure:
     """A figure made through pyplot and closed there at once.
 
-    Going through pyplot activates the notebook's inline backend, which is what draws a
-    ``Figure`` at the end of a cell; closing it means the notebook shows it once, when the
-    cell returns it, and figures do not pile up in memory.
+    Made through pyplot, it draws with the notebook's backend like any figure; closed at
+    once, it is shown once, when a cell ends in it (see ``transconv.viz.display``), and
+    figures do not pile up in memory.
     """
     import matplotlib.pyplot as plt
 
@@ -76,11 +77,7 @@ def finish(fig: Figure, alt: str, *, layout: bool = True) -> Figure:
         ax.tick_params(labelsize=max(pt, 10.0))
     if layout:
         fig.tight_layout()
-    setattr(fig, ALT_ATTRIBUTE, alt)
-    from transconv.viz.display import register_html_display
-
-    register_html_display()
-    return fig
+    return attach_alt_text(fig, alt)
 
 
 def to_numpy_image(image: Any) -> np.ndarray:

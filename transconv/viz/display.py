@@ -1,19 +1,20 @@
 """Alt texts: every figure says what it shows, and reaches the page with it.
 
-Every figure function of `transconv.viz` returns a matplotlib ``Figure``
-with its alt text attached (the attribute ``transconv_alt``), and every animation function
-returns a [`Gif`][transconv.viz.display.Gif]: the GIF's bytes, its alt text, and an HTML
-form, ``<img src="data:image/gif;base64,..." alt="...">``, that Jupyter shows when a cell
-ends in it. [`alt_text`][transconv.viz.display.alt_text] reads the alt text of either (and of
-a GIF file written with ``path=``, which carries it as its GIF comment).
+Every figure function of `transconv.viz` returns a matplotlib ``Figure`` with its alt text
+attached ([`attach_alt_text`][transconv.viz.display.attach_alt_text], the attribute
+``transconv_alt``), and every animation function returns a
+[`Gif`][transconv.viz.display.Gif]: the GIF's bytes, its alt text, and an HTML form,
+``<img src="data:image/gif;base64,..." alt="...">``, that Jupyter shows when a cell ends in
+it. [`alt_text`][transconv.viz.display.alt_text] reads the alt text of either (and of a GIF
+file written with ``path=``, which carries it as its GIF comment).
 
-In a notebook (IPython kernel), a cell that ends in a ``Figure`` made here shows as
-``<img src="data:image/png;base64,..." alt="...">``: the first figure made registers an HTML
-display for figures that carry an alt text
-([`register_html_display`][transconv.viz.display.register_html_display]), and HTML comes
-before the inline backend's bare PNG in nbconvert's display order. Anywhere else, and for
-an alt text of your own, end the cell in [`show(fig)`][transconv.viz.display.show], which
-gives the same ``<img>``.
+In your own Jupyter, a cell that ends in a figure made here shows as an ``<img>`` with its alt
+text ([`register_html_display`][transconv.viz.display.register_html_display], done when the
+figure is made). [`show(fig)`][transconv.viz.display.show] gives the same ``<img>`` anywhere,
+for GIF bytes too, and with an alt text of your own. This site's build additionally shows
+*every* figure a cell ends in as a PNG with the alt text in its output metadata, and writes
+each image to a file beside the page with its alt text (``sitebuild/kernel_prelude.py`` tells
+that part of the story).
 
 Examples
 --------
@@ -37,9 +38,10 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from transconv.viz._common import ALT_ATTRIBUTE
+__all__ = ["Gif", "ShownImage", "alt_text", "attach_alt_text", "register_html_display", "show"]
 
-__all__ = ["Gif", "ShownImage", "alt_text", "register_html_display", "show"]
+#: The attribute of a ``Figure`` that holds its alt text.
+ALT_ATTRIBUTE = "transconv_alt"
 
 
 class Gif(bytes):
@@ -171,6 +173,32 @@ def alt_text(obj: Any) -> str:
             f"make it with a transconv.viz function or pass alt= to show()"
         )
     return text
+
+
+def attach_alt_text(fig: Figure, alt: str) -> Figure:
+    """Give ``fig`` its alt text, and a running IPython kernel an ``<img alt>`` display for it.
+
+    Parameters
+    ----------
+    fig : Figure
+        The figure.
+    alt : str
+        What it shows, in words.
+
+    Returns
+    -------
+    Figure
+        ``fig`` itself.
+
+    Examples
+    --------
+    >>> from matplotlib.figure import Figure
+    >>> alt_text(attach_alt_text(Figure(), "An empty canvas"))
+    'An empty canvas'
+    """
+    setattr(fig, ALT_ATTRIBUTE, alt)
+    register_html_display()
+    return fig
 
 
 def _figure_html(fig: Figure) -> str | None:
