@@ -215,7 +215,11 @@ def test_non_positive_crop(capsys, tmp_path, crop, expected):
 @pytest.mark.parametrize(
     "recipe, expected",
     [
-        ("d2l", "crop 80x120 keeps 0 of 4 training"),
+        (
+            "d2l",
+            "crop (80, 120) must keep at least 2 training image(s) (batch size x processes), "
+            "got 0 of 4; ",
+        ),
         ("fast", "must leave a full batch of 2 image(s) per process, got 0 of 4 images"),
     ],
 )
@@ -310,12 +314,15 @@ def test_diverging_loss_exits_1(run, capsys, tmp_path, monkeypatch):
     from transconv.train import NonFiniteLossError
 
     def diverge(*args, **kwargs):  # the detection itself is tested in test_train.py
-        raise NonFiniteLossError("loss is nan at epoch 1 step 2; lower --lr (now 1e+20)")
+        raise NonFiniteLossError(
+            "loss must be finite, got nan at epoch 1 step 2; lower --lr (now 1e+20)"
+        )
 
     monkeypatch.setattr("transconv.run.training.train", diverge)
     _, data_root = run
     err = one_line_error(capsys, train_args(tmp_path, data_root, "--lr", "1e20"), code=1)
-    assert err == "transconv: error: loss is nan at epoch 1 step 2; lower --lr (now 1e+20)"
+    expected = "loss must be finite, got nan at epoch 1 step 2; lower --lr (now 1e+20)"
+    assert err == f"transconv: error: {expected}"
 
 
 def test_help_texts(capsys):
@@ -725,7 +732,9 @@ def test_overwrite_restores_the_old_run_when_the_new_one_diverges(
     from transconv.train import NonFiniteLossError
 
     def diverge(*args, **kwargs):
-        raise NonFiniteLossError("loss is nan at epoch 1 step 1; lower --lr (now 1e+20)")
+        raise NonFiniteLossError(
+            "loss must be finite, got nan at epoch 1 step 1; lower --lr (now 1e+20)"
+        )
 
     monkeypatch.setattr("transconv.run.training.train", diverge)
     _, data_root = run

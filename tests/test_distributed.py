@@ -156,7 +156,9 @@ def test_both_ranks_stop_on_a_nan_with_the_same_one_line_error(voc):
     assert [code for code, _ in results] == [1, 1], errors
     assert all(len(lines) == 1 for lines in errors), errors
     assert errors[0] == errors[1]
-    assert errors[0][0].startswith("transconv: error: loss is nan at epoch 1 step ")
+    assert errors[0][0].startswith(
+        "transconv: error: loss must be finite, got nan at epoch 1 step "
+    )
     assert " on rank " in errors[0][0] and " of 2; lower --lr (now 1e+30)" in errors[0][0]
     assert not (voc / "nan" / "checkpoint.pt").exists()  # nothing saved from a diverging epoch
 

@@ -187,7 +187,10 @@ def test_vgg_rejects_images_below_32_pixels(vgg_nets):
 
 
 def test_vgg_unknown_variant():
-    with pytest.raises(ValueError, match=r"unknown variant '4s'; use one of '32s', '16s', '8s'"):
+    with pytest.raises(
+        ValueError,
+        match=r"variant must be a known variant, got '4s'; use one of '32s', '16s', '8s'",
+    ):
         fcn_vgg16(variant="4s")
 
 
@@ -238,13 +241,16 @@ BUILDERS = [fcn_resnet18, fcn_vgg16, fcn_vgg16_deconv]
 @pytest.mark.parametrize("builder", BUILDERS)
 def test_unknown_weights_name_lists_choices(builder):
     with pytest.raises(
-        ValueError, match=r"unknown weights 'IMAGENET22K'.*use one of 'IMAGENET1K_V1'.*None"
+        ValueError,
+        match=r"weights must name \w+ weights for this backbone, got 'IMAGENET22K'.*use one of "
+        r"'IMAGENET1K_V1'.*None",
     ):
         builder(weights="IMAGENET22K")
 
 
 def test_weights_of_another_network_are_rejected():
-    match = r"ResNet18_Weights.IMAGENET1K_V1 belong to another network.*VGG16_Weights"
+    match = r"weights must be VGG16_Weights for this backbone, got ResNet18_Weights.IMAGENET1K_V1, "
+    match += r"which belong to another network"
     with pytest.raises(ValueError, match=match):
         fcn_vgg16_deconv(weights=ResNet18_Weights.IMAGENET1K_V1)
 
@@ -365,12 +371,15 @@ def test_models_registry_names_and_variants():
 def test_build_model_passes_options():
     net = build_model("fcn_vgg16_deconv", num_classes=4)
     assert net.classifier.out_channels == 4
-    with pytest.raises(ValueError, match="unknown weights 'nope'"):
+    with pytest.raises(
+        ValueError, match="weights must name .* weights for this backbone, got 'nope'; "
+    ):
         build_model("fcn_resnet18", weights="nope")
 
 
 def test_build_model_unknown_name_lists_known_names():
-    match = r"unknown model 'fcn_unet'; use one of 'fcn_resnet18', .*'fcn_vgg16_deconv'"
+    match = r"name must be a known model, got 'fcn_unet'; use one of 'fcn_resnet18', "
+    match += r".*'fcn_vgg16_deconv'"
     with pytest.raises(ValueError, match=match):
         build_model("fcn_unet")
 

@@ -33,7 +33,10 @@ def test_recipes():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"loss": "sum"}, r"Recipe.loss must be one of \('mean', 'fused', 'd2l'\), got 'sum'"),
+        (
+            {"loss": "sum"},
+            r"Recipe.loss must be one of \('mean', 'fused', 'd2l'\), got 'sum'; pass loss='d2l'",
+        ),
         ({"loader": "gpu"}, r"Recipe.loader must be one of"),
         ({"amp_dtype": "float16"}, r"Recipe.amp_dtype must be one of"),
         ({"lr": 0.0}, r"lr > 0.*got lr=0.0"),

@@ -201,7 +201,7 @@ def test_nan_loss_stops_with_epoch_and_step(tmp_path):
     net = tiny_fcn()
     opt = torch.optim.SGD(net.parameters(), lr=0.1)
     ckpt = tmp_path / "ckpt.pt"
-    expected = r"loss is nan at epoch 2 step 3; lower --lr \(now 0.1\)"
+    expected = r"loss must be finite, got nan at epoch 2 step 3; lower --lr \(now 0.1\)"
     with pytest.raises(NonFiniteLossError, match=expected):
         train(
             net,
@@ -220,7 +220,7 @@ def test_nan_loss_stops_with_epoch_and_step(tmp_path):
 def test_huge_lr_diverges_to_a_clear_error():
     net = tiny_fcn()
     opt = torch.optim.SGD(net.parameters(), lr=1e20)
-    expected = r"loss is (nan|inf) at epoch 1 step \d+; lower --lr \(now 1e\+20\)"
+    expected = r"loss must be finite, got (nan|inf) at epoch 1 step \d+; lower --lr \(now 1e\+20\)"
     with pytest.raises(RuntimeError, match=expected):
         train(
             net,
@@ -237,7 +237,9 @@ def test_huge_lr_diverges_to_a_clear_error():
 @pytest.mark.parametrize("epochs, start", [(0, 0), (2, -1)])
 def test_train_rejects_bad_epoch_counts(epochs, start):
     net = tiny_fcn()
-    with pytest.raises(ValueError, match=rf"epochs >= 1 and start_epoch >= 0, got epochs={epochs}"):
+    with pytest.raises(
+        ValueError, match=rf"epochs must be >= 1 and start_epoch >= 0, got epochs={epochs}"
+    ):
         train(
             net,
             [],
@@ -468,8 +470,8 @@ def test_no_checkpoint_from_an_epoch_that_ends_with_non_finite_weights(tmp_path)
     ckpt = tmp_path / "checkpoint.pt"
     with pytest.raises(
         NonFiniteLossError,
-        match=r"weights are not finite after epoch 1 although "
-        r"its losses were; lower --lr \(now inf\)",
+        match=r"weights must be finite after epoch 1, got NaN or infinity although "
+        r"its losses were finite; lower --lr \(now inf\)",
     ):
         train(
             net,
@@ -527,7 +529,11 @@ def test_make_loaders(voc_dir, name):
 
 
 def test_make_loaders_crop_too_large(voc_dir):
-    with pytest.raises(ValueError, match=r"crop 64x64 keeps 0 of 5 training images"):
+    with pytest.raises(
+        ValueError,
+        match=r"crop \(64, 64\) must keep at least 2 training image\(s\) \(batch size x "
+        r"processes\), got 0 of 5; ",
+    ):
         make_loaders(voc_dir, RECIPES["d2l"], batch_size=2, crop_size=(64, 64), device="cpu")
 
 

@@ -66,8 +66,12 @@ def test_show_images_reads_hwc_tensors_like_label2image_output() -> None:
 @pytest.mark.parametrize(
     ("images", "titles", "message"),
     [
-        ([], None, "got no images"),
-        ([torch.zeros(4, 4)], ["a", "b"], r"got 1 images but 2 titles"),
+        ([], None, "images must hold at least one image, got none; "),
+        (
+            [torch.zeros(4, 4)],
+            ["a", "b"],
+            r"titles must have one entry per image, got 2 titles for 1 ",
+        ),
         ([torch.zeros(2, 3, 4, 4)], None, r"got shape \(2, 3, 4, 4\); select one image"),
     ],
 )
@@ -99,7 +103,7 @@ def test_show_matrix_shows_zero_white_for_sparse_matrices() -> None:
 
 
 def test_show_matrix_rejects_non_2d() -> None:
-    with pytest.raises(ValueError, match=r"needs a 2-D matrix, got shape \(2, 2, 2\)"):
+    with pytest.raises(ValueError, match=r"matrix must be 2-D, got shape \(2, 2, 2\); "):
         viz.show_matrix(torch.zeros(2, 2, 2))
 
 
@@ -116,7 +120,7 @@ def test_plot_series_lines_and_error() -> None:
     assert len(fig.axes) == 1 and len(fig.axes[0].lines) == 2
     assert fig.axes[0].get_yscale() == "log"
     assert viz.alt_text(fig) == "Line plot of y against x (log scale x and y): a, b."
-    with pytest.raises(ValueError, match=r"series 'a' has 2 values but x has 3"):
+    with pytest.raises(ValueError, match=r"series 'a' must have one value per x \(3\), got 2; "):
         viz.plot_series([1, 2, 3], {"a": [1, 2]}, xlabel="x", ylabel="y")
 
 
@@ -132,9 +136,11 @@ def test_plot_overlap_shares_one_scale_and_writes_counts() -> None:
 
 def test_plot_overlap_errors() -> None:
     maps = [overlap_counts(3, k, 2) for k in (3, 4)]
-    with pytest.raises(ValueError, match=r"got 2 maps but 1 titles"):
+    with pytest.raises(
+        ValueError, match=r"titles must have one entry per map, got 1 titles for 2 maps; "
+    ):
         viz.plot_overlap(maps, ["x"])
-    with pytest.raises(ValueError, match=r"map 0 has shape \(3,\); an overlap map must be 2-D"):
+    with pytest.raises(ValueError, match=r"map 0 must be 2-D \(H, W\), got shape \(3,\); "):
         viz.plot_overlap([torch.ones(3)])
 
 
@@ -169,7 +175,9 @@ def test_plot_palette_swatches_and_error() -> None:
     assert len(fig.axes) == 1 and len(fig.axes[0].patches) == 3
     assert [t.get_color() for t in fig.axes[0].texts] == ["white", "white", "black"]
     assert "1 plane (RGB (128, 0, 0))" in viz.alt_text(fig)
-    with pytest.raises(ValueError, match=r"got 1 colours but 2 names"):
+    with pytest.raises(
+        ValueError, match=r"names must have one entry per colour, got 2 names for 1 colours; "
+    ):
         viz.plot_palette([[0, 0, 0]], ["a", "b"])
 
 
@@ -188,7 +196,8 @@ def test_plot_fcn_skips_draws_one_output_box_per_variant() -> None:
 @pytest.mark.parametrize("variants", [["4s"], []])
 def test_plot_fcn_skips_rejects_unknown_variants(variants) -> None:
     with pytest.raises(
-        ValueError, match=r"variants must be a non-empty list of \['16s', '32s', '8s'\]"
+        ValueError,
+        match=r"variants must be a non-empty list of \['16s', '32s', '8s'\], got .*; pass ",
     ):
         viz.plot_fcn_skips(variants)
 
@@ -205,7 +214,7 @@ def test_markdown_table_aligns_numeric_columns_right() -> None:
 
 def test_markdown_table_rejects_ragged_rows() -> None:
     with pytest.raises(
-        ValueError, match=r"every row needs 2 cells \(one per header\), row 1 has 3"
+        ValueError, match=r"every row must have 2 cells \(one per header\), got row 1 with 3; "
     ):
         viz.markdown_table(["a", "b"], [[1, 2], [1, 2, 3]])
 

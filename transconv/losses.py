@@ -23,8 +23,9 @@ make a 22 MB float32 working copy, which fits in an H100's 50 MB L2 cache."""
 def _check_logits(logits: Tensor, target: Tensor) -> None:
     if logits.dim() != 4 or target.shape != (logits.shape[0], *logits.shape[2:]):
         raise ValueError(
-            f"expected logits BxCxHxW and target BxHxW of the same B, H, W, got logits "
-            f"{tuple(logits.shape)} and target {tuple(target.shape)}"
+            f"logits must be (B, C, H, W) and target (B, H, W) with the same B, H and W, got "
+            f"logits {tuple(logits.shape)} and target {tuple(target.shape)}; pass the model's "
+            "output and the batch's labels"
         )
 
 

@@ -138,12 +138,14 @@ class Recipe:
         for field, allowed in choices.items():
             if getattr(self, field) not in allowed:
                 raise ValueError(
-                    f"Recipe.{field} must be one of {allowed}, got {getattr(self, field)!r}"
+                    f"Recipe.{field} must be one of {allowed}, got {getattr(self, field)!r}; pass "
+                    f"{field}={allowed[-1]!r}, for example"
                 )
         if not self.lr > 0 or self.momentum < 0 or self.weight_decay < 0:
             raise ValueError(
-                f"Recipe needs lr > 0, momentum >= 0 and weight_decay >= 0, got lr={self.lr}, "
-                f"momentum={self.momentum}, weight_decay={self.weight_decay}"
+                f"Recipe.lr must be > 0 and momentum and weight_decay >= 0, got lr={self.lr}, "
+                f"momentum={self.momentum}, weight_decay={self.weight_decay}; pass e.g. lr=0.01, "
+                "momentum=0.9, weight_decay=1e-4"
             )
 
     def on(self, device: str | torch.device) -> Recipe:

@@ -193,7 +193,8 @@ class _EpochMeter:
         where = f" on rank {rank} of {get_world_size()}" if is_distributed() else ""
         lr = optimizer.param_groups[0]["lr"]
         raise NonFiniteLossError(
-            f"loss is {_KINDS[kind]} at epoch {self.epoch} step {step}{where}; lower --lr (now "
+            f"loss must be finite, got {_KINDS[kind]} at epoch {self.epoch} step {step}{where}; "
+            f"lower --lr (now "
             f"{lr:g}), check that labels are class indices below num_classes or 255, or "
             "train in float32 (--recipe d2l)"
         )
@@ -216,8 +217,8 @@ def _check_weights(net: nn.Module, epoch: int, optimizer: torch.optim.Optimizer)
     if any_rank(bad, params[0].device):
         lr = optimizer.param_groups[0]["lr"]
         raise NonFiniteLossError(
-            f"weights are not finite after epoch {epoch} although its losses were; lower --lr "
-            f"(now {lr:g}) or train in float32 (--recipe d2l)"
+            f"weights must be finite after epoch {epoch}, got NaN or infinity although its losses "
+            f"were finite; lower --lr (now {lr:g}) or train in float32 (--recipe d2l)"
         )
 
 
@@ -261,8 +262,9 @@ def _check_epochs(epochs: int, start_epoch: int) -> None:
         and epochs >= 1
     ):
         raise ValueError(
-            f"need epochs >= 1 and start_epoch >= 0, got epochs={epochs!r}, "
-            f"start_epoch={start_epoch!r}; epochs is the total, start_epoch the epochs done"
+            f"epochs must be >= 1 and start_epoch >= 0, got epochs={epochs!r}, "
+            f"start_epoch={start_epoch!r}; pass epochs as the total and start_epoch as the "
+            "epochs already done"
         )
 
 
@@ -518,7 +520,7 @@ def _schedule(
     elif recipe.schedule == "constant":
         steps = 1  # a constant rate does not need to know
     else:
-        raise ValueError(
+        raise TypeError(
             f"train_iter must have a len for the {recipe.schedule!r} schedule, got "
             f"{type(train_iter).__name__}; pass a DataLoader or a list of batches"
         )

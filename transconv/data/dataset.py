@@ -98,8 +98,9 @@ def _read_pair(paths: tuple[Path, Path], table: Tensor | None) -> tuple[Tensor, 
         label = voc_label_indices(read_rgb(label_path), table)
     if image.shape[1:] != label.shape:
         raise ValueError(
-            f"{image_path} is {tuple(image.shape[1:])} but its label {label_path} is "
-            f"{tuple(label.shape)}; image and label must have the same height and width"
+            f"label {label_path} must have the (H, W) of its image {image_path}, "
+            f"{tuple(image.shape[1:])}, got {tuple(label.shape)}; fix or replace the label so "
+            "that image and label have the same height and width"
         )
     return image, label.to(torch.uint8)  # 0..20 or 255: a byte, an eighth of int64
 

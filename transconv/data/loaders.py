@@ -89,9 +89,9 @@ def _check_kept(train_set: VOCSegDataset, test_set: VOCSegDataset, need: int) ->
     for name, data, least in (("training", train_set, need), ("validation", test_set, 1)):
         if data.num_kept < least:
             raise ValueError(
-                f"crop {height}x{width} keeps {data.num_kept} of "
-                f"{data.num_kept + data.num_dropped} {name} images, fewer than the {least} "
-                "needed (batch size x processes); use a smaller --crop or --batch-size"
+                f"crop {(height, width)} must keep at least {least} {name} image(s) (batch size "
+                f"x processes), got {data.num_kept} of {data.num_kept + data.num_dropped}; use "
+                "a smaller --crop or --batch-size"
             )
 
 

@@ -74,9 +74,9 @@ def build_model(
     >>> build_model("fcn_vgg16_4s")
     Traceback (most recent call last):
         ...
-    ValueError: unknown model 'fcn_vgg16_4s'; use one of 'fcn_resnet18', 'fcn_vgg16_8s', ...
+    ValueError: name must be a known model, got 'fcn_vgg16_4s'; use one of 'fcn_resnet18', ...
     """
     if name not in MODELS:
         known = ", ".join(repr(key) for key in MODELS)
-        raise ValueError(f"unknown model {name!r}; use one of {known}")
+        raise ValueError(f"name must be a known model, got {name!r}; use one of {known}")
     return MODELS[name](num_classes=num_classes, weights=weights, upsample=upsample)

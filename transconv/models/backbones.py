@@ -57,13 +57,13 @@ def resolve_weights(weights: Weights, enum: type[WeightsEnum]) -> WeightsEnum | 
         if key in enum.__members__:
             return enum[key]
         raise ValueError(
-            f"unknown weights {weights!r} for this backbone ({enum.__name__}); "
+            f"weights must name {enum.__name__} weights for this backbone, got {weights!r}; "
             f"use one of {choices}, or None for random initialisation"
         )
     if isinstance(weights, WeightsEnum):
         raise ValueError(
-            f"weights {weights} belong to another network, this backbone needs {enum.__name__}; "
-            f"use one of {choices}, or None for random initialisation"
+            f"weights must be {enum.__name__} for this backbone, got {weights}, which belong to "
+            f"another network; use one of {choices}, or None for random initialisation"
         )
     raise TypeError(
         f"weights must be None, a string or a {enum.__name__}, got {type(weights).__name__} "

@@ -101,7 +101,8 @@ def _check_input(x: Tensor, model: str, min_size: int = 1) -> None:
     if min(height, width) < min_size:
         raise ValueError(
             f"{model} input H and W must be at least {min_size} (five 2x2 poolings), got "
-            f"{height}x{width}; pad or resize the image to at least {min_size}x{min_size}"
+            f"(H, W) = {(height, width)}; pad or resize the image to at least "
+            f"{(min_size, min_size)}"
         )
 
 
@@ -423,7 +424,8 @@ def fcn_vgg16(
     """
     if variant not in _VGG_SKIPS:
         raise ValueError(
-            f"unknown variant {variant!r}; use one of {', '.join(map(repr, _VGG_SKIPS))}"
+            f"variant must be a known variant, got {variant!r}; use one of "
+            f"{', '.join(map(repr, _VGG_SKIPS))}"
         )
     num_classes = as_int(num_classes, "num_classes", minimum=1, example="21")
     fc_channels = as_int(fc_channels, "fc_channels", minimum=1, example="4096")

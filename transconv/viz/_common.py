@@ -98,8 +98,8 @@ def to_numpy_image(image: Any) -> np.ndarray:
         array = array[:, :, 0]
     if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)):
         raise ValueError(
-            f"an image must be HxW or with 1, 3 or 4 channels (CHW tensor or HWC array), "
-            f"got shape {tuple(np.shape(image))}; select one image, not a batch"
+            f"image must be (H, W), or have 1, 3 or 4 channels as a (C, H, W) tensor or an "
+            f"(H, W, C) array, got shape {tuple(np.shape(image))}; select one image, not a batch"
         )
     if array.ndim == 3 and np.issubdtype(array.dtype, np.floating):
         low, high = float(array.min()), float(array.max())

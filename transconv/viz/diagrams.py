@@ -50,7 +50,8 @@ def plot_fcn_skips(variants: Sequence[str] = ("32s", "16s", "8s")) -> Figure:
     unknown = [v for v in variants if v not in _FCN_SKIPS]
     if unknown or not variants:
         raise ValueError(
-            f"variants must be a non-empty list of {sorted(_FCN_SKIPS)}, got {variants!r}"
+            f"variants must be a non-empty list of {sorted(_FCN_SKIPS)}, got {variants!r}; pass "
+            "e.g. variants=['32s', '8s']"
         )
     fig, axes = new_figure(1, 1, (_WIDTH, 2.0 * len(variants)))
     ax = axes[0, 0]

@@ -169,7 +169,7 @@ def alt_text(obj: Any) -> str:
         )
     if not text:
         raise ValueError(
-            f"obj must carry an alt text, got {type(obj).__name__} without one; "
+            f"obj must carry an alt text, got a {type(obj).__name__} without one; "
             f"make it with a transconv.viz function or pass alt= to show()"
         )
     return text

@@ -91,10 +91,11 @@ def show_images(
     2
     """
     if len(images) == 0:
-        raise ValueError("show_images got no images; pass a non-empty list")
+        raise ValueError("images must hold at least one image, got none; pass a non-empty list")
     if titles is not None and len(titles) != len(images):
         raise ValueError(
-            f"got {len(images)} images but {len(titles)} titles; pass one title per image"
+            f"titles must have one entry per image, got {len(titles)} titles for {len(images)} "
+            "images; pass one title per image, or titles=None"
         )
     ncols = min(ncols or len(images), len(images))
     nrows = -(-len(images) // ncols)
@@ -183,8 +184,7 @@ def show_matrix(
     values = np.asarray(matrix, dtype=float)
     if values.ndim != 2:
         raise ValueError(
-            f"show_matrix needs a 2-D matrix, got shape {values.shape}; "
-            f"reshape or select one 2-D slice first"
+            f"matrix must be 2-D, got shape {values.shape}; reshape or select one 2-D slice first"
         )
     rows, cols = values.shape
     zeros = int((values == 0).sum())
@@ -262,7 +262,8 @@ def plot_series(
     for name, values in series.items():
         if len(values) != len(x):
             raise ValueError(
-                f"series {name!r} has {len(values)} values but x has {len(x)}; give one value per x"
+                f"series {name!r} must have one value per x ({len(x)}), got {len(values)}; give "
+                "one value per x"
             )
     fig, axes = new_figure(1, 1, (5.0, 3.5), layout="constrained")
     ax = axes[0, 0]
@@ -320,12 +321,16 @@ def plot_overlap(
     """
     maps = [counts] if isinstance(counts, torch.Tensor) else list(counts)
     if titles is not None and len(titles) != len(maps):
-        raise ValueError(f"got {len(maps)} maps but {len(titles)} titles; pass one title per map")
+        raise ValueError(
+            f"titles must have one entry per map, got {len(titles)} titles for {len(maps)} maps; "
+            "pass one title per map, or titles=None"
+        )
     arrays = [np.asarray(torch.as_tensor(m).detach().cpu(), dtype=float) for m in maps]
     for index, values in enumerate(arrays):
         if values.ndim != 2:
             raise ValueError(
-                f"map {index} has shape {values.shape}; an overlap map must be 2-D (H, W)"
+                f"map {index} must be 2-D (H, W), got shape {values.shape}; pass overlap counts "
+                "such as transconv.overlap.overlap_counts returns"
             )
     top = max(float(v.max()) for v in arrays) if shared_scale else None
     width = min(2.6 * len(arrays) + (0.8 if shared_scale else 0.0), 7.2)

@@ -65,8 +65,8 @@ def markdown_table(
     bad = [index for index, row in enumerate(rows) if len(row) != len(header)]
     if bad:
         raise ValueError(
-            f"every row needs {len(header)} cells (one per header), "
-            f"row {bad[0]} has {len(rows[bad[0]])}"
+            f"every row must have {len(header)} cells (one per header), got row {bad[0]} with "
+            f"{len(rows[bad[0]])}; pad or trim that row"
         )
     numeric = [bool(rows) and all(_is_number(row[i]) for row in rows) for i in range(len(header))]
     lines = [

@@ -105,8 +105,9 @@ def plot_predictions(images: Sequence[Any], labels: Sequence[Any], preds: Sequen
 
     if not len(images) == len(labels) == len(preds) or len(images) == 0:
         raise ValueError(
-            f"need as many images, labels and predictions (at least one), got "
-            f"{len(images)}, {len(labels)} and {len(preds)}"
+            f"images, labels and preds must have the same length (at least one), got "
+            f"{len(images)}, {len(labels)} and {len(preds)}; pass one label and one prediction "
+            "per image"
         )
     height, width = np.shape(preds[0])[-2:]
     row_height = 2.4 * min(max(height / max(width, 1), 0.25), 2.0) + 0.3
@@ -162,7 +163,8 @@ def plot_palette(colormap: Sequence[Sequence[int]], names: Sequence[str]) -> Fig
     """
     if len(colormap) != len(names):
         raise ValueError(
-            f"got {len(colormap)} colours but {len(names)} names; pass one name per colour"
+            f"names must have one entry per colour, got {len(names)} names for {len(colormap)} "
+            "colours; pass one name per colour"
         )
     ncols = 3
     nrows = -(-len(names) // ncols)
