@@ -212,7 +212,7 @@ def test_dataset_rejects_mismatched_label(tmp_path: Path) -> None:
     image, _ = _coordinate_example(20, 20)
     _, label = _coordinate_example(20, 24)
     voc_dir = _write_voc_tree(tmp_path / "VOC2012", [image], [label])
-    message = r"is \(20, 20\) but its label .* is \(20, 24\)"
+    message = r"label .* must have the \(H, W\) of its image .*, \(20, 20\), got \(20, 24\); "
     with pytest.raises(ValueError, match=message):
         VOCSegDataset(True, (10, 10), voc_dir, verbose=False)  # the cache decodes it now
     dataset = VOCSegDataset(True, (10, 10), voc_dir, cache=False, verbose=False)

@@ -205,7 +205,7 @@ def test_fused_saves_the_logits_and_per_pixel_labels_for_backward():
             torch.zeros(1, 2, 3, dtype=torch.long),
             {},
             ValueError,
-            r"logits BxCxHxW and target BxHxW.*\(1, 3, 2, 2\).*\(1, 2, 3\)",
+            r"logits must be \(B, C, H, W\) and target \(B, H, W\).*\(1, 3, 2, 2\).*\(1, 2, 3\); ",
         ),
         (torch.zeros(3, 2, 2), torch.zeros(3, 2, dtype=torch.long), {}, ValueError, r"\(3, 2, 2\)"),
         (

@@ -182,7 +182,9 @@ def test_vgg_parameter_count_matches_hand_formula():
 
 
 def test_vgg_rejects_images_below_32_pixels(vgg_nets):
-    with pytest.raises(ValueError, match=r"at least 32 .* got 31x64; pad or resize"):
+    with pytest.raises(
+        ValueError, match=r"at least 32 .* got \(H, W\) = \(31, 64\); pad or resize"
+    ):
         vgg_nets["16s"](_image(31, 64))
 
 

@@ -39,7 +39,7 @@ def test_recipes():
         ),
         ({"loader": "gpu"}, r"Recipe.loader must be one of"),
         ({"amp_dtype": "float16"}, r"Recipe.amp_dtype must be one of"),
-        ({"lr": 0.0}, r"lr > 0.*got lr=0.0"),
+        ({"lr": 0.0}, r"Recipe.lr must be > 0.*got lr=0.0, .*; pass e.g. lr="),
         ({"schedule": "cosine"}, r"Recipe.schedule must be one of \('constant', 'poly'\)"),
     ],
 )

@@ -1,6 +1,7 @@
 """Tests for transconv.train: the step, the loop, evaluation, loaders, NaN stop and resume."""
 
 import copy
+import dataclasses
 import math
 
 import pytest
@@ -57,7 +58,9 @@ def test_d2l_loss_per_image_mean_with_ignored_pixels_as_zero():
 
 
 def test_loss_shape_error():
-    expected = r"logits BxCxHxW and target BxHxW.*\(1, 3, 2, 2\).*\(1, 2, 3\)"
+    expected = (
+        r"logits must be \(B, C, H, W\) and target \(B, H, W\).*\(1, 3, 2, 2\).*\(1, 2, 3\); "
+    )
     with pytest.raises(ValueError, match=expected):
         loss_fn(torch.zeros(1, 3, 2, 2), torch.zeros(1, 2, 3, dtype=torch.long))
 
@@ -248,6 +251,25 @@ def test_train_rejects_bad_epoch_counts(epochs, start):
             start_epoch=start,
             device="cpu",
             num_classes=4,
+            optimizer=torch.optim.SGD(net.parameters(), lr=0.1),
+            progress=False,
+        )
+
+
+def test_a_poly_schedule_needs_a_train_iter_with_a_len():
+    net = tiny_fcn()
+    recipe = dataclasses.replace(RECIPES["d2l"], schedule="poly")
+    with pytest.raises(
+        TypeError, match=r"train_iter must have a len for the 'poly' schedule, got generator; "
+    ):
+        train(
+            net,
+            (batch for batch in batches(1)),
+            [],
+            epochs=1,
+            device="cpu",
+            num_classes=4,
+            recipe=recipe,
             optimizer=torch.optim.SGD(net.parameters(), lr=0.1),
             progress=False,
         )

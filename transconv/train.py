@@ -448,8 +448,9 @@ def train(
         under DDP, the rank; every rank raises it at the same check), or the weights are not
         finite at the end of an epoch.
     ValueError
-        If ``epochs``/``start_epoch`` are not valid counts, or the schedule needs the number of
-        steps and ``train_iter`` has no ``len``.
+        If ``epochs``/``start_epoch`` are not valid counts.
+    TypeError
+        If the schedule needs the number of steps and ``train_iter`` has no ``len``.
 
     Examples
     --------
