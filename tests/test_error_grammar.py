@@ -107,7 +107,8 @@ def _module_name(path: Path) -> str:
 
 
 def _exception_classes() -> dict[str, type[BaseException]]:
-    """Every exception class a module under transconv/ can name, by its name there."""
+    """The builtin exceptions and those the package defines or imports, by name (for a class
+    imported inside a function, which the module's namespace does not hold)."""
     found = {
         name: value
         for name, value in vars(builtins).items()
@@ -118,10 +119,6 @@ def _exception_classes() -> dict[str, type[BaseException]]:
         for name, value in vars(module).items():
             if isinstance(value, type) and issubclass(value, BaseException):
                 found.setdefault(name, value)
-            elif hasattr(value, "__name__") and value.__name__ in ("argparse",):
-                for attr, cls in vars(value).items():  # argparse.ArgumentTypeError
-                    if isinstance(cls, type) and issubclass(cls, BaseException):
-                        found.setdefault(attr, cls)
     return found
 
 
@@ -130,6 +127,7 @@ class _Walker(ast.NodeVisitor):
 
     def __init__(self, file: str, tree: ast.Module, classes: dict[str, type[BaseException]]):
         self.file, self.classes = file, classes
+        self.namespace = vars(importlib.import_module(_module_name(PACKAGE / file)))
         self.functions = {
             node.name: node
             for node in ast.walk(tree)
@@ -141,8 +139,13 @@ class _Walker(ast.NodeVisitor):
         self.handlers: list[str | None] = []
 
     def _class_of(self, func: ast.expr) -> type[BaseException] | None:
-        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
-        return self.classes.get(name) if name else None
+        """The exception class a call builds (``ValueError``, ``argparse.ArgumentTypeError``)."""
+        value = None
+        if isinstance(func, ast.Name):
+            value = self.namespace.get(func.id, self.classes.get(func.id))
+        elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+            value = getattr(self.namespace.get(func.value.id), func.attr, None)
+        return value if isinstance(value, type) and issubclass(value, BaseException) else None
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
         self.scope.append(node)
