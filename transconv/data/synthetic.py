@@ -72,7 +72,7 @@ _TEXTURES: dict[str, Callable[[Array, Array, float], Array]] = {
 
 
 def _background(rng: np.random.Generator, height: int, width: int) -> Array:
-    """A float32 HxWx3 background: a random colour modulated by three slow plane waves."""
+    """A float32 (H, W, 3) background: a random colour modulated by three slow plane waves."""
     y = np.arange(height, dtype=np.float32)[:, None]
     x = np.arange(width, dtype=np.float32)[None, :]
     image = np.empty((height, width, 3), dtype=np.float32)
@@ -128,7 +128,7 @@ def _render(
     max_objects: int,
     boundary: int,
 ) -> tuple[Array, Array]:
-    """One example: (uint8 HxWx3 image, uint8 HxW label with a 255 band on the outlines)."""
+    """One example: a uint8 (H, W, 3) image and a uint8 (H, W) label (255 on the outlines)."""
     image = _background(rng, *size)
     label = np.zeros(size, dtype=np.uint8)
     for _ in range(rng.integers(1, max_objects + 1)):

@@ -81,11 +81,12 @@ def finish(fig: Figure, alt: str, *, layout: bool = True) -> Figure:
 
 
 def to_numpy_image(image: Any) -> np.ndarray:
-    """Return an HxW or HxWxC numpy array ready for ``imshow``.
+    """Return an (H, W) or (H, W, C) numpy array ready for ``imshow``.
 
-    Tensors are read as CHW (or HW), or as HWC when only the last dimension has 1, 3 or 4
-    entries (what ``label2image`` returns); numpy arrays as HWC (or HW). Float colour images
-    outside [0, 1] (e.g. normalised network inputs) are min-max rescaled to [0, 1].
+    Tensors are read as (C, H, W) (or (H, W)), or as (H, W, C) when only the last dimension has
+    1, 3 or 4 entries (what ``label2image`` returns); numpy arrays as (H, W, C) (or (H, W)).
+    Float colour images outside [0, 1] (e.g. normalised network inputs) are min-max rescaled to
+    [0, 1].
     """
     if isinstance(image, torch.Tensor):
         array = image.detach().cpu()

@@ -57,8 +57,8 @@ def show_images(
     Parameters
     ----------
     images : sequence of Tensor or ndarray
-        Tensors are CHW or HW, numpy arrays HWC or HW; uint8 or float. Float colour images
-        outside [0, 1] are min-max rescaled for display.
+        Tensors are (C, H, W) or (H, W), numpy arrays (H, W, C) or (H, W); uint8 or float.
+        Float colour images outside [0, 1] are min-max rescaled for display.
     titles : sequence of str, optional
         One title per image.
     ncols : int, optional
