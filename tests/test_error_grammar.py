@@ -16,8 +16,10 @@ A message built elsewhere is judged where it is built: a local variable by its a
 helper's call by every string the helper returns. A re-raise that adds context to a caught
 error, ``raise ValueError(f"--flag {root}: {err}") from None``, passes when it names the input
 before ``{err}``: the caught message was judged at its own site. Bare ``raise`` re-raises an
-error judged where it was made. ``ALLOWED`` lists the few messages that cannot carry a fix, each
-with its reason; it must stay small and every entry must still be needed.
+error judged where it was made. Stops are not errors: ``KeyboardInterrupt``, ``SystemExit``
+and ``RunStopped`` (which signal stopped a run, and what it kept) are skipped. ``ALLOWED``
+lists the few messages that cannot carry a fix, each with its reason; it must stay small and
+every entry must still be needed.
 """
 
 from __future__ import annotations
