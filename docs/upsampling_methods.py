@@ -1,25 +1,13 @@
 # %% [markdown]
 # # Upsampling methods
 #
-# A segmentation network shrinks its input (pooling, strided convolutions) and must grow the
-# result back to one prediction per pixel. There are five common ways to grow a feature map by
-# an integer factor $f$. Four are fixed rules; the last, the **transposed convolution**, is a
+# A semantic segmentation network labels every pixel of an image with a class. It shrinks its
+# input (pooling, strided convolutions) and must grow the result back to one prediction per
+# pixel. There are five common ways to grow a feature map by an integer factor $f$. Four are fixed rules; the last, the **transposed convolution**, is a
 # layer with weights that can be learnt (and initialised to behave like the bilinear rule).
 #
 # This page runs all five on the same photo — Grace Hopper's portrait, which ships with
 # matplotlib, so nothing is downloaded — and prints every shape.
-
-# %%
-import matplotlib.cbook as cbook
-import numpy as np
-import torch
-from PIL import Image
-from torch.nn import functional as F
-
-from transconv.bilinear import bilinear_upsampler
-from transconv.viz import show, show_images
-
-torch.set_printoptions(precision=4, sci_mode=False)
 
 # %% [markdown]
 # ## The photo and its downsampled version
@@ -29,34 +17,49 @@ torch.set_printoptions(precision=4, sci_mode=False)
 # maximum was — max-unpooling needs that.
 
 # %%
+import matplotlib.cbook as cbook
+import numpy as np
+import torch
+from PIL import Image
+
 with cbook.get_sample_data("grace_hopper.jpg") as file:
     photo = np.asarray(Image.open(file).convert("RGB"))
 print("photo (H, W, C):", photo.shape)
-
 face = photo[120:344, 150:374].copy()
-x = torch.from_numpy(face).permute(2, 0, 1).float().unsqueeze(0) / 255  # a batch of one
-assert x.shape == (1, 3, 224, 224) and 0 <= x.min() and x.max() <= 1
+# (H, W, C) bytes -> a batch of one (1, C, H, W) in [0, 1]
+x = torch.from_numpy(face).permute(2, 0, 1).float().unsqueeze(0) / 255
+
+# %%
+from torch.nn import functional as F
+
 f = 4
 small, indices = F.max_pool2d(x, kernel_size=f, return_indices=True)
-assert small.shape[-2:] == (224 // f, 224 // f)
 print("x:", tuple(x.shape), "-> small:", tuple(small.shape),
       "indices:", tuple(indices.shape))
+
+# %% tags=["remove-input"]
+assert x.shape == (1, 3, 224, 224) and 0 <= x.min() and x.max() <= 1
+assert small.shape[-2:] == (224 // f, 224 // f)
 
 # %% [markdown]
 # Every method below turns `small` back into a $224 \times 224$ image.
 #
 # ## Nearest neighbour and bilinear interpolation
 #
-# Nearest neighbour copies each pixel into an $f \times f$ block. Bilinear interpolation
-# blends the four nearest input pixels, weighted by distance (with `align_corners=False`,
-# pixel centres sit at half-integer positions, as in the rest of PyTorch).
+# Nearest-neighbour interpolation copies each pixel into an $f \times f$ block. Bilinear
+# interpolation blends the four nearest input pixels, weighted by distance (with
+# `align_corners=False`, pixel centres sit at half-integer positions, as in the rest of
+# PyTorch).
 
 # %%
 nearest = F.interpolate(small, scale_factor=f, mode="nearest")
-bilinear = F.interpolate(small, scale_factor=f, mode="bilinear", align_corners=False)
+bilinear = F.interpolate(small, scale_factor=f, mode="bilinear",
+                         align_corners=False)
 print("nearest:", tuple(nearest.shape), " bilinear:", tuple(bilinear.shape))
+
+# %% tags=["remove-input"]
 blocks = small.repeat_interleave(f, dim=-2).repeat_interleave(f, dim=-1)
-assert torch.equal(nearest, blocks)
+assert torch.equal(nearest, blocks)  # "copies each pixel into an f x f block"
 
 # %% [markdown]
 # ## Bed of nails
@@ -70,6 +73,8 @@ nails[..., ::f, ::f] = small
 fraction = (nails != 0).float().mean().item()
 print("bed of nails:", tuple(nails.shape),
       f"non-zero fraction: {fraction:.4f} (1/f² = {1 / f**2:.4f})")
+
+# %% tags=["remove-input"]
 assert abs(fraction - 1 / f**2) < 1e-3
 
 # %% [markdown]
@@ -82,6 +87,8 @@ one_hot = torch.zeros(3, 1, f, f)
 one_hot[:, :, 0, 0] = 1
 as_transposed = F.conv_transpose2d(small, one_hot, stride=f, groups=3)
 print("equal to the transposed convolution:", torch.equal(as_transposed, nails))
+
+# %% tags=["remove-input"]
 assert torch.equal(as_transposed, nails)
 
 # %% [markdown]
@@ -99,6 +106,8 @@ print("max-unpooled:", tuple(unpooled.shape),
 gathered = unpooled.flatten(2).gather(2, indices.flatten(2))
 back = torch.equal(gathered, small.flatten(2))
 print("every value back where it came from:", back)
+
+# %% tags=["remove-input"]
 assert back and abs(unpooled_fraction - 1 / f**2) < 1e-3
 
 # %% [markdown]
@@ -109,6 +118,8 @@ assert back and abs(unpooled_fraction - 1 / f**2) < 1e-3
 # kernel. It is an ordinary layer: training can change the weights.
 
 # %%
+from transconv.bilinear import bilinear_upsampler
+
 upsampler = bilinear_upsampler(3, f)
 with torch.no_grad():
     transposed = upsampler(small)
@@ -116,6 +127,8 @@ print(upsampler)
 parameters = sum(p.numel() for p in upsampler.parameters())
 print("transposed convolution:", tuple(transposed.shape),
       " learnable parameters:", parameters)
+
+# %% tags=["remove-input"]
 assert transposed.shape == x.shape and parameters > 0
 assert all(p.requires_grad for p in upsampler.parameters())  # training changes them
 
@@ -130,6 +143,8 @@ print(f"max |transposed - bilinear| inside a {f}-pixel border:",
 first_rows = [t[..., 0, :].mean().item() for t in (transposed, bilinear)]
 print("mean brightness of the first row: transposed {:.3f}, bilinear {:.3f}"
       .format(*first_rows))
+
+# %% tags=["remove-input"]
 assert (transposed - bilinear)[inner].abs().max() < 1e-5
 assert first_rows[0] < first_rows[1]
 
@@ -140,6 +155,8 @@ assert first_rows[0] < first_rows[1]
 # The panels of a figure are scaled together, so compare them by eye within one figure.
 
 # %%
+from transconv.viz import show, show_images
+
 results = {
     "original {}×{}".format(*x.shape[-2:]): x,
     "max-pooled {}×{}".format(*small.shape[-2:]): small, "nearest": nearest,
@@ -148,8 +165,12 @@ results = {
 }
 for name, tensor in results.items():
     print(f"{name:>32}: {tuple(tensor.shape)}")
+
+# %% tags=["remove-input"]
 outputs = list(results.values())[2:]
 assert len(outputs) == 5 and all(t.shape == x.shape for t in outputs)
+
+# %%
 images = [t[0].clamp(0, 1) for t in results.values()]
 show(show_images(images, list(results), ncols=4, scale=1.8))
 
@@ -166,15 +187,60 @@ show(show_images(images, list(results), ncols=4, scale=1.8))
 same_place = (indices[0, 0] == indices[0, 1]) & (indices[0, 1] == indices[0, 2])
 print(f"blocks whose R, G and B maxima sit at different positions: "
       f"{1 - same_place.float().mean().item():.0%}")
+
+# %% tags=["remove-input"]
 assert 0 < same_place.float().mean() < 1
 assert nails.mean() < x.mean() / 2 and unpooled.mean() < x.mean() / 2  # darker
+
+# %%
 patch = (0, slice(None), slice(64, 96), slice(64, 96))
 patches = [t[patch].clamp(0, 1) for t in results.values()]
 names = [name.split(" (")[0] for name in list(results)[2:]]
 show(show_images(patches[2:], names, ncols=3, scale=2.3))
 
 # %% [markdown]
+# ## Learnt, or frozen at bilinear?
+#
 # Nearest, bilinear, bed of nails and max-unpooling have no parameters. The transposed
-# convolution starts as bilinear interpolation and can learn something better — that is why
-# FCN uses it for its final $32\times$ upsampling (see the [FCN](../fcn/) page), and why its kernel size
-# and stride need care (see [Checkerboard artifacts](../checkerboard/)).
+# convolution has weights, but whether they are trained is a choice, and the FCN
+# implementations choose differently:
+#
+# - **The FCN paper** (Long et al. 2015) fixes the *final* upsampling layer to bilinear
+#   interpolation and initialises the in-network $2\times$ upsamplers of FCN-16s and FCN-8s
+#   bilinearly, then learns them.
+# - **The authors' reference Caffe nets** (`voc-fcn32s`, `voc-fcn16s`, `voc-fcn8s` in
+#   shelhamer/fcn.berkeleyvision.org, `net.py`) freeze *every* deconvolution, the $2\times$ ones
+#   too, with `param=[dict(lr_mult=0)]`.
+# - **`transconv.models.fcn_vgg16`** follows the paper: its final `upscore` has
+#   `requires_grad=False`, its `upscore2_pool4` and `upscore2_pool3` are trained.
+# - **d2l's FCN** (`transconv.models.fcn_resnet18` here) trains its single $32\times$ layer
+#   like every other weight, starting from the bilinear kernel.
+#
+# Why freeze it? The reference implementation's FAQ ("Is learning the interpolation
+# necessary?") reports no significant difference in accuracy between learnt and fixed bilinear
+# kernels (their first experiments learnt them), and fixing them gives a slight speed-up. Why
+# train it? It costs nothing to let the optimiser try, and it is the simplest code: d2l only
+# initialises the layer and trains the whole network. Checked on the
+# models here (a narrow VGG head keeps the check cheap):
+
+# %%
+from transconv.models import fcn_resnet18, fcn_vgg16
+
+vgg = fcn_vgg16(variant="8s", fc_channels=8)
+resnet = fcn_resnet18()
+layers = {"fcn_vgg16 upscore": vgg.upscore,
+          "fcn_vgg16 upscore2_pool4": vgg.upscore2_pool4,
+          "fcn_resnet18 transpose_conv": resnet.transpose_conv}
+for name, layer in layers.items():
+    size = tuple(layer.weight.shape[-2:])
+    print(f"{name}: kernel {size}, trained: {layer.weight.requires_grad}")
+
+# %% tags=["remove-input"]
+assert not vgg.upscore.weight.requires_grad
+assert vgg.upscore2_pool4.weight.requires_grad and vgg.upscore2_pool3.weight.requires_grad
+assert resnet.transpose_conv.weight.requires_grad
+assert resnet.transpose_conv.weight.shape[-2:] == (64, 64)
+
+# %% [markdown]
+# The [FCN](../fcn/) page puts these upsamplers to work; kernel size and stride need care
+# for the reasons on [Checkerboard artifacts](../checkerboard/).

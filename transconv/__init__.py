@@ -20,7 +20,32 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__version__ = "0.1.0"
+
+def _version() -> str:
+    """The version in ``pyproject.toml`` (its one source), as this copy of the package knows it.
+
+    Installed from a wheel, the installed metadata says it. Run from a source tree (a checkout
+    on ``PYTHONPATH``, or an editable install), the tree's own ``pyproject.toml`` says it: the
+    metadata of an editable install is as old as its last ``pip install``, and another copy's
+    metadata may be on the path.
+    """
+    import importlib.metadata
+    import re
+    from pathlib import Path
+
+    pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+    text = pyproject.read_text(encoding="utf-8") if pyproject.is_file() else ""
+    found = re.search(r'^version = "([^"]+)"$', text, re.MULTILINE)
+    if found and re.search(r'^name = "transconv"$', text, re.MULTILINE):
+        return found.group(1)
+    try:
+        return importlib.metadata.version("transconv")
+    except importlib.metadata.PackageNotFoundError:  # a copied tree without either
+        return "0+unknown"
+
+
+__version__ = _version()
+del _version
 
 # public name -> the module that defines (or re-exports) it; modules load on first access
 _EXPORTS: dict[str, str] = {

@@ -48,9 +48,7 @@ def moved_names(module: str, moves: dict[str, str]) -> Callable[[str], Any]:
         home = moves.get(name)
         if home is None:
             raise AttributeError(f"module {module!r} has no attribute {name!r}")
-        warnings.warn(
-            f"{module}.{name} moved: import it from {home}", FutureWarning, stacklevel=2
-        )
+        warnings.warn(f"{module}.{name} moved: import it from {home}", FutureWarning, stacklevel=2)
         return getattr(importlib.import_module(home), name)
 
     return __getattr__
