@@ -364,7 +364,7 @@ def test_solver_table_marks_fcn_and_applies_a_row(open_page) -> None:
     assert page.locator(".tce-solve-summary").inner_text().startswith(f"{count} settings")
     first = page.locator(".tce-solve tbody tr").first
     cells_text = [c.strip() for c in first.locator("td").all_inner_texts()]
-    assert cells_text == ["64 ★ FCN", "32", "16", "0", "1"]
+    assert cells_text == ["64 ★ FCN", "32", "16", "0", "1", "yes"]  # 32 divides 64: even overlap
     first.locator("button").click()
     assert page.locator(".tce-shape").inner_text() == "320 × 320"
     page.fill(".tce-solve-t", "20")
@@ -387,9 +387,9 @@ def test_instant_navigation_starts_the_explorer(open_page) -> None:
     visit.assert_clean()
 
 
-@pytest.mark.parametrize("stride", [1, 2])
-def test_update_renders_in_under_50_ms(open_page, stride: int) -> None:
-    visit = open_explorer(open_page, f"?n=16&k=7&s={stride}&x=r1&w=r2")
+@pytest.mark.parametrize(("mode", "stride"), [("transposed", 1), ("transposed", 2), ("conv", 1)])
+def test_update_renders_in_under_50_ms(open_page, mode: str, stride: int) -> None:
+    visit = open_explorer(open_page, f"?mode={mode}&n=16&k=7&s={stride}&x=r1&w=r2")
     # one update = a new padding (so a new output size, formula and table) rendered; timed
     # alone, and with the page layout it causes (forced by reading a size)
     times = visit.page.evaluate(
@@ -410,7 +410,7 @@ def test_update_renders_in_under_50_ms(open_page, stride: int) -> None:
     )
     alone, laid_out = statistics.median(times["alone"]), statistics.median(times["laidOut"])
     print(
-        f"explorer update, 16x16 input, 7x7 kernel, stride {stride}: render() median "
+        f"explorer update, {mode}, 16x16 input, 7x7 kernel, stride {stride}: render() median "
         f"{alone:.1f} ms, with layout {laid_out:.1f} ms"
     )
     assert alone < 50, times

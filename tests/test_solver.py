@@ -137,3 +137,19 @@ def test_size_below_one_raises_value_error(bad: int) -> None:
         solve_transposed_conv(bad, 6)
     with pytest.raises(ValueError, match=rf"target_size must be an int >= 1, got {bad}"):
         solve_transposed_conv(3, bad)
+
+
+@pytest.mark.parametrize("stride", range(1, 13))
+def test_star_rule_holds_for_every_stride(stride: int) -> None:
+    # the explorer's solver states this rule for its ★ rows: FCN's k = 2s - s mod 2,
+    # p = floor(s / 2) (k = 2s, p = s/2 only for even s), listed first whenever T = s n
+    k, s, p = upsampling_params(stride)
+    assert (k, p) == (2 * stride - stride % 2, stride // 2)
+    rows = solve_transposed_conv(5, 5 * stride)
+    assert rows[0] == {
+        "kernel_size": k,
+        "stride": s,
+        "padding": p,
+        "output_padding": 0,
+        "dilation": 1,
+    }
