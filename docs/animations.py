@@ -10,18 +10,6 @@
 # Each GIF of `animate_convolution` has one frame per output pixel. Dashed pale cells are
 # zeros: padding, or — for a transposed convolution — the zeros inserted between input pixels.
 
-# %%
-import io
-
-import torch
-from IPython.display import HTML
-from PIL import Image
-from torch.nn import functional as F
-
-from transconv.overlap import scatter_stamps, zero_insert
-from transconv.shapes import conv_output_size, output_padding_for
-from transconv.viz import animate_convolution, animate_scatter_gather
-
 # %% [markdown]
 # ## Scatter and gather: one operation
 #
@@ -35,6 +23,11 @@ from transconv.viz import animate_convolution, animate_scatter_gather
 # the caption writes the products, the same ones in both views.
 
 # %%
+import torch
+from torch.nn import functional as F
+
+from transconv.overlap import scatter_stamps, zero_insert
+
 x = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
 kernel = torch.tensor([[1.0, 0.0, 2.0], [0.0, 1.0, 0.0], [1.0, 1.0, 1.0]])
 batch = (None, None)  # add batch and channel dimensions
@@ -42,19 +35,29 @@ expected = F.conv_transpose2d(x[batch], kernel[batch], stride=2, padding=1)[0, 0
 scattered = scatter_stamps(x, kernel, stride=2, padding=1).sum(dim=(0, 1))
 zeros_in = zero_insert(x, 3, stride=2, padding=1)
 gathered = F.conv2d(zeros_in[batch], kernel.flip(0, 1)[batch])[0, 0]
+print("zero-inserted input", tuple(zeros_in.shape), "-> output", tuple(expected.shape))
+
+# %% tags=["remove-input"]
 torch.testing.assert_close(scattered, expected)
 torch.testing.assert_close(gathered, expected)
 assert zeros_in.shape == (2 + 1 + 2 * (3 - 1 - 1),) * 2  # 1 zero inserted, 1 padded
-print("zero-inserted input", tuple(zeros_in.shape), "-> output",
-      tuple(expected.shape))
+
+# %%
+from transconv.viz import animate_scatter_gather
+
 animate_scatter_gather(x, kernel, stride=2, padding=1)
 
 # %% [markdown]
 # The rest of the page draws the gather view alone, conv_arithmetic style. A small helper
-# checks each animation against PyTorch: it runs the real operator on a zero tensor and
-# asserts that the GIF has exactly one frame per pixel of PyTorch's output.
+# (plumbing, its code hidden) checks each animation against PyTorch: it runs the real operator
+# on a zero tensor and asserts that the GIF has exactly one frame per pixel of PyTorch's output.
 
-# %%
+# %% tags=["remove-input"]
+import io
+
+from PIL import Image
+
+
 def pair(value: int | tuple[int, int]) -> tuple[int, int]:
     """``(v, v)`` for an int, the pair itself otherwise."""
     return (value, value) if isinstance(value, int) else tuple(value)
@@ -72,10 +75,22 @@ def check_frames(gif: bytes, size, k, options: dict) -> None:
     size_kb = len(gif) // 1024
     print(f"    -> output {tuple(out.shape[-2:])}: {frames} frames, {size_kb} KB")
 
+
+def padding_drawn(size, k, **options) -> tuple[int, int]:
+    """Zeros drawn around the input of a transposed convolution (top-left corner)."""
+    grid = zero_insert(torch.ones(pair(size)), k, **options)
+    rows, cols = torch.nonzero(grid, as_tuple=True)
+    return int(rows.min()), int(cols.min())
+
 # %% [markdown]
 # A second one draws several configurations side by side (each GIF carries its alt text):
 
 # %%
+from IPython.display import HTML
+
+from transconv.viz import animate_convolution
+
+
 def animate_row(*configs: dict) -> HTML:
     """Animate each configuration, check it against PyTorch, show them in one row."""
     cells = []
@@ -88,13 +103,6 @@ def animate_row(*configs: dict) -> HTML:
     row = '<div style="display:flex;flex-wrap:wrap;gap:1em;align-items:flex-end">'
     return HTML(row + "".join(cells) + "</div>")
 
-
-def padding_drawn(size, k, **options) -> tuple[int, int]:
-    """Zeros drawn around the input of a transposed convolution (top-left corner)."""
-    grid = zero_insert(torch.ones(pair(size)), k, **options)
-    rows, cols = torch.nonzero(grid, as_tuple=True)
-    return int(rows.min()), int(cols.min())
-
 # %% [markdown]
 # ## No padding, unit stride
 #
@@ -103,8 +111,12 @@ def padding_drawn(size, k, **options) -> tuple[int, int]:
 # convolution, it pads the input with $k - 1 = 2$ zeros on every side, so every input pixel
 # reaches every output pixel it touches in the forward direction.
 
-# %%
+# %% tags=["remove-input"]
+from transconv.shapes import conv_output_size
+
 assert conv_output_size(4, 3) == 2 and padding_drawn(2, 3) == (2, 2)
+
+# %%
 animate_row(dict(input_size=4, kernel_size=3),
             dict(input_size=2, kernel_size=3, transposed=True))
 
@@ -116,9 +128,11 @@ animate_row(dict(input_size=4, kernel_size=3),
 # columns from each side of the full output, which the drawing shows as $k - 1 - p = 1$ zero
 # of padding instead of 2.
 
-# %%
+# %% tags=["remove-input"]
 assert conv_output_size(5, 3, padding=1) == 5
 assert padding_drawn(5, 3, padding=1) == (1, 1)
+
+# %%
 animate_row(dict(input_size=5, kernel_size=3, padding=1),
             dict(input_size=5, kernel_size=3, padding=1, transposed=True))
 
@@ -130,10 +144,12 @@ animate_row(dict(input_size=5, kernel_size=3, padding=1),
 # zero between input pixels and sliding a stride-**1** kernel over the result — this is
 # why it is also called a *fractionally strided* convolution.
 
-# %%
+# %% tags=["remove-input"]
 inserted = zero_insert(torch.ones(3, 3), 3, stride=2, padding=1)
 assert conv_output_size(5, 3, stride=2, padding=1) == 3
 assert inserted[1, 1:6].tolist() == [1, 0, 1, 0, 1]  # one zero between neighbours
+
+# %%
 animate_row(dict(input_size=5, kernel_size=3, stride=2, padding=1),
             dict(input_size=3, kernel_size=3, stride=2, padding=1, transposed=True))
 
@@ -145,8 +161,12 @@ animate_row(dict(input_size=5, kernel_size=3, stride=2, padding=1),
 # adds rows and columns at the bottom and right. `output_padding_for` computes the value that
 # hits a target size:
 
-# %%
+# %% tags=["remove-input"]
 assert [conv_output_size(n, 3, stride=2, padding=1) for n in (5, 6)] == [3, 3]
+
+# %%
+from transconv.shapes import output_padding_for
+
 op = output_padding_for(3, target=6, kernel_size=3, stride=2, padding=1)
 print("output_padding for 3 -> 6 (k=3, s=2, p=1):", op)
 animate_row(dict(input_size=6, kernel_size=3, stride=2, padding=1),
@@ -160,9 +180,11 @@ animate_row(dict(input_size=6, kernel_size=3, stride=2, padding=1),
 # covers a $5 \times 5$ window, so $7 \times 7 \to 3 \times 3$. The transposed convolution
 # uses the same dilated kernel over an input padded by $d(k - 1) = 4$:
 
-# %%
+# %% tags=["remove-input"]
 assert conv_output_size(7, 3, dilation=2) == 3
 assert padding_drawn(3, 3, dilation=2) == (4, 4)
+
+# %%
 animate_row(dict(input_size=7, kernel_size=3, dilation=2),
             dict(input_size=3, kernel_size=3, dilation=2, transposed=True))
 
@@ -203,5 +225,11 @@ try:
     animate_convolution(3, 3, stride=2, output_padding=2, transposed=True)
 except ValueError as error:
     print("ValueError:", error)
+
+# %% tags=["remove-input"]
+try:
+    animate_convolution(3, 3, stride=2, output_padding=2, transposed=True)
+except ValueError:
+    pass
 else:
     raise AssertionError("output_padding as large as the stride was accepted")

@@ -6,37 +6,7 @@
 # label PNG that colours every pixel by one of 21 classes, and draws object **outlines** in a
 # 22nd colour that means "don't know". This page reads the data with `transconv.data`, shows
 # why those outlines must be *ignored* rather than called background, and makes the random
-# crops an FCN trains on. Each statement is asserted by the cell below it.
-
-# %%
-import tempfile
-import time
-from pathlib import Path
-
-import torch
-from IPython.display import Markdown
-
-from transconv.data import (
-    IGNORE_INDEX,
-    IMAGENET_MEAN,
-    IMAGENET_STD,
-    SYNTHETIC_CLASSES,
-    VOC_CLASSES,
-    VOC_COLORMAP,
-    VOCSegDataset,
-    label2image,
-    list_examples,
-    load_data_voc,
-    make_synthetic_voc,
-    normalize_image,
-    read_rgb,
-    read_voc_images,
-    read_voc_label,
-    voc_colormap2label,
-    voc_label_indices,
-)
-from transconv.data.layout import is_voc_tree
-from transconv.viz import markdown_table, plot_palette, show, show_images
+# crops an FCN trains on. Each statement is asserted when the page is built.
 
 # %% [markdown]
 # ## The 21 classes
@@ -44,8 +14,13 @@ from transconv.viz import markdown_table, plot_palette, show, show_images
 # Class $i$ is drawn in `VOC_COLORMAP[i]`; index 0 is background.
 
 # %%
-assert len(VOC_CLASSES) == len(VOC_COLORMAP) == 21 and VOC_CLASSES[0] == "background"
+from transconv.data import VOC_CLASSES, VOC_COLORMAP
+from transconv.viz import plot_palette, show
+
 show(plot_palette(VOC_COLORMAP, VOC_CLASSES))
+
+# %% tags=["remove-input"]
+assert len(VOC_CLASSES) == len(VOC_COLORMAP) == 21 and VOC_CLASSES[0] == "background"
 
 # %% [markdown]
 # ## Where the data comes from
@@ -58,22 +33,26 @@ show(plot_palette(VOC_COLORMAP, VOC_CLASSES))
 # says which one this build used.
 
 # %%
+import tempfile
+from pathlib import Path
+
+from transconv.data import SYNTHETIC_CLASSES, make_synthetic_voc
+from transconv.data.layout import is_voc_tree
+
 real_voc = Path("data/VOCdevkit/VOC2012")
-if is_voc_tree(real_voc):
-    voc_dir, source = real_voc, f"Pascal VOC 2012 found at {real_voc}"
+synthetic = not is_voc_tree(real_voc)
+if synthetic:
+    sizes = [(352, 512), (300, 400), (360, 480)]
+    voc_dir = make_synthetic_voc(tempfile.mkdtemp(), num_train=24, num_val=8, seed=0, sizes=sizes)
+    print("This page uses: SYNTHETIC data from make_synthetic_voc (no Pascal VOC found)")
+    for index, (shape, texture) in SYNTHETIC_CLASSES.items():
+        print(f"label {index:>2} ({VOC_CLASSES[index]}): drawn as a {shape}, {texture} texture")
 else:
-    voc_dir = make_synthetic_voc(
-        tempfile.mkdtemp(),
-        num_train=24,
-        num_val=8,
-        seed=0,
-        sizes=[(352, 512), (300, 400), (360, 480)],
-    )
-    source = "SYNTHETIC data from make_synthetic_voc (no Pascal VOC found)"
-print("This page uses:", source)
-synthetic = voc_dir != real_voc
+    voc_dir = real_voc
+    print(f"This page uses: Pascal VOC 2012 found at {real_voc}")
 
 
+# %% tags=["remove-input"]
 def class_name(index: int) -> str:
     """The VOC name of a label; on synthetic data also what its objects look like."""
     if index >= len(VOC_CLASSES):
@@ -83,24 +62,21 @@ def class_name(index: int) -> str:
         return f"{VOC_CLASSES[index]} label: synthetic {shape}, {texture} texture"
     return VOC_CLASSES[index]
 
-
-if synthetic:
-    for index, (shape, texture) in SYNTHETIC_CLASSES.items():
-        print(
-            f"label {index:>2} ({VOC_CLASSES[index]}): drawn as a {shape}, "
-            f"{texture} texture"
-        )
-
 # %% [markdown]
 # `read_voc_images` returns the images and the *RGB* label images, as d2l's function does:
 
 # %%
+from transconv.data import read_voc_images
+from transconv.viz import show_images
+
 images, label_images = read_voc_images(voc_dir, is_train=True)
-assert (
-    label_images[0].shape == images[0].shape and label_images[0].dtype == torch.uint8
-)
 print(len(images), "training images; first:", tuple(images[0].shape), images[0].dtype)
 show(show_images(images[:3] + label_images[:3], ncols=3))
+
+# %% tags=["remove-input"]
+import torch
+
+assert label_images[0].shape == images[0].shape and label_images[0].dtype == torch.uint8
 
 # %% [markdown]
 # ## From colours to class indices — and the boundary
@@ -110,19 +86,25 @@ show(show_images(images[:3] + label_images[:3], ncols=3))
 # cream outline (224, 224, 192) — becomes `IGNORE_INDEX` = 255:
 
 # %%
+from transconv.data import IGNORE_INDEX, voc_colormap2label, voc_label_indices
+
 colormap2label = voc_colormap2label()
-cream = (
-    224 * 256 + 224
-) * 256 + 192  # the table is indexed by (R * 256 + G) * 256 + B
-assert colormap2label[cream] == IGNORE_INDEX == 255
-assert (
-    int((colormap2label != IGNORE_INDEX).sum()) == 21
-)  # only the 21 class colours map
+cream = (224 * 256 + 224) * 256 + 192  # the table is indexed by (R * 256 + G) * 256 + B
+print("cream ->", colormap2label[cream].item(), "  IGNORE_INDEX =", IGNORE_INDEX)
 labels = voc_label_indices(label_images[0], colormap2label)
 values, counts = labels.unique(return_counts=True)
+
+# %% tags=["remove-input"]
+from IPython.display import Markdown
+
+from transconv.viz import markdown_table
+
+assert colormap2label[cream] == IGNORE_INDEX == 255
+assert int((colormap2label != IGNORE_INDEX).sum()) == 21  # only the 21 class colours map
 names = [class_name(v) for v in values.tolist()]
 Markdown(
-    markdown_table(
+    "The first training label, pixels per class:\n\n"
+    + markdown_table(
         ["label", "class", "pixels"],
         list(zip(values.tolist(), names, counts.tolist(), strict=True)),
     )
@@ -132,13 +114,16 @@ Markdown(
 # **d2l's pitfall.** d2l builds its table with `torch.zeros`, so every colour it does not list
 # maps to 0, *background*. The outline pixels of every object are then trained as background
 # (teaching the network that object edges are background, exactly where segmentation is
-# hardest) and counted as background in the metrics. Over the whole training split:
+# hardest) and counted as background in the metrics. Over the whole training split of *this
+# build's data* (synthetic unless Pascal VOC was found; the cell says which — the share of outline
+# pixels in the synthetic images says nothing about VOC's):
 
 # %%
-d2l_table = torch.zeros(256**3, dtype=torch.long)
-d2l_table[(colormap2label != IGNORE_INDEX).nonzero().squeeze(1)] = colormap2label[
-    colormap2label != IGNORE_INDEX
-]
+import torch
+
+known = colormap2label != IGNORE_INDEX
+d2l_table = torch.zeros(256**3, dtype=torch.long)  # d2l: every unknown colour -> 0
+d2l_table[known] = colormap2label[known]
 boundary = total = mislabelled = 0
 for label_image in label_images:
     ours = voc_label_indices(label_image, colormap2label)
@@ -146,10 +131,12 @@ for label_image in label_images:
     boundary += int((ours == IGNORE_INDEX).sum())
     mislabelled += int(((ours == IGNORE_INDEX) & (theirs == 0)).sum())
     total += ours.numel()
+data = "synthetic data" if synthetic else "Pascal VOC 2012"
+print(f"boundary pixels ({data}): {boundary:,} of {total:,} ({100 * boundary / total:.1f}%)")
+print(f"d2l would call {mislabelled:,} of them background ({100 * mislabelled / boundary:.0f}%)")
+
+# %% tags=["remove-input"]
 assert mislabelled == boundary > 0  # every outline pixel becomes background
-print(f"boundary pixels: {boundary:,} of {total:,} ({100 * boundary / total:.1f}%)")
-share = 100 * mislabelled / boundary
-print(f"d2l would call {mislabelled:,} of them background ({share:.0f}%)")
 
 # %% [markdown]
 # In transconv the loss uses `ignore_index=255` and `confusion_matrix` drops those pixels, so
@@ -164,18 +151,23 @@ print(f"d2l would call {mislabelled:,} of them background ({share:.0f}%)")
 # as measured on the machine that built this page):
 
 # %%
-paths = [label for _, label in list_examples(voc_dir, "train")]
+import time
 
+from transconv.data import list_examples, read_rgb, read_voc_label
+
+paths = [label for _, label in list_examples(voc_dir, "train")]
 start = time.perf_counter()
 fast = [read_voc_label(path) for path in paths]
 fast_ms = 1000 * (time.perf_counter() - start) / len(paths)
 start = time.perf_counter()
 slow = [voc_label_indices(read_rgb(path), colormap2label) for path in paths]
 slow_ms = 1000 * (time.perf_counter() - start) / len(paths)
-assert all(torch.equal(a, b) for a, b in zip(fast, slow, strict=True))
-print(f"{len(paths)} labels equal; per label, decoding included:")
+print(f"{len(paths)} labels, equal: {all(map(torch.equal, fast, slow))}; per label, with decoding:")
 print(f"palette indices:   {fast_ms:.2f} ms")
 print(f"RGB colour lookup: {slow_ms:.2f} ms")
+
+# %% tags=["remove-input"]
+assert all(torch.equal(a, b) for a, b in zip(fast, slow, strict=True))
 
 # %% [markdown]
 # ## Random crops
@@ -185,46 +177,57 @@ print(f"RGB colour lookup: {slow_ms:.2f} ms")
 # The first three training examples, cropped, above their cropped labels:
 
 # %%
+from transconv.data import VOCSegDataset
+
 crop = (320, 480)
-generator = torch.Generator().manual_seed(0)
-dataset = VOCSegDataset(True, crop, voc_dir, generator=generator)
+dataset = VOCSegDataset(True, crop, voc_dir, seed=0)  # each crop: a function of (seed, epoch, i)
+samples = [dataset[i] for i in range(3)]
+
+# %% tags=["remove-input"]
 small = sum(1 for img in images if img.shape[1] < crop[0] or img.shape[2] < crop[1])
 assert dataset.num_dropped == small and dataset.num_kept == len(images) - small
-samples = [dataset[i] for i in range(3)]
 assert all(x.shape == (3, *crop) and y.shape == crop for x, y in samples)
+again = VOCSegDataset(True, crop, voc_dir, seed=0, verbose=False)
+assert all(torch.equal(again[i][1], samples[i][1]) for i in range(3))  # same seed, same crops
+
+# %%
+from transconv.data import IMAGENET_MEAN, IMAGENET_STD, label2image
+
 mean = torch.tensor(IMAGENET_MEAN).view(3, 1, 1)
 std = torch.tensor(IMAGENET_STD).view(3, 1, 1)
-show(show_images(
-    [(x * std + mean).clamp(0, 1) for x, _ in samples]
-    + [label2image(y) for _, y in samples],
-    ncols=3,
-))
+shown = [(x * std + mean).clamp(0, 1) for x, _ in samples] + [label2image(y) for _, y in samples]
+show(show_images(shown, ncols=3))
 
 # %% [markdown]
 # The images are normalised as the ImageNet backbone expects: divided by 255 first (d2l's
 # original code forgot this, fixed in its PR #1980), then standardised per channel:
 
 # %%
+from transconv.data import normalize_image
+
 x = normalize_image(images[0])
-mean, std = mean.view(3, 1, 1), std.view(3, 1, 1)
-torch.testing.assert_close(x, (images[0].float() / 255 - mean) / std)
 print("dtype", x.dtype)
-print(
-    "per-channel mean",
-    [round(v, 2) for v in x.mean((1, 2)).tolist()],
-    "std",
-    [round(v, 2) for v in x.std((1, 2)).tolist()],
-)
+print("per-channel mean", [round(v, 2) for v in x.mean((1, 2)).tolist()])
+print("per-channel std ", [round(v, 2) for v in x.std((1, 2)).tolist()])
+
+# %% tags=["remove-input"]
+torch.testing.assert_close(x, (images[0].float() / 255 - mean) / std)
 
 # %% [markdown]
 # `load_data_voc` wraps both splits in data loaders (training shuffled, last partial batch
-# dropped):
+# dropped); its `seed` fixes the shuffle and the crops:
 
 # %%
-train_iter, test_iter = load_data_voc(4, crop, voc_dir)
-order = list(train_iter.sampler)  # the order of training examples in an epoch
-assert sorted(order) == list(range(dataset.num_kept)) and order != sorted(order)
-assert train_iter.drop_last and len(train_iter) == dataset.num_kept // 4
+from transconv.data import load_data_voc
+
+train_iter, test_iter = load_data_voc(4, crop, voc_dir, seed=0)
 X, Y = next(iter(train_iter))
 print("images:", tuple(X.shape), X.dtype, " labels:", tuple(Y.shape), Y.dtype)
 print("label values in this batch:", sorted(Y.unique().tolist()))
+
+# %% tags=["remove-input"]
+order = list(train_iter.sampler)  # the order of training examples in an epoch
+assert sorted(order) == list(range(dataset.num_kept)) and order != sorted(order)
+assert train_iter.drop_last and len(train_iter) == dataset.num_kept // 4
+X2, Y2 = next(iter(load_data_voc(4, crop, voc_dir, seed=0, verbose=False)[0]))
+assert torch.equal(X, X2) and torch.equal(Y, Y2)  # same seed, same first batch

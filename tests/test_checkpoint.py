@@ -146,3 +146,52 @@ def test_checkpoint_of_another_model_or_class_count(tmp_path):
         r"\d+ unexpected \(e.g. 0.weight\)",
     ):
         load_checkpoint(path, nn.Conv2d(3, 2, 1, bias=False))
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        OSError(28, "No space left on device"),
+        RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 64 vs 0"),
+    ],
+)
+def test_a_full_disk_names_the_checkpoint_and_keeps_the_previous(tmp_path, monkeypatch, failure):
+    from transconv.checkpoint import CheckpointWriteError
+
+    net = tiny_fcn()
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    path = save_checkpoint(tmp_path / "checkpoint.pt", net, opt, epoch=1, history=[])
+
+    def full(*args, **kwargs):
+        raise failure
+
+    monkeypatch.setattr(torch, "save", full)
+    with pytest.raises(CheckpointWriteError) as info:
+        save_checkpoint(path, net, opt, epoch=2, history=[])
+    assert str(info.value).startswith(f"checkpoint {path} could not be written (")
+    assert "\n" not in str(info.value) and isinstance(info.value, OSError)
+    monkeypatch.undo()
+    assert load_checkpoint(path)["epoch"] == 1
+
+
+def test_checkpoint_has_the_mode_of_the_runs_other_files(tmp_path):
+    net = tiny_fcn()
+    path = save_checkpoint(
+        tmp_path / "c.pt", net, torch.optim.SGD(net.parameters(), lr=1), epoch=1, history=[]
+    )
+    (tmp_path / "metrics.json").write_text("{}")  # written by open(): 0o666 less the umask
+    assert path.stat().st_mode & 0o777 == (tmp_path / "metrics.json").stat().st_mode & 0o777
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_a_checkpoint_with_non_finite_weights_is_refused_naming_the_tensor(tmp_path, bad):
+    net = tiny_fcn()
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    name = next(k for k, v in net.state_dict().items() if v.is_floating_point() and v.numel() > 1)
+    with torch.no_grad():
+        net.state_dict()[name].view(-1)[1] = bad
+    path = save_checkpoint(tmp_path / "checkpoint.pt", net, opt, epoch=1, history=[])
+    with pytest.raises(ValueError) as info:
+        load_checkpoint(path)
+    assert str(info.value).startswith(f"checkpoint {path} must hold finite weights, got 1 NaN")
+    assert f" in {name} (the first such tensor)" in str(info.value)

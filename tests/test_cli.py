@@ -80,7 +80,7 @@ def test_train_writes_results(run):
 
 def no_figures(monkeypatch):
     """Figures are checked once (test_train_writes_results); skip their ~1 s elsewhere."""
-    monkeypatch.setattr("transconv.cli.write_figures", lambda *args, **kwargs: [])
+    monkeypatch.setattr("transconv.run.training.write_figures", lambda *args, **kwargs: [])
 
 
 def test_resume_keeps_the_finished_epoch(run, tmp_path, monkeypatch):
@@ -218,8 +218,12 @@ def test_non_positive_crop(capsys, tmp_path, crop, expected):
 )
 def test_crop_larger_than_every_image(run, capsys, tmp_path, recipe, expected):
     _, data_root = run
-    args = train_args(tmp_path, data_root, "--crop", "80", "120", "--recipe", recipe)
-    assert expected in one_line_error(capsys, args)
+    voc_dir = str(data_root / "VOCdevkit" / "VOC2012")  # a VOC tree: the loader's own check
+    args = ["train", "--data", voc_dir, "--out", str(tmp_path), *SMALL, "--crop", "80", "120"]
+    assert expected in one_line_error(capsys, [*args, "--recipe", recipe])
+    args = train_args(tmp_path, data_root, "--crop", "80", "120")  # synthetic: before any work
+    err = one_line_error(capsys, args)
+    assert "--image-size must be at least the --crop (80 120), got 72 104" in err
 
 
 def test_synthetic_data_root_never_overwrites_a_users_files(capsys, tmp_path):
@@ -303,7 +307,7 @@ def test_diverging_loss_exits_1(run, capsys, tmp_path, monkeypatch):
     def diverge(*args, **kwargs):  # the detection itself is tested in test_train.py
         raise NonFiniteLossError("loss is nan at epoch 1 step 2; lower --lr (now 1e+20)")
 
-    monkeypatch.setattr("transconv.cli.train", diverge)
+    monkeypatch.setattr("transconv.run.training.train", diverge)
     _, data_root = run
     err = one_line_error(capsys, train_args(tmp_path, data_root, "--lr", "1e20"), code=1)
     assert err == "transconv: error: loss is nan at epoch 1 step 2; lower --lr (now 1e+20)"
@@ -645,3 +649,281 @@ def test_upsample_subpixel_is_recorded_and_predicts_like_transposed(run, tmp_pat
     except SystemExit as stop:
         err = stop.code
     assert err == 2  # resume keeps the checkpoint's --upsample
+
+
+def test_version(capsys):
+    from transconv import __version__
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"transconv {__version__}"
+
+
+@pytest.mark.parametrize(
+    "extra, expected",
+    [
+        (["--seed", str(2**70)], "--seed must be in 0..2**63 - 1, got 1180591620717411303424"),
+        (["--seed", "-1"], "--seed must be in 0..2**63 - 1, got -1"),
+        (["--crop", "2", "2", "--image-size", "3", "3"], "--image-size must be at least 4 4"),
+        (["--crop", "32", "32", "--batch-size", "1"], "--crop 32 32 with --batch-size 1 must"),
+    ],
+)
+def test_settings_that_cannot_work_fail_before_any_work(capsys, tmp_path, extra, expected):
+    err = one_line_error(capsys, ["train", "--out", str(tmp_path / "o"), *SMALL, *extra])
+    assert err.startswith(f"transconv: error: {expected}")
+    assert not (tmp_path / "o").exists()
+
+
+def test_an_empty_out_is_refused(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--out", "", *SMALL])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "error: argument --out: must name a path, got ''" in err and err.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["predictions.png", "curves.png", "history.csv"])
+def test_a_users_own_file_in_out_is_never_replaced(capsys, tmp_path, name):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / name).write_bytes(b"my own figure")
+    err = one_line_error(capsys, train_args(out, tmp_path / "data"))
+    assert f"--out must not hold another run, got {out} with {name};" in err
+    assert (out / name).read_bytes() == b"my own figure"
+    assert not (tmp_path / "data").exists()  # refused before any work
+
+
+@pytest.mark.parametrize("bad", ["data", "data-root"])
+def test_overwrite_keeps_the_old_run_when_the_new_inputs_are_bad(run, capsys, tmp_path, bad):
+    _, data_root = run
+    out = copy_run(run, tmp_path / "old")
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    if bad == "data":
+        args = ["train", "--data", str(tmp_path / "typo"), "--out", str(out), *SMALL]
+        expected = "typo not found"
+    else:
+        args = train_args(out, out)
+        expected = "--data-root must differ from --out"
+    assert expected in one_line_error(capsys, [*args, "--overwrite"])
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_overwrite_restores_the_old_run_when_the_new_one_diverges(
+    run, capsys, tmp_path, monkeypatch
+):
+    from transconv.train import NonFiniteLossError
+
+    def diverge(*args, **kwargs):
+        raise NonFiniteLossError("loss is nan at epoch 1 step 1; lower --lr (now 1e+20)")
+
+    monkeypatch.setattr("transconv.run.training.train", diverge)
+    _, data_root = run
+    out = copy_run(run, tmp_path / "old")
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    one_line_error(capsys, train_args(out, data_root, "--overwrite"), code=1)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_a_second_run_into_a_locked_out_is_refused(run, capsys, tmp_path):
+    import subprocess
+
+    _, data_root = run
+    out = tmp_path / "busy"
+    out.mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (out / ".transconv.lock").write_text(f"{holder.pid} {os.uname().nodename}\n")
+        err = one_line_error(capsys, train_args(out, data_root))
+        assert (
+            f"--out must not be in use by another run, got {out} locked by pid {holder.pid}" in err
+        )
+    finally:
+        holder.kill()
+        holder.wait()
+    assert sorted(p.name for p in out.iterdir()) == [".transconv.lock"]
+
+
+@pytest.mark.slow
+def test_a_stale_lock_of_a_dead_process_is_taken_over(run, tmp_path, monkeypatch):
+    no_figures(monkeypatch)
+    _, data_root = run
+    out = tmp_path / "stale"
+    out.mkdir()
+    (out / ".transconv.lock").write_text(f"{2**22 + 12345} {os.uname().nodename}\n")  # no such pid
+    assert main(train_args(out, data_root)) == 0
+    assert not (out / ".transconv.lock").exists()
+    modes = {p.name: p.stat().st_mode & 0o777 for p in out.iterdir() if p.is_file()}
+    assert len(set(modes.values())) == 1, modes  # one mode for every file of the run
+
+
+def nan_checkpoint(run, target):
+    out, _ = run
+    state = load_checkpoint(out / "checkpoint.pt")
+    state["model"]["final_conv.weight"].view(-1)[3] = float("nan")
+    torch.save(state, target)
+    return target
+
+
+def test_predict_refuses_a_checkpoint_with_nan_weights(run, capsys, tmp_path):
+    _, data_root = run
+    checkpoint = nan_checkpoint(run, tmp_path / "nan.pt")
+    image = sorted((data_root / "VOCdevkit" / "VOC2012" / "JPEGImages").glob("*.jpg"))[0]
+    args = ["predict", "--checkpoint", str(checkpoint), "--image", str(image)]
+    err = one_line_error(capsys, [*args, "--out", str(tmp_path / "y.png"), "--tile", "48", "64"])
+    assert f"checkpoint {checkpoint} must hold finite weights" in err
+    assert "in final_conv.weight (the first such tensor)" in err
+    assert not (tmp_path / "y.png").exists()
+
+
+def test_resume_refuses_a_checkpoint_with_nan_weights_naming_it(run, capsys, tmp_path):
+    _, data_root = run
+    out = copy_run(run, tmp_path / "nan")
+    nan_checkpoint(run, out / "checkpoint.pt")
+    err = one_line_error(capsys, train_args(out, data_root, "--epochs", "2", "--resume"))
+    assert f"checkpoint {out / 'checkpoint.pt'} must hold finite weights" in err
+
+
+def test_resume_refuses_other_synthetic_data(run, capsys, tmp_path):
+    _, data_root = run
+    out = copy_run(run, tmp_path / "old")
+    args = train_args(out, data_root, "--epochs", "2", "--resume", "--num-train", "6")
+    err = one_line_error(capsys, args)
+    assert "got --num-train 6 for a run trained with --num-train 4" in err
+    args = train_args(out, data_root, "--epochs", "2", "--resume", "--image-size", "80", "112")
+    assert "got --image-size 80 112 for a run trained with --image-size 72 104" in (
+        one_line_error(capsys, args)
+    )
+
+
+def test_predict_out_is_checked_before_the_checkpoint_is_read(capsys, tmp_path):
+    (tmp_path / "a-file").write_text("x")
+    base = ["predict", "--checkpoint", str(tmp_path / "none.pt"), "--image", "x.jpg", "--out"]
+    for out, expected in (
+        (tmp_path, "--out must be a file, got the directory"),
+        (tmp_path / "labels.jpg", "--out must end in .png"),
+        (tmp_path / "a-file" / "labels.png", "--out must be in a folder, got"),
+    ):
+        assert f"transconv: error: {expected}" in one_line_error(capsys, [*base, str(out)])
+
+
+@pytest.mark.slow
+def test_a_full_disk_while_saving_the_checkpoint_is_one_line(run, capsys, tmp_path, monkeypatch):
+    _, data_root = run
+
+    def full(*args, **kwargs):
+        raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 64 vs 0")
+
+    monkeypatch.setattr(torch, "save", full)
+    out = tmp_path / "full"
+    err = one_line_error(capsys, train_args(out, data_root), code=1)
+    assert err.startswith(f"transconv: error: checkpoint {out / 'checkpoint.pt'} could not be")
+
+
+def test_sigterm_in_predict_exits_143(run, capsys, tmp_path, monkeypatch):
+    import signal
+    import time
+
+    out, data_root = run
+
+    def terminated(path):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # the handler raises before this ends
+
+    monkeypatch.setattr("transconv.data.read_rgb", terminated)
+    image = sorted((data_root / "VOCdevkit" / "VOC2012" / "JPEGImages").glob("*.jpg"))[0]
+    args = ["predict", "--checkpoint", str(out / "checkpoint.pt"), "--image", str(image)]
+    err = one_line_error(capsys, [*args, "--out", str(tmp_path / "y.png")], code=143)
+    assert err.startswith("transconv: error: stopped by SIGTERM")
+
+
+@pytest.mark.slow
+def test_sigterm_while_writing_results_leaves_the_old_set_and_says_so(
+    run, capsys, tmp_path, monkeypatch
+):
+    import signal
+    import time
+
+    _, data_root = run
+    out = copy_run(run, tmp_path / "term")
+    before = (out / "metrics.json").read_bytes()
+
+    def terminated(folder, *args, **kwargs):
+        (folder / "predictions.png").write_bytes(b"half a figure")
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)
+
+    monkeypatch.setattr("transconv.run.training.write_figures", terminated)
+    args = train_args(out, data_root, "--epochs", "2", "--resume")
+    err = one_line_error(capsys, args, code=143)
+    assert err == (
+        f"transconv: error: stopped by SIGTERM; {out / 'checkpoint.pt'} holds all 2 epochs but "
+        "the results files were not replaced; write them with --resume --epochs 2"
+    )
+    assert (out / "metrics.json").read_bytes() == before  # the epoch-1 set, whole
+    assert sorted(p.name for p in out.iterdir()) == ["checkpoint.pt", "history.csv", "metrics.json"]
+    no_figures(monkeypatch)
+    assert main(train_args(out, data_root, "--epochs", "2", "--resume")) == 0  # as it said
+    assert json.loads((out / "metrics.json").read_text())["final"]["epoch"] == 2
+
+
+@pytest.mark.slow
+def test_ctrl_c_to_the_process_group_with_workers_is_one_line(run, tmp_path):
+    import signal
+    import subprocess
+    import time
+    from pathlib import Path
+
+    _, data_root = run
+    out = tmp_path / "int"
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root), "OMP_NUM_THREADS": "1"}
+    args = train_args(out, data_root, "--epochs", "500", "--workers", "2")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "transconv", *args],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=root,
+        start_new_session=True,  # its own process group, as a terminal makes one
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while not (out / "checkpoint.pt").exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert (out / "checkpoint.pt").exists(), "no epoch finished in time"
+        time.sleep(0.5)  # mid-epoch: the workers are busy
+        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    assert lines[0].startswith("transconv: error: stopped by SIGINT; ")
+    assert not (out / ".transconv.lock").exists()
+
+
+def test_sigterm_kills_outright_while_joining_a_process_group(capsys, tmp_path, monkeypatch):
+    import signal
+
+    seen, before = [], signal.getsignal(signal.SIGTERM)
+
+    def setup(device_type):  # a rendezvous blocks in C++, where a Python handler never runs
+        seen.append(signal.getsignal(signal.SIGTERM))
+        raise ValueError("WORLD_SIZE=2 but no rank 0 answers")
+
+    monkeypatch.setattr("transconv.run.training.setup_distributed", setup)
+    one_line_error(capsys, ["train", "--out", str(tmp_path / "o"), *SMALL])
+    assert seen == [signal.SIG_DFL]
+    assert signal.getsignal(signal.SIGTERM) == before  # and the handler is restored after
+
+
+def test_num_classes_moved_to_the_run_layer_loudly():
+    import transconv.cli
+    from transconv.run import NUM_CLASSES
+
+    with pytest.warns(FutureWarning, match="transconv.cli.NUM_CLASSES moved: import it from"):
+        assert transconv.cli.NUM_CLASSES == NUM_CLASSES

@@ -1,8 +1,10 @@
-"""Tests for transconv.data.dataset: reading, cropping, caching, loaders, determinism."""
+"""Tests for transconv.data.dataset and transconv.data.loaders: reading, cropping, caching,
+loaders, determinism."""
 
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -10,17 +12,11 @@ import pytest
 import torch
 from PIL import Image
 
-from transconv.data.dataset import (
-    VOCSegDataset,
-    collate_normalize,
-    load_data_voc,
-    read_examples,
-    read_voc_images,
-    set_loader_epoch,
-)
+from transconv.data.dataset import VOCSegDataset, collate_normalize, read_examples, read_voc_images
 from transconv.data.images import IMAGENET_MEAN, IMAGENET_STD, ImageReadError
 from transconv.data.labels import IGNORE_INDEX, write_voc_label
 from transconv.data.layout import image_file, label_file, list_examples, split_file
+from transconv.data.loaders import load_data_voc, make_loaders, set_loader_epoch
 from transconv.data.synthetic import make_synthetic_voc
 
 
@@ -168,7 +164,7 @@ def test_load_data_voc_cache_changes_nothing_but_speed(synthetic: Path) -> None:
 def test_crop_keeps_image_and_label_aligned(tmp_path: Path) -> None:
     image, label = _coordinate_example(40, 50)
     voc_dir = _write_voc_tree(tmp_path / "VOC2012", [image] * 3, [label] * 3)
-    for kwargs in ({"generator": torch.Generator().manual_seed(0)}, {"seed": 0}):
+    for kwargs in ({}, {"seed": 0}):  # torch's global generator, or crops from the seed
         dataset = VOCSegDataset(True, (17, 23), voc_dir, verbose=False, **kwargs)
         origins = set()
         for epoch in range(4):
@@ -196,16 +192,6 @@ def test_rgb_label_path_gives_the_same_items(synthetic: Path) -> None:
             torch.testing.assert_close(a, b)
 
 
-def test_generator_crops_are_reproducible(synthetic: Path) -> None:
-    def crops(seed: int) -> list[tuple[int, int]]:
-        generator = torch.Generator().manual_seed(seed)
-        dataset = VOCSegDataset(True, (20, 30), synthetic, generator=generator, verbose=False)
-        return [dataset.crop_origin(48, 64) for _ in range(6)]
-
-    assert crops(5) == crops(5)
-    assert crops(5) != crops(6)
-
-
 @pytest.mark.parametrize(
     ("crop_size", "error", "message"),
     [
@@ -220,11 +206,6 @@ def test_generator_crops_are_reproducible(synthetic: Path) -> None:
 def test_dataset_rejects_bad_crop_size(synthetic: Path, crop_size, error, message) -> None:
     with pytest.raises(error, match=message):
         VOCSegDataset(True, crop_size, synthetic)
-
-
-def test_seed_and_generator_are_exclusive(synthetic: Path) -> None:
-    with pytest.raises(TypeError, match=r"seed and generator must not both be given"):
-        VOCSegDataset(True, 8, synthetic, seed=0, generator=torch.Generator())
 
 
 def test_dataset_rejects_mismatched_label(tmp_path: Path) -> None:
@@ -391,6 +372,43 @@ def test_load_data_voc_rejects_bad_arguments(synthetic: Path, kwargs, error, mes
     args = {"batch_size": 2, "crop_size": (20, 30), "voc_dir": synthetic} | kwargs
     with pytest.raises(error, match=message):
         load_data_voc(**args)
+
+
+def test_load_data_voc_is_make_loaders_on_one_process(synthetic: Path) -> None:
+    from transconv.recipes import RECIPES
+
+    d2l = load_data_voc(2, (20, 30), synthetic, seed=4, verbose=False)
+    run = make_loaders(
+        synthetic, RECIPES["d2l"], batch_size=2, crop_size=(20, 30), device="cpu", seed=4
+    )
+    for epoch in (0, 1):
+        for a, b in zip(d2l, run, strict=True):
+            assert _same(_epoch_batches(a, epoch), _epoch_batches(b, epoch)), epoch
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="POSIX signal masks")
+def test_loader_workers_leave_ctrl_c_to_the_main_process(synthetic: Path) -> None:
+    train, _ = load_data_voc(2, (20, 30), synthetic, 1, verbose=False)
+    next(iter(train))  # workers started, SIGINT blocked meanwhile and unblocked after
+    assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    before = signal.getsignal(signal.SIGINT)
+    try:
+        train.worker_init_fn(0)  # what each worker runs first
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, before)
+    assert load_data_voc(2, (20, 30), synthetic, verbose=False)[0].worker_init_fn is None
+
+
+def test_old_paths_of_the_loaders_warn_and_work() -> None:
+    import transconv.data.dataset as dataset
+    import transconv.train as train
+
+    for module, name in ((dataset, "load_data_voc"), (dataset, "set_loader_epoch")):
+        with pytest.warns(FutureWarning, match=rf"{name} moved: import it from .*\.loaders"):
+            assert getattr(module, name) is globals()[name]
+    with pytest.warns(FutureWarning, match=r"make_loaders moved: import it from .*\.loaders"):
+        assert train.make_loaders is make_loaders
 
 
 # --- benchmarks/loader_throughput.py ------------------------------------------------------------

@@ -14,6 +14,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from torch import nn
 
+from transconv.data.loaders import make_loaders
 from transconv.distributed import (
     any_rank,
     broadcast_buffers,
@@ -25,7 +26,7 @@ from transconv.distributed import (
     wrap_ddp,
 )
 from transconv.recipes import RECIPES
-from transconv.train import evaluate, make_loaders
+from transconv.train import evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = [
@@ -220,3 +221,81 @@ def test_ddp_evaluation_counts_each_crop_once_with_rank_0_buffers(voc, tmp_path)
             atol=0,
             equal_nan=True,
         )
+
+
+def _torchrun_env(monkeypatch, **values):
+    for var in ("WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
+        monkeypatch.delenv(var, raising=False)
+    for var, value in values.items():
+        monkeypatch.setenv(var, value)
+
+
+LOCAL = dict(MASTER_ADDR="127.0.0.1", MASTER_PORT="29500")
+
+
+@pytest.mark.parametrize(
+    ("env", "match"),
+    [
+        (
+            dict(WORLD_SIZE="abc"),
+            r"^WORLD_SIZE must be an int >= 1 \(torchrun sets it\), got 'abc'",
+        ),
+        (dict(WORLD_SIZE="0"), r"^WORLD_SIZE must be an int >= 1 .*got '0'"),
+        (dict(WORLD_SIZE="2", **LOCAL), r"^RANK must be set when WORLD_SIZE=2 .*got none"),
+        (dict(WORLD_SIZE="2", RANK="x", **LOCAL), r"^RANK must be an int >= 0 .*got 'x'"),
+        (dict(WORLD_SIZE="2", RANK="2", **LOCAL), r"^RANK must be below WORLD_SIZE=2, got 2"),
+        (dict(WORLD_SIZE="2", RANK="1", LOCAL_RANK="-1", **LOCAL), r"^LOCAL_RANK must be an int"),
+        (dict(WORLD_SIZE="2", RANK="1"), r"^MASTER_ADDR must be set when WORLD_SIZE=2"),
+        (
+            dict(WORLD_SIZE="2", RANK="1", MASTER_ADDR="h", MASTER_PORT="http"),
+            r"^MASTER_PORT must be an int >= 1 .*got 'http'",
+        ),
+        (
+            dict(WORLD_SIZE="2", RANK="1", MASTER_ADDR="h", MASTER_PORT="70000"),
+            r"^MASTER_PORT must be a port in 1\.\.65535, got 70000",
+        ),
+    ],
+)
+def test_torchrun_variables_are_checked_in_one_line(monkeypatch, env, match):
+    # issue 16: WORLD_SIZE=abc gave "invalid literal for int()", a missing RANK a KeyError
+    _torchrun_env(monkeypatch, **env)
+    with pytest.raises(ValueError, match=match) as info:
+        setup_distributed("cpu")
+    assert "\n" not in str(info.value) and str(info.value).endswith("run one process")
+    assert not dist.is_initialized()
+
+
+def test_a_rendezvous_nobody_joins_times_out_naming_the_variables(monkeypatch):
+    # issue 16: a stray WORLD_SIZE=2 RANK=1 waited for rank 0 (30 minutes, ignoring SIGTERM)
+    _torchrun_env(
+        monkeypatch, WORLD_SIZE="2", RANK="1", MASTER_ADDR="127.0.0.1", MASTER_PORT=str(free_port())
+    )
+    match = r"^rank 1 of WORLD_SIZE=2 must reach the other processes at MASTER_ADDR:MASTER_PORT="
+    with pytest.raises(TimeoutError, match=match + r"127\.0\.0\.1:\d+ within 1 s, got "):
+        setup_distributed("cpu", timeout=1)
+    assert not dist.is_initialized()
+
+
+@pytest.mark.slow
+def test_sigterm_ends_a_waiting_rendezvous_despite_a_python_handler():
+    # the CLI installs a Python SIGTERM handler, which cannot run while C++ waits in the
+    # rendezvous: the process ignored SIGTERM until the rendezvous timed out
+    import signal
+    import time
+
+    code = (
+        "import signal, sys\n"
+        "from transconv.distributed import setup_distributed\n"
+        "signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))\n"
+        "print('waiting', flush=True)\n"
+        "setup_distributed('cpu', timeout=600)\n"
+    )
+    env = env_for(rank=1, port=free_port())
+    proc = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE)
+    try:
+        assert proc.stdout.readline() == b"waiting\n"
+        time.sleep(1)  # inside the rendezvous by now
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == -signal.SIGTERM
+    finally:
+        proc.kill()

@@ -331,7 +331,11 @@ def test_len_counts_batches_actually_yielded(n, batch, world, drop_last, expecte
             r"labels must have one entry per image, got 2 images "
             r"and 1 labels",
         ),
-        (dict(images="float"), TypeError, r"images\[0\] must have dtype uint8, got torch.float32"),
+        (
+            dict(images="float"),
+            TypeError,
+            r"^images\[0\] must be a uint8 RGB image tensor, got dtype torch.float32",
+        ),
         (
             dict(images="gray"),
             ValueError,
@@ -347,14 +351,13 @@ def test_len_counts_batches_actually_yielded(n, batch, world, drop_last, expecte
         (
             dict(labels="range"),
             ValueError,
-            r"labels\[0\] must hold class indices in \[0, 255\] "
-            r"\(255 = ignore\), got values from 0 to 256",
+            r"^labels\[0\] must hold class indices in \[0, 255\], got values from 0 to 256; "
+            r"read labels with transconv.data.read_voc_label$",
         ),
         (
             dict(labels="float"),
             TypeError,
-            r"labels\[0\] must have an integer dtype, got "
-            r"torch.float32",
+            r"^labels\[0\] must hold integer class indices, got dtype torch.float32; ",
         ),
         (
             dict(labels="ignored"),
@@ -476,3 +479,9 @@ def test_cuda_batches_read_nothing_back_to_the_host():
     finally:
         torch.cuda.set_sync_debug_mode("default")
     assert len(rest) == 3 and all(X.is_cuda and Y.is_cuda for X, Y in rest)
+
+
+def test_no_images_says_so_not_smaller_crop():
+    # issue 16: an empty split ended in "use a smaller crop_size or batch_size"
+    with pytest.raises(ValueError, match=r"^images must hold at least one image, got none"):
+        DeviceSegLoader([], [], batch_size=1, crop_size=(3, 3), device="cpu")

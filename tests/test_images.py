@@ -184,7 +184,9 @@ def test_normalize_image_by_hand() -> None:
 
 
 def test_normalize_image_errors() -> None:
-    with pytest.raises(TypeError, match=r"img must have dtype uint8 .*got torch.float32"):
+    with pytest.raises(
+        TypeError, match=r"^img must be a uint8 RGB image tensor, got dtype torch.float32; read it"
+    ):
         normalize_image(torch.zeros(3, 2, 2))
     with pytest.raises(ValueError, match=r"\(3, H, W\) or \(B, 3, H, W\), got \(1, 2, 2\)"):
         normalize_image(torch.zeros(1, 2, 2, dtype=torch.uint8))

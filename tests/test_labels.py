@@ -67,9 +67,9 @@ def test_label_indices_boundary_and_unknown_colours_are_ignored(table: torch.Ten
 
 
 def test_label_indices_rejects_bad_colormap(table: torch.Tensor) -> None:
-    with pytest.raises(ValueError, match=r"uint8 RGB image of shape 3xHxW, got dtype torch.float"):
+    with pytest.raises(TypeError, match=r"^colormap must be a uint8 RGB image tensor, got dtype"):
         voc_label_indices(torch.zeros(3, 2, 2), table)
-    with pytest.raises(ValueError, match=r"shape \(4, 2, 2\)"):
+    with pytest.raises(ValueError, match=r"^colormap must have shape \(3, H, W\), got \(4, 2, 2\)"):
         voc_label_indices(torch.zeros(4, 2, 2, dtype=torch.uint8), table)
 
 
@@ -93,10 +93,11 @@ def test_palette_path_equals_rgb_path_on_synthetic(tmp_path: Path, table: torch.
 
 
 def test_palette_path_checks_the_palette(tmp_path: Path, table: torch.Tensor) -> None:
-    # a palette PNG whose palette is NOT VOC's: index 1 is painted in class 15's colour,
-    # index 2 in an unknown colour; the labels must follow the colours, as the RGB path does
-    palette = [0, 0, 0, *VOC_COLORMAP[15], 9, 9, 9] + [0] * (256 * 3 - 9)
-    png = Image.fromarray(np.array([[0, 1, 2]], dtype=np.uint8))
+    # every index used is coloured as a VOC class, here index 1 in class 15's colour: the
+    # labels follow the colours, as the RGB path does
+    palette = [0, 0, 0, *VOC_COLORMAP[15]] + [0] * (256 * 3 - 6)
+    palette[-3:] = BOUNDARY_RGB
+    png = Image.fromarray(np.array([[0, 1, 255]], dtype=np.uint8))
     png.putpalette(palette)
     png.save(tmp_path / "odd.png")
     expected = torch.tensor([[0, 15, 255]])
@@ -104,16 +105,63 @@ def test_palette_path_checks_the_palette(tmp_path: Path, table: torch.Tensor) ->
     torch.testing.assert_close(voc_label_indices(read_rgb(tmp_path / "odd.png"), table), expected)
 
 
+def _grey_palette_png(path: Path, indices: list[int]) -> Path:
+    png = Image.fromarray(np.array([indices], dtype=np.uint8))
+    png.putpalette([v for i in range(256) for v in (i, i, i)])
+    png.save(path)
+    return path
+
+
+def test_palette_labels_with_another_palette_are_class_indices(tmp_path: Path) -> None:
+    # issue 16, serious 7: saved with a grey palette, classes 3 and 15 read as 255 (ignored)
+    # and training scored background only, reporting *better* scores
+    path = _grey_palette_png(tmp_path / "grey.png", [0, 3, 15, 255])
+    assert read_voc_label(path).tolist() == [[0, 3, 15, 255]]
+    assert read_voc_label(_grey_palette_png(tmp_path / "g.png", [30]), num_classes=31).tolist() == [
+        [30]
+    ]
+
+
+def test_palette_labels_that_are_no_class_indices_are_refused(tmp_path: Path) -> None:
+    path = _grey_palette_png(tmp_path / "grey.png", [0, 3, 40, 200])
+    with pytest.raises(
+        ValueError,
+        match=r"^label PNG .*grey\.png must use VOC's palette or hold class indices 0\.\.20 or "
+        r"255 \(ignore\), got palette indices \[40, 200\] coloured \[\(40, 40, 40\), "
+        r"\(200, 200, 200\)\]; map its values to class indices and save it with write_voc_label",
+    ):
+        read_voc_label(path)
+
+
+def test_palette_labels_whose_colours_contradict_their_indices_are_refused(tmp_path) -> None:
+    # index 1 painted in class 15's colour, index 2 in a colour of no class: neither the
+    # colours nor the indices can be trusted, so nothing is guessed
+    palette = [0, 0, 0, *VOC_COLORMAP[15], 9, 9, 9] + [0] * (256 * 3 - 9)
+    png = Image.fromarray(np.array([[0, 1, 2]], dtype=np.uint8))
+    png.putpalette(palette)
+    png.save(tmp_path / "odd.png")
+    with pytest.raises(
+        ValueError, match=r"got palette indices \[1\] coloured \[\(192, 128, 128\)\]"
+    ):
+        read_voc_label(tmp_path / "odd.png")
+
+
 def test_short_palette_reads_the_boundary_as_ignore(tmp_path: Path) -> None:
     # bug 7: a palette of fewer than 256 entries read index 255 (the boundary) as class 0
-    png = Image.fromarray(np.array([[0, 1, 255, 20, 30]], dtype=np.uint8))
+    png = Image.fromarray(np.array([[0, 1, 255, 20]], dtype=np.uint8))
     png.putpalette([c for colour in VOC_COLORMAP for c in colour])  # the 21 class colours only
     png.save(tmp_path / "short.png")
     with Image.open(tmp_path / "short.png") as check:
         assert len(check.getpalette()) == 21 * 3  # the file really has a short palette
-        assert np.asarray(check).tolist() == [[0, 1, 255, 20, 30]]
-    expected = torch.tensor([[0, 1, 255, 20, 255]])  # 30 has no colour either: ignored
+        assert np.asarray(check).tolist() == [[0, 1, 255, 20]]
+    expected = torch.tensor([[0, 1, 255, 20]])
     torch.testing.assert_close(read_voc_label(tmp_path / "short.png"), expected)
+    # index 30 has no colour and is no class: refused, never read as 255 in silence
+    png = Image.fromarray(np.array([[0, 30]], dtype=np.uint8))
+    png.putpalette([c for colour in VOC_COLORMAP for c in colour])
+    png.save(tmp_path / "short.png")
+    with pytest.raises(ValueError, match=r"got palette indices \[30\] coloured \['none'\]"):
+        read_voc_label(tmp_path / "short.png")
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
@@ -133,8 +181,8 @@ def test_grey_level_labels_out_of_range_are_refused(tmp_path: Path, value: int, 
     Image.fromarray(np.array([[0, value]], dtype=dtype)).save(tmp_path / "bad.png")
     with pytest.raises(
         ValueError,
-        match=rf"bad\.png must hold class indices 0\.\.20 or 255 "
-        rf"\(ignore\), got values such as \[{value}\]; .*write_voc_label",
+        match=rf"bad\.png must hold class indices in \[0, 20\] or 255 "
+        rf"\(ignore\), got values from 0 to {value}; .*write_voc_label",
     ):
         read_voc_label(tmp_path / "bad.png")
 
@@ -183,11 +231,15 @@ def test_write_then_read_round_trips(tmp_path: Path, kind: str) -> None:
 
 
 def test_write_voc_label_errors(tmp_path: Path) -> None:
-    with pytest.raises(TypeError, match=r"label must hold integer class indices, got dtype float"):
+    with pytest.raises(
+        TypeError, match=r"^label must hold integer class indices, got dtype torch.float"
+    ):
         write_voc_label(tmp_path / "l.png", torch.zeros(2, 2))
     with pytest.raises(ValueError, match=r"label must have shape \(H, W\), got \(1, 2, 2\)"):
         write_voc_label(tmp_path / "l.png", np.zeros((1, 2, 2), dtype=np.uint8))
-    with pytest.raises(ValueError, match=r"values in 0\.\.255, got values from -1 to 256"):
+    with pytest.raises(
+        ValueError, match=r"^label must hold class indices in \[0, 255\], got values from -1 to 256"
+    ):
         write_voc_label(tmp_path / "l.png", np.array([[-1, 256]]))
     assert not (tmp_path / "l.png").exists()
 
@@ -235,7 +287,9 @@ def test_label2image_colours() -> None:
 def test_label2image_errors() -> None:
     with pytest.raises(TypeError, match=r"integer class indices, got dtype torch.float32.*argmax"):
         label2image(torch.zeros(2, 2))
-    with pytest.raises(ValueError, match=r"in 0\.\.255, got values from -1 to 3"):
+    with pytest.raises(
+        ValueError, match=r"^pred must hold class indices in \[0, 255\], got values from -1 to 3"
+    ):
         label2image(torch.tensor([-1, 3]))
     with pytest.raises(ValueError, match=r"got values from 0 to 300"):
         label2image(torch.tensor([0, 300]))

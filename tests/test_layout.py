@@ -105,3 +105,38 @@ def test_names_that_leave_the_tree_are_refused(tmp_path: Path, name: str) -> Non
         list_examples(voc_dir, "val")
     assert str(split_file(voc_dir, "val")) in str(info.value)
     assert f"got {name!r}" in str(info.value)
+
+
+def _listing(voc_dir: Path, split: str, data: bytes) -> Path:
+    listing = voc_dir / "ImageSets" / "Segmentation" / f"{split}.txt"
+    listing.write_bytes(data)
+    return listing
+
+
+def test_a_byte_order_mark_is_no_part_of_a_name(tmp_path: Path) -> None:
+    # issue 16: "JPEGImages/\ufeff2007_000001.jpg not found" after saving the list in Notepad
+    voc_dir = make_synthetic_voc(tmp_path, 2, 1, size=(8, 8))
+    _listing(voc_dir, "train", "\ufeff2007_000001\r\n2007_000002\r\n".encode())
+    assert list_names(voc_dir, "train") == ["2007_000001", "2007_000002"]
+
+
+def test_a_split_file_that_is_not_utf8_is_named(tmp_path: Path) -> None:
+    # issue 16: a codec error with no file name
+    voc_dir = make_synthetic_voc(tmp_path, 2, 1, size=(8, 8))
+    _listing(voc_dir, "train", b"2007_000001\n2007_00000\xe9\n")
+    with pytest.raises(
+        ValueError,
+        match=r"^.*train\.txt, line 2: a split file must be UTF-8 text, got the byte b'\\xe9'; "
+        r"save it as UTF-8",
+    ):
+        list_names(voc_dir, "train")
+
+
+def test_an_empty_split_says_it_is_empty(tmp_path: Path) -> None:
+    # issue 16: an empty val.txt ended in "use a smaller --crop"
+    voc_dir = make_synthetic_voc(tmp_path, 2, 1, size=(8, 8))
+    _listing(voc_dir, "val", b"\n  \n")
+    with pytest.raises(
+        ValueError, match=r"^.*val\.txt must list at least one example, got an empty file; list"
+    ):
+        list_examples(voc_dir, "val")

@@ -79,7 +79,7 @@ def test_custom_ignore_index_and_uint8_input():
             torch.zeros(2, 3, dtype=torch.long),
             2,
             TypeError,
-            r"^pred must hold integer class indices, got dtype torch.float32; convert",
+            r"^pred must hold integer class indices, got dtype torch.float32; take logits.argmax",
         ),
         (
             torch.zeros(1, 2, 3, dtype=torch.long),
@@ -107,21 +107,21 @@ def test_custom_ignore_index_and_uint8_input():
             torch.tensor([0, 7]),
             5,
             ValueError,
-            r"^target class indices must lie in \[0, 5\) for num_classes=5, got 7; raise",
+            r"^target must hold class indices in \[0, 4\], got values from 0 to 7; raise",
         ),
         (
             torch.tensor([0, -1]),
             torch.zeros(2, dtype=torch.long),
             5,
             ValueError,
-            r"^pred class indices must lie in \[0, 5\) .*got -1",
+            r"^pred must hold class indices in \[0, 4\], got values from -1 to 0; raise",
         ),
         (
             [0, 1],
             torch.zeros(2, dtype=torch.long),
             5,
             TypeError,
-            r"^pred must be a torch.Tensor of class indices, got list",
+            r"^pred must be a torch.Tensor, got list; convert it with torch.as_tensor$",
         ),
     ],
 )

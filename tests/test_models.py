@@ -15,7 +15,14 @@ from torchvision.models import ResNet18_Weights, VGG16_Weights, resnet18
 from torchvision.models.vgg import cfgs, make_layers
 
 from transconv.bilinear import bilinear_kernel
-from transconv.models import MODELS, build_model, fcn_resnet18, fcn_vgg16, fcn_vgg16_deconv
+from transconv.models import (
+    MODELS,
+    backbones,
+    build_model,
+    fcn_resnet18,
+    fcn_vgg16,
+    fcn_vgg16_deconv,
+)
 from transconv.models import fcn as fcn_module
 
 C = 3  # classes in the small test models
@@ -272,7 +279,7 @@ def test_resnet_weights_pass_through_without_download(monkeypatch, weights):
         seen.append(weights)
         return resnet18()
 
-    monkeypatch.setattr(fcn_module, "resnet18", fake_resnet18)
+    monkeypatch.setattr(backbones, "resnet18", fake_resnet18)
     fcn_resnet18(num_classes=C, weights=weights)
     assert seen == [ResNet18_Weights.IMAGENET1K_V1]
 
@@ -299,7 +306,7 @@ def test_vgg_weights_convolutionalize_fc6_fc7(monkeypatch, name, copied):
         seen.append(weights)
         return SimpleNamespace(features=make_layers(cfgs["D"]), classifier=classifier)
 
-    monkeypatch.setattr(fcn_module, "vgg16", fake_vgg16)
+    monkeypatch.setattr(backbones, "vgg16", fake_vgg16)
     head = fcn_vgg16(num_classes=C, weights=name, fc_channels=SMALL_FC).head.double()
     assert seen == [VGG16_Weights[name]]
     assert all(p.isfinite().all() for p in head.parameters())
@@ -315,7 +322,9 @@ def test_vgg_weights_convolutionalize_fc6_fc7(monkeypatch, name, copied):
 
 def test_vgg_width_mismatch_keeps_random_head():
     head = fcn_module.VGGHead(512, 8)
-    assert not fcn_module._convolutionalize(_fake_vgg16_classifier(SMALL_FC, fill=None), head)
+    assert not backbones.convolutionalize(
+        _fake_vgg16_classifier(SMALL_FC, fill=None), head.conv6, head.conv7
+    )
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from transconv.overlap import overlap_counts, scatter_stamps, zero_insert
+from transconv.overlap import gather_taps, overlap_counts, scatter_stamps, zero_insert
 
 
 def _hand_counts_1d(n: int, k: int, s: int, layers: int) -> list[int]:
@@ -191,3 +191,29 @@ def test_import_does_not_load_matplotlib() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    h=st.integers(1, 3),
+    w=st.integers(1, 3),
+    k=st.integers(1, 4),
+    s=st.integers(1, 3),
+    p=st.integers(0, 2),
+    seed=st.integers(0, 99),
+)
+def test_gather_taps_sum_to_conv_transpose2d(h, w, k, s, p, seed):
+    assume((min(h, w) - 1) * s - 2 * p + k >= 1)
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(h, w, generator=generator, dtype=torch.float64)
+    K = torch.randn(k, k, generator=generator, dtype=torch.float64)
+    y = F.conv_transpose2d(x[None, None], K[None, None], stride=s, padding=p)[0, 0]
+    for i, j in ((i, j) for i in range(y.shape[0]) for j in range(y.shape[1])):
+        taps = gather_taps((i, j), (h, w), k, stride=s, padding=p)
+        total = sum((x[a, b] * K[u, v] for (a, b), (u, v) in taps), torch.zeros((), dtype=x.dtype))
+        torch.testing.assert_close(total, y[i, j])
+
+
+def test_gather_taps_refuses_a_negative_index():
+    with pytest.raises(ValueError, match=r"output_index must have entries >= 0, got \(-1, 0\)"):
+        gather_taps((-1, 0), 2, 3)

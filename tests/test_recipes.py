@@ -4,7 +4,14 @@ import pytest
 import torch
 from torch import nn
 
-from transconv.recipes import RECIPES, Recipe, autocast, cudnn_autotune, make_optimizer
+from transconv.recipes import (
+    RECIPES,
+    Recipe,
+    autocast,
+    cudnn_autotune,
+    make_optimizer,
+    make_schedule,
+)
 
 
 def test_recipes():
@@ -30,6 +37,7 @@ def test_recipes():
         ({"loader": "gpu"}, r"Recipe.loader must be one of"),
         ({"amp_dtype": "float16"}, r"Recipe.amp_dtype must be one of"),
         ({"lr": 0.0}, r"lr > 0.*got lr=0.0"),
+        ({"schedule": "cosine"}, r"Recipe.schedule must be one of \('constant', 'poly'\)"),
     ],
 )
 def test_recipe_errors(kwargs, match):
@@ -86,3 +94,60 @@ def test_fast_recipe_uses_the_fused_loss_equal_to_the_mean():
     torch.testing.assert_close(
         LOSSES[RECIPES["fast"].loss](logits, target), loss_fn(logits, target), rtol=1e-5, atol=0
     )
+
+
+def _rates(recipe: Recipe, total: int, steps: int) -> list[float]:
+    opt = torch.optim.SGD(nn.Linear(2, 2).parameters(), lr=recipe.lr)
+    scheduler = make_schedule(opt, recipe, total_steps=total)
+    rates = []
+    for _ in range(steps):
+        rates.append(opt.param_groups[0]["lr"])
+        opt.step()
+        scheduler.step()
+    return rates
+
+
+def test_poly_schedule_is_torchvisions_and_the_fast_recipe_uses_it():
+    assert RECIPES["fast"].schedule == "poly" and RECIPES["d2l"].schedule == "constant"
+    total = 7
+    expected = [0.01 * (1 - t / total) ** 0.9 for t in range(total)]  # torchvision's lambda
+    torch.testing.assert_close(_rates(RECIPES["fast"], total, total), expected)
+    assert _rates(RECIPES["d2l"], total, total) == [0.001] * total
+
+
+def test_schedule_resumes_at_the_rate_of_a_straight_run():
+    recipe = RECIPES["fast"]
+    straight = _rates(recipe, 10, 6)
+    opt = torch.optim.SGD(nn.Linear(2, 2).parameters(), lr=recipe.lr)
+    first = make_schedule(opt, recipe, total_steps=10)
+    for _ in range(4):
+        opt.step()
+        first.step()
+    fresh = torch.optim.SGD(nn.Linear(2, 2).parameters(), lr=recipe.lr)
+    fresh.load_state_dict(opt.state_dict())
+    resumed = make_schedule(fresh, recipe, total_steps=10, state=first.state_dict())
+    assert fresh.param_groups[0]["lr"] == straight[4]  # bit for bit, before the next step
+    fresh.step()
+    resumed.step()
+    assert fresh.param_groups[0]["lr"] == straight[5]
+    again = torch.optim.SGD(nn.Linear(2, 2).parameters(), lr=recipe.lr)
+    make_schedule(again, recipe, total_steps=10, done_steps=4)  # no state: worked out
+    assert again.param_groups[0]["lr"] == straight[4]
+
+
+def test_poly_schedule_stops_at_zero_past_its_total():
+    assert _rates(RECIPES["fast"], 2, 4)[2:] == [0.0, 0.0]
+
+
+@pytest.mark.parametrize(
+    "total, error, match",
+    [
+        (0, ValueError, r"total_steps must be an int >= 1, got 0"),
+        (2.0, TypeError, r"total_steps must be an int, got 2.0; pass e.g. total_steps=epochs"),
+        (True, TypeError, r"total_steps must be an int, got True"),
+    ],
+)
+def test_make_schedule_refuses_a_bad_total(total, error, match):
+    opt = torch.optim.SGD(nn.Linear(2, 2).parameters(), lr=0.1)
+    with pytest.raises(error, match=match):
+        make_schedule(opt, RECIPES["fast"], total_steps=total)

@@ -52,11 +52,9 @@ def test_loops_match_torch(h, w, kh, kw, seed):
 
 @pytest.mark.parametrize("fn", [trans_conv, corr2d])
 def test_loops_reject_non_2d(fn):
-    with pytest.raises(
-        ValueError, match=r"X must be a 2-D \(height, width\) tensor, got shape \(1, 2, 2\)"
-    ):
+    with pytest.raises(ValueError, match=r"^X must be 2-D \(H, W\), got shape \(1, 2, 2\); take"):
         fn(torch.zeros(1, 2, 2), torch.zeros(2, 2))
-    with pytest.raises(ValueError, match=r"K must be a 2-D .* got shape \(2,\)"):
+    with pytest.raises(ValueError, match=r"^K must be 2-D \(H, W\), got shape \(2,\)"):
         fn(torch.zeros(2, 2), torch.zeros(2))
 
 
@@ -324,3 +322,43 @@ def test_wrong_argument_types_raise_type_error():
         conv_transpose2d(x, w, groups=1.0)
     with pytest.raises(TypeError, match=r"^stride must be an int or a tuple of ints, got 2.0"):
         conv_transpose2d(x, w, stride=2.0)
+
+
+def _definition(x: torch.Tensor, w: torch.Tensor, stride: int) -> torch.Tensor:
+    """conv_transpose2d by the definition: every input pixel times every tap, added in place."""
+    (n, c_in, h, wd), (_, c_out, kh, kw) = x.shape, w.shape
+    y = torch.zeros(n, c_out, (h - 1) * stride + kh, (wd - 1) * stride + kw, dtype=x.dtype)
+    for i in range(h):
+        for j in range(wd):
+            for c in range(c_in):
+                y[:, :, i * stride : i * stride + kh, j * stride : j * stride + kw] += (
+                    x[:, c, i, j, None, None, None] * w[c]
+                )
+    return y
+
+
+def test_several_nan_taps_reach_what_the_definition_says_not_always_what_torch_says():
+    # issue 16: the docstring said "exactly as in PyTorch"; torch's float32 CPU kernel marks
+    # more outputs NaN than any NaN tap reaches, while the reference follows the definition
+    g = torch.Generator().manual_seed(0)
+    differs = 0
+    for _ in range(40):
+        x = torch.randn(2, 3, 4, 5, generator=g)
+        w = torch.randn(3, 2, 3, 3, generator=g)
+        for tap in torch.randint(0, w.numel(), (3,), generator=g):
+            w.view(-1)[tap] = math.nan
+        ours = conv_transpose2d(x, w, stride=2)
+        assert torch.equal(ours.isnan(), _definition(x, w, 2).isnan())
+        theirs = F.conv_transpose2d(x, w, stride=2)
+        assert (theirs.isnan() | ~ours.isnan()).all()  # torch NaN wherever the definition is
+        differs += int(not torch.equal(ours.isnan(), theirs.isnan()))
+    assert differs > 0  # if torch ever agrees everywhere, the docstring can say so again
+
+
+def test_meta_tensors_give_the_shape_without_reading_values():
+    # issue 16: a weight on the meta device failed inside .item() (looking for non-finite taps)
+    x = torch.empty(2, 4, 5, 6, device="meta")
+    w = torch.empty(4, 3, 3, 3, device="meta")
+    kw = dict(stride=2, padding=1, output_padding=1, groups=2)
+    y = conv_transpose2d(x, w, torch.empty(6, device="meta"), **kw)
+    assert y.is_meta and y.shape == F.conv_transpose2d(x, w, **kw).shape == (2, 6, 10, 12)

@@ -115,3 +115,43 @@ def test_summarize_runs_skips_missing_and_refuses_foreign_files(tmp_path) -> Non
     _published(tmp_path, "fast", final={"epoch": 1})
     with pytest.raises(ValueError, match=r"fast/metrics.json must be a metrics.json written by"):
         summarize_runs(tmp_path)
+
+
+def published(tmp_path, content: bytes) -> Path:
+    (tmp_path / "d2l").mkdir()
+    (tmp_path / "d2l" / "metrics.json").write_bytes(content)
+    return tmp_path / "d2l" / "metrics.json"
+
+
+GOOD = {
+    "model": "fcn_resnet18",
+    "recipe": {"name": "d2l"},
+    "args": {"weights": None},
+    "final": {"epoch": 2, "pixel_acc": 0.5, "mean_iou": 0.1},
+    "provenance": {"device": "cpu", "commit": "abc", "date": "2026-01-01", "data": None},
+}
+
+
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        (json.dumps(GOOD)[:40].encode(), "must be complete JSON, got "),
+        (b"", "must be complete JSON, got expecting value at line 1 column 1"),
+        ('{"model": "caf\xe9"}'.encode("latin-1"), "must be UTF-8 JSON, got a byte 0xe9"),
+        (b"[1, 2]", "must hold a JSON object at the top level, got list"),
+        (json.dumps({**GOOD, "final": None}).encode(), "field `final` must be a JSON object"),
+        (json.dumps({**GOOD, "recipe": "d2l"}).encode(), "field `recipe` must be a JSON object"),
+        (json.dumps({**GOOD, "model": 3}).encode(), "field `model` must be str, got 3"),
+    ],
+)
+def test_summarize_runs_names_the_file_and_field_of_a_bad_metrics_json(tmp_path, content, expected):
+    path = published(tmp_path, content)
+    with pytest.raises(ValueError) as info:
+        summarize_runs(tmp_path)
+    assert str(info.value).startswith(f"{path} ") and expected in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_summarize_runs_reads_a_null_data_description_as_unknown(tmp_path):
+    published(tmp_path, json.dumps(GOOD).encode())
+    assert summarize_runs(tmp_path)[0]["data"] is None

@@ -226,3 +226,15 @@ def test_upsampling_params_values_and_errors():
     assert conv_transpose_output_size((4, 5), *upsampling_params((8, 3))) == (32, 15)
     with pytest.raises(ValueError, match=r"^factor must be an int >= 1, got 0; pass factor=1"):
         upsampling_params(0)
+
+
+def test_import_shapes_loads_neither_torch_nor_numpy() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, transconv.shapes; "
+        "print(sorted(m for m in ('torch', 'numpy') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -10,7 +10,13 @@ import pytest
 from PIL import Image
 from torchvision.datasets import VOCSegmentation
 
-from transconv.data.synthetic import SYNTHETIC_CLASSES, SYNTHETIC_MARKER, make_synthetic_voc
+from transconv.data import synthetic
+from transconv.data.synthetic import (
+    SYNTHETIC_CLASSES,
+    SYNTHETIC_MARKER,
+    make_synthetic_voc,
+    synthetic_params,
+)
 
 SIZE = (48, 64)
 
@@ -193,15 +199,20 @@ def test_marks_its_folder_and_may_regenerate_it(tmp_path: Path) -> None:
     root = tmp_path / "new" / "data"
     voc_dir = make_synthetic_voc(root, 2, 1, size=(8, 8), seed=4)
     marker = json.loads((root / SYNTHETIC_MARKER).read_text())
-    assert marker == {
-        "num_train": 2,
-        "num_val": 1,
-        "sizes": [[8, 8]],
-        "seed": 4,
-        "classes": sorted(SYNTHETIC_CLASSES),
-        "max_objects": 3,
-        "boundary": 2,
-    }
+    assert marker.pop("version") == 2  # markers before version 2 came before the data
+    assert (
+        marker
+        == synthetic_params(root)
+        == {
+            "num_train": 2,
+            "num_val": 1,
+            "sizes": [[8, 8]],
+            "seed": 4,
+            "classes": sorted(SYNTHETIC_CLASSES),
+            "max_objects": 3,
+            "boundary": 2,
+        }
+    )
     (root / "transconv-synthetic.json").write_text("{}")  # e.g. the CLI's own notes
     again = make_synthetic_voc(root, 3, 1, size=(8, 8), seed=5)
     assert again == voc_dir
@@ -222,3 +233,92 @@ def test_progress_bar_counts_every_example(tmp_path, capsys) -> None:
 def test_no_progress_bar_by_default(tmp_path, capsys) -> None:
     make_synthetic_voc(tmp_path, num_train=1, num_val=1, size=(32, 48))
     assert "synthetic VOC" not in capsys.readouterr().err
+
+
+def _image_sizes(voc_dir: Path) -> set[tuple[int, int]]:
+    return {Image.open(p).size[::-1] for p in (voc_dir / "JPEGImages").glob("*.jpg")}
+
+
+def _interrupt_after(monkeypatch, count: int, error: BaseException) -> None:
+    """Make the ``count + 1``-th example written raise ``error`` (Ctrl-C, a full disk)."""
+    write, calls = synthetic._write_example, []
+
+    def failing(*args) -> None:
+        calls.append(1)
+        if len(calls) > count:
+            raise error
+        write(*args)
+
+    monkeypatch.setattr(synthetic, "_write_example", failing)
+
+
+@pytest.mark.parametrize(
+    "error", [KeyboardInterrupt(), OSError(28, "No space left on device")], ids=["ctrl-c", "full"]
+)
+def test_interrupted_regeneration_leaves_the_previous_tree_whole(
+    tmp_path: Path, monkeypatch, error: BaseException
+) -> None:
+    # issue 16, serious 3: the marker was written first, so an interrupted regeneration left
+    # old and new images side by side under a marker with the new settings
+    voc_dir = make_synthetic_voc(tmp_path, 4, 2, size=(16, 24), seed=1)
+    _interrupt_after(monkeypatch, 3, error)
+    with pytest.raises(type(error)) as info:
+        make_synthetic_voc(tmp_path, 4, 2, size=(8, 12), seed=1)
+    if isinstance(error, OSError):
+        assert str(tmp_path) in str(info.value) and "untouched" in str(info.value)
+    assert synthetic_params(tmp_path)["sizes"] == [[16, 24]]
+    assert _image_sizes(voc_dir) == {(16, 24)}
+    assert sorted(p.name for p in tmp_path.iterdir()) == [SYNTHETIC_MARKER, "VOCdevkit"]
+    monkeypatch.undo()
+    assert make_synthetic_voc(tmp_path, 4, 2, size=(8, 12), seed=1, reuse=True) == voc_dir
+    assert synthetic_params(tmp_path)["sizes"] == [[8, 12]]
+    assert _image_sizes(voc_dir) == {(8, 12)}
+
+
+def test_interrupted_first_generation_leaves_nothing_to_trust(tmp_path, monkeypatch) -> None:
+    # issue 16, serious 3: every later run failed "split file ... not found", --overwrite too
+    _interrupt_after(monkeypatch, 2, KeyboardInterrupt())
+    with pytest.raises(KeyboardInterrupt):
+        make_synthetic_voc(tmp_path / "data", 3, 1, size=(8, 8))
+    assert synthetic_params(tmp_path / "data") is None
+    assert list((tmp_path / "data").iterdir()) == []
+    monkeypatch.undo()
+    voc_dir = make_synthetic_voc(tmp_path / "data", 3, 1, size=(8, 8), reuse=True)
+    assert len(list((voc_dir / "JPEGImages").glob("*.jpg"))) == 4
+
+
+@pytest.mark.parametrize("stage", ["generating", "renaming"])
+def test_a_killed_generation_is_regenerated(tmp_path: Path, stage: str) -> None:
+    # a kill -9 runs no clean-up: what it leaves is recognised as ours, and never trusted
+    voc_dir = make_synthetic_voc(tmp_path, 2, 1, size=(8, 8), seed=0)
+    partial = tmp_path / ".transconv-synthetic.partial"
+    (partial / "VOCdevkit").mkdir(parents=True)
+    if stage == "renaming":  # killed between the marker's removal and its return
+        (tmp_path / SYNTHETIC_MARKER).unlink()
+        (voc_dir / "JPEGImages" / "2007_000001.jpg").unlink()
+        assert synthetic_params(tmp_path) is None
+    again = make_synthetic_voc(tmp_path, 2, 1, size=(8, 8), seed=0, reuse=True)
+    assert (again / "JPEGImages" / "2007_000001.jpg").is_file()
+    assert synthetic_params(tmp_path)["seed"] == 0 and not partial.exists()
+
+
+def test_a_marker_written_before_the_data_is_not_trusted(tmp_path: Path) -> None:
+    # older versions wrote the marker first: such a tree may be half made, so it is remade
+    voc_dir = make_synthetic_voc(tmp_path, 2, 1, size=(8, 8))
+    marker = tmp_path / SYNTHETIC_MARKER
+    legacy = json.loads(marker.read_text())
+    del legacy["version"]
+    marker.write_text(json.dumps(legacy))
+    (voc_dir / "JPEGImages" / "2007_000002.jpg").unlink()
+    assert synthetic_params(tmp_path) is None
+    make_synthetic_voc(tmp_path, 2, 1, size=(8, 8), reuse=True)
+    assert (voc_dir / "JPEGImages" / "2007_000002.jpg").is_file()
+
+
+def test_reuse_keeps_a_complete_tree_with_the_same_parameters(tmp_path: Path) -> None:
+    voc_dir = make_synthetic_voc(tmp_path, 2, 1, size=(8, 8))
+    (voc_dir / "kept.txt").write_text("a file that regenerating would remove")
+    assert make_synthetic_voc(tmp_path, 2, 1, size=(8, 8), reuse=True) == voc_dir
+    assert (voc_dir / "kept.txt").exists()
+    make_synthetic_voc(tmp_path, 2, 1, size=(8, 8), seed=1, reuse=True)
+    assert not (voc_dir / "kept.txt").exists()

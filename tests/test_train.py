@@ -10,21 +10,12 @@ from torch import nn
 
 import transconv.losses
 from tests.tiny_nets import batches, gen, tiny_fcn
-from transconv.data import set_loader_epoch
-from transconv.train import (
-    RECIPES,
-    NonFiniteLossError,
-    cudnn_autotune,
-    d2l_loss,
-    evaluate,
-    load_checkpoint,
-    loss_fn,
-    make_loaders,
-    make_optimizer,
-    predict,
-    train,
-    train_step,
-)
+from transconv.checkpoint import load_checkpoint
+from transconv.data.loaders import make_loaders, set_loader_epoch
+from transconv.losses import d2l_loss, loss_fn
+from transconv.recipes import RECIPES, cudnn_autotune, make_optimizer
+from transconv.tiling import predict
+from transconv.train import NonFiniteLossError, evaluate, train, train_step
 
 CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 DEVICES = ["cpu", pytest.param("cuda", marks=CUDA)]
@@ -372,50 +363,91 @@ def test_evaluation_sees_the_same_crops_every_epoch(voc_dir, name):
         assert hist[0][key] == hist[1][key] == hist[2][key], key
 
 
-def _run_from(voc_dir, name, ckpt, epochs, *, resume=False, workers=0):
+class _Stop(Exception):
+    """Raised after an epoch's checkpoint, as a Ctrl-C would interrupt the run there."""
+
+
+def _run_from(voc_dir, name, ckpt, epochs, *, resume=False, stop_after=None, schedule=True):
     """A fresh process's view: new loaders, a new model, the checkpoint if resuming."""
+    recipe = RECIPES[name.removesuffix("-workers")]
     train_iter, test_iter = make_loaders(
         voc_dir,
-        RECIPES[name],
+        recipe,
         batch_size=2,
         crop_size=(24, 32),
         device="cpu",
         seed=5,
-        num_workers=workers,
+        num_workers=1 if name.endswith("-workers") else 0,
     )
     net = tiny_fcn(num_classes=21, seed=1)
-    opt = make_optimizer(net, RECIPES[name], "cpu")
-    start, history = 0, None
+    opt = make_optimizer(net, recipe, "cpu")
+    start, history, state = 0, None, {}
     if resume:
         state = load_checkpoint(ckpt, net, opt)
         start, history = state["epoch"], state["history"]
-    hist = train(
-        net,
-        train_iter,
-        test_iter,
-        epochs=epochs,
-        optimizer=opt,
-        device="cpu",
-        num_classes=21,
-        recipe=RECIPES[name],
-        checkpoint_path=ckpt,
-        start_epoch=start,
-        history=history,
-        progress=False,
-    )
+
+    def stop(row):
+        if row["epoch"] == stop_after:
+            raise _Stop
+
+    try:
+        hist = train(
+            net,
+            train_iter,
+            test_iter,
+            epochs=epochs,
+            optimizer=opt,
+            device="cpu",
+            num_classes=21,
+            recipe=recipe,
+            checkpoint_path=ckpt,
+            start_epoch=start,
+            history=history,
+            schedule_state=state.get("schedule") if schedule else None,
+            progress=False,
+            on_epoch_end=stop,
+        )
+    except _Stop:
+        hist = None
     return net, hist
 
 
-@pytest.mark.parametrize("name, workers", [("d2l", 0), ("d2l", 1), ("fast", 0)])
-def test_two_epochs_resumed_to_three_equal_three_straight(voc_dir, tmp_path, name, workers):
-    straight, straight_hist = _run_from(voc_dir, name, tmp_path / "a.pt", 3, workers=workers)
-    _run_from(voc_dir, name, tmp_path / "b.pt", 2, workers=workers)
-    resumed, hist = _run_from(voc_dir, name, tmp_path / "b.pt", 3, resume=True, workers=workers)
+@pytest.mark.parametrize(
+    "name, schedule",
+    [
+        pytest.param("d2l", True, marks=pytest.mark.slow),
+        pytest.param("d2l-workers", True, marks=pytest.mark.slow),
+        ("fast", True),  # the poly schedule, restored from the checkpoint
+        pytest.param("fast", False, marks=pytest.mark.slow),  # ... or worked out without it
+    ],
+)  # fmt: skip
+def test_interrupted_after_two_of_three_epochs_and_resumed_equals_three_straight(
+    voc_dir, tmp_path, name, schedule
+):
+    straight, straight_hist = _run_from(voc_dir, name, tmp_path / "a.pt", 3)
+    _run_from(voc_dir, name, tmp_path / "b.pt", 3, stop_after=2)
+    resumed, hist = _run_from(voc_dir, name, tmp_path / "b.pt", 3, resume=True, schedule=schedule)
     assert [row["epoch"] for row in hist] == [1, 2, 3]
-    for key in ("train_loss", "train_acc", "pixel_acc", "mean_iou"):
+    for key in ("train_loss", "train_acc", "pixel_acc", "mean_iou", "lr"):
         assert [row[key] for row in hist] == [row[key] for row in straight_hist], key
     for (k, p), q in zip(resumed.state_dict().items(), straight.state_dict().values(), strict=True):
         torch.testing.assert_close(p, q, rtol=0, atol=0, msg=k)  # bit-identical on the CPU
+    lrs = [row["lr"] for row in hist]
+    if RECIPES[name.removesuffix("-workers")].schedule == "poly":
+        assert lrs[0] > lrs[1] > lrs[2] == 0.0  # decayed to 0 at the last step, not constant
+    else:
+        assert lrs == [RECIPES["d2l"].lr] * 3
+
+
+@pytest.mark.slow
+def test_two_epochs_resumed_to_three_equal_three_straight(voc_dir, tmp_path):
+    # a constant rate: a run that was planned for two epochs extends to three exactly
+    straight, straight_hist = _run_from(voc_dir, "d2l", tmp_path / "a.pt", 3)
+    _run_from(voc_dir, "d2l", tmp_path / "b.pt", 2)
+    resumed, hist = _run_from(voc_dir, "d2l", tmp_path / "b.pt", 3, resume=True)
+    assert [row["train_loss"] for row in hist] == [row["train_loss"] for row in straight_hist]
+    for (k, p), q in zip(resumed.state_dict().items(), straight.state_dict().values(), strict=True):
+        torch.testing.assert_close(p, q, rtol=0, atol=0, msg=k)
 
 
 def test_training_batches_change_between_epochs_but_not_between_runs(voc_dir):

@@ -22,7 +22,7 @@ NAMES_BEFORE_THE_SPLIT = {
     "VOCSegDataset": "dataset",
     "download_voc": "download",
     "label2image": "labels",
-    "load_data_voc": "dataset",
+    "load_data_voc": "loaders",
     "normalize_image": "images",
     "read_rgb": "images",
     "read_voc_images": "dataset",

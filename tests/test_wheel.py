@@ -138,7 +138,6 @@ def test_wheel_cli_help_outside_the_repository(fresh, command):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="`transconv --version` arrives with helper run's cli.py")
 def test_wheel_cli_prints_the_version(fresh):
     venv, env, outside = fresh.venv, fresh.env, fresh.outside
     out = run(venv / "bin" / "transconv", "--version", cwd=outside, env=env)

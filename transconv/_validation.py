@@ -1,187 +1,59 @@
 """One place that checks arguments, with one error grammar for the whole package.
 
 Every message reads ``name must be <rule>, got <value>; <fix>``. A wrong type or dtype raises
-`TypeError`, a wrong value `ValueError`. Integers are Python ``int`` or numpy integers (what
-``torch`` accepts too); ``bool`` is never an integer here.
+`TypeError`, a wrong value `ValueError`. The checks of plain Python values (``as_int``,
+``as_hw``, ``as_float``, the memory budget) live in ``transconv._arguments``, which imports
+neither torch nor numpy, and are re-exported here; this module adds the checks of tensors: an
+RGB image, a map of class indices, a 2-D tensor.
 
 Examples
 --------
 >>> as_hw(3, "kernel_size")
 (3, 3)
->>> as_hw((320, 480), "crop_size", example="(320, 480)")
-(320, 480)
->>> as_hw((320,), "crop", example="(320, 480)")
+>>> check_rgb_image(torch.zeros(3, 2, 2), "image")
 Traceback (most recent call last):
     ...
-ValueError: crop must be an int or a pair (h, w) of ints, got (320,); pass e.g. crop=(320, 480)
->>> as_int(-1, "batch_size", minimum=1)
+TypeError: image must be a uint8 RGB image tensor, got dtype torch.float32; read it with transconv.data.read_rgb(path) (uint8, 3 channels first)
+>>> check_label_map(torch.tensor([[0, 21]]), "label", num_classes=21)
 Traceback (most recent call last):
     ...
-ValueError: batch_size must be an int >= 1, got -1; pass batch_size=1 or larger
-"""
+ValueError: label must hold class indices in [0, 20] or 255 (ignore), got values from 0 to 21; map other values to 255 (ignore) or raise num_classes
+"""  # noqa: E501
 
 from __future__ import annotations
 
-import math
-import numbers
-import os
-from collections.abc import Sequence
 from typing import Any
 
 import torch
+from torch import Tensor
+
+from transconv._arguments import (
+    as_float,
+    as_hw,
+    as_int,
+    check_allocation,
+    format_bytes,
+    is_int,
+    memory_budget,
+    parse_bytes,
+)
 
 __all__ = [
     "as_float",
     "as_hw",
     "as_int",
+    "check_2d",
     "check_allocation",
+    "check_label_map",
+    "check_rgb_image",
     "format_bytes",
     "is_int",
     "memory_budget",
+    "parse_bytes",
     "seeded",
 ]
 
-
-def is_int(value: Any) -> bool:
-    """True for ``int`` and numpy integers, False for ``bool`` (a bool is not a size)."""
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def as_int(value: Any, name: str, *, minimum: int | None = None, example: str | None = None) -> int:
-    """Return ``value`` as an ``int``, checking its type and an optional lower bound.
-
-    Parameters
-    ----------
-    value : Any
-        What the caller passed.
-    name : str
-        The argument's name, as the user typed it.
-    minimum : int or None, optional
-        Smallest allowed value.
-    example : str or None, optional
-        A valid value shown in the fix (defaults to ``minimum``).
-
-    Returns
-    -------
-    int
-        ``int(value)``.
-
-    Raises
-    ------
-    TypeError
-        If ``value`` is not an integer.
-    ValueError
-        If ``value`` is below ``minimum``.
-    """
-    if not is_int(value):
-        hint = example if example is not None else (minimum if minimum is not None else 1)
-        raise TypeError(f"{name} must be an int, got {value!r}; pass e.g. {name}={hint}")
-    if minimum is not None and value < minimum:
-        raise ValueError(
-            f"{name} must be an int >= {minimum}, got {value!r}; pass {name}={minimum} or larger"
-        )
-    return int(value)
-
-
-def as_float(
-    value: Any,
-    name: str,
-    *,
-    low: float | None = None,
-    high: float | None = None,
-    high_open: bool = False,
-    example: str | None = None,
-) -> float:
-    """Return ``value`` as a finite ``float`` in ``[low, high]`` (or ``[low, high)``).
-
-    Parameters
-    ----------
-    value : Any
-        What the caller passed.
-    name : str
-        The argument's name.
-    low : float or None, optional
-        Smallest allowed value.
-    high : float or None, optional
-        Largest allowed value.
-    high_open : bool, optional
-        Exclude ``high`` itself.
-    example : str or None, optional
-        A valid value shown in the fix.
-
-    Returns
-    -------
-    float
-        ``float(value)``.
-
-    Raises
-    ------
-    TypeError
-        If ``value`` is not a real number.
-    ValueError
-        If ``value`` is not finite or lies outside the range.
-    """
-    fix = f"pass e.g. {name}={example}" if example is not None else "pass a finite number"
-    if not isinstance(value, numbers.Real) or isinstance(value, bool):
-        raise TypeError(f"{name} must be a real number, got {value!r}; {fix}")
-    value = float(value)
-    too_low = low is not None and value < low
-    too_high = high is not None and (value >= high if high_open else value > high)
-    if not math.isfinite(value) or too_low or too_high:
-        rule = "a finite number"
-        if low is not None or high is not None:
-            right = ")" if high_open else "]"
-            rule += f" in [{low if low is not None else '-inf'}, "
-            rule += f"{high if high is not None else 'inf'}{right}"
-        raise ValueError(f"{name} must be {rule}, got {value!r}; {fix}")
-    return value
-
-
-def as_hw(value: Any, name: str, *, minimum: int = 1, example: str = "(3, 3)") -> tuple[int, int]:
-    """Return an int or a pair of ints as ``(h, w)``, each at least ``minimum``.
-
-    Parameters
-    ----------
-    value : Any
-        An int (used for both axes) or a sequence of two ints.
-    name : str
-        The argument's name.
-    minimum : int, optional
-        Smallest allowed entry.
-    example : str, optional
-        A valid value shown in the fix.
-
-    Returns
-    -------
-    tuple of int
-        ``(h, w)``.
-
-    Raises
-    ------
-    TypeError
-        If ``value`` is neither an int nor a sequence.
-    ValueError
-        If ``value`` does not have two integer entries, or one is below ``minimum``.
-    """
-    if is_int(value):
-        pair: tuple[Any, ...] = (value, value)
-    elif isinstance(value, (Sequence, torch.Size)) and not isinstance(value, (str, bytes)):
-        pair = tuple(value)
-    else:
-        raise TypeError(
-            f"{name} must be an int or a pair (h, w) of ints, got {value!r}; "
-            f"pass e.g. {name}={example}"
-        )
-    if len(pair) != 2 or not all(is_int(v) for v in pair):
-        raise ValueError(
-            f"{name} must be an int or a pair (h, w) of ints, got {value!r}; "
-            f"pass e.g. {name}={example}"
-        )
-    if min(pair) < minimum:
-        raise ValueError(
-            f"{name} must have entries >= {minimum}, got {value!r}; pass e.g. {name}={example}"
-        )
-    return int(pair[0]), int(pair[1])
+_READ_RGB = "read it with transconv.data.read_rgb(path) (uint8, 3 channels first)"
 
 
 def seeded(seed: int) -> torch.Generator:
@@ -196,47 +68,146 @@ def seeded(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(int(seed))
 
 
-def format_bytes(nbytes: float) -> str:
-    """``3.5 * 2**30 -> '3.5 GiB'``."""
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(nbytes) < 1024 or unit == "TiB":
-            return f"{nbytes:.1f} {unit}" if unit != "B" else f"{int(nbytes)} B"
-        nbytes /= 1024
-    raise AssertionError("unreachable")
+def _check_tensor(value: Any, name: str, fix: str) -> Tensor:
+    if not isinstance(value, Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}; {fix}")
+    return value
 
 
-def memory_budget() -> int:
-    """Bytes one allocation may take: ``TRANSCONV_MAX_BYTES`` or half the machine's memory."""
-    env = os.environ.get("TRANSCONV_MAX_BYTES")
-    if env:
-        return int(float(env))
-    try:
-        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):  # not POSIX: trust the caller
-        return 1 << 62
-    return total // 2
-
-
-def check_allocation(nbytes: int, what: str, fix: str) -> None:
-    """Refuse, before allocating, work whose buffers would not fit in memory.
+def check_rgb_image(image: Any, name: str = "image", *, batched: bool = False) -> Tensor:
+    """Check that ``image`` is a ``uint8`` RGB image, channels first, as ``read_rgb`` returns it.
 
     Parameters
     ----------
-    nbytes : int
-        Bytes the work would allocate.
-    what : str
-        What would be allocated, for the message (e.g. ``"crop_size=(30000, 30000)"``).
-    fix : str
-        How to make it fit.
+    image : Any
+        What the caller passed.
+    name : str, optional
+        The argument's name, for the message (default ``"image"``).
+    batched : bool, optional
+        Accept a batch ``(B, 3, H, W)`` as well (default False).
+
+    Returns
+    -------
+    Tensor
+        ``image``, unchanged.
 
     Raises
     ------
+    TypeError
+        If ``image`` is not a tensor, or not ``uint8`` (a float image was probably normalised
+        already).
     ValueError
-        If ``nbytes`` exceeds [`memory_budget`][transconv._validation.memory_budget].
+        If ``image`` is not ``(3, H, W)`` (or ``(B, 3, H, W)`` when ``batched``).
     """
-    budget = memory_budget()
-    if nbytes > budget:
-        raise ValueError(
-            f"{what} must fit in memory (budget {format_bytes(budget)}, half this machine's RAM "
-            f"or TRANSCONV_MAX_BYTES), got {format_bytes(nbytes)}; {fix}"
+    image = _check_tensor(image, name, _READ_RGB)
+    if image.dtype != torch.uint8:
+        raise TypeError(
+            f"{name} must be a uint8 RGB image tensor, got dtype {image.dtype}; {_READ_RGB}"
         )
+    dims = (3, 4) if batched else (3,)
+    if image.dim() not in dims or image.shape[-3] != 3:
+        rule = "(3, H, W) or (B, 3, H, W)" if batched else "(3, H, W)"
+        raise ValueError(f"{name} must have shape {rule}, got {tuple(image.shape)}; {_READ_RGB}")
+    return image
+
+
+def check_label_map(
+    label: Any,
+    name: str = "label",
+    *,
+    num_classes: int | None = None,
+    ignore_index: int | None = 255,
+    fix: str = "map other values to 255 (ignore) or raise num_classes",
+    values: bool = True,
+) -> Tensor:
+    """Check that ``label`` holds integer class indices (reads two values back from a device).
+
+    Parameters
+    ----------
+    label : Any
+        A tensor of class indices, any shape.
+    name : str, optional
+        The argument's name, for the message (default ``"label"``).
+    num_classes : int or None, optional
+        Classes are ``0 .. num_classes - 1``; None allows ``0 .. 255`` (what a label PNG
+        stores).
+    ignore_index : int or None, optional
+        One more value allowed besides the classes (default 255, VOC's ignore index); None for
+        none.
+    fix : str, optional
+        How to fix a value out of range, for the message.
+    values : bool, optional
+        Check the values (default True); False checks only the type and dtype, without
+        reading anything back from the device.
+
+    Returns
+    -------
+    Tensor
+        ``label``, unchanged.
+
+    Raises
+    ------
+    TypeError
+        If ``label`` is not a tensor, or its dtype is not an integer type.
+    ValueError
+        If a value is neither a class index nor ``ignore_index``.
+    """
+    label = _check_tensor(label, name, "convert it with torch.as_tensor")
+    if label.is_floating_point() or label.is_complex() or label.dtype == torch.bool:
+        raise TypeError(
+            f"{name} must hold integer class indices, got dtype {label.dtype}; take "
+            "logits.argmax(dim=1) first, or convert with .long()"
+        )
+    high = 255 if num_classes is None else int(num_classes) - 1
+    if not values or not label.numel():
+        return label
+    lo, hi = (int(v) for v in torch.aminmax(label))  # the one read back
+    if lo >= 0 and hi <= high:
+        return label
+    allowed = ignore_index is not None and ignore_index > high
+    if not allowed or bool(((label < 0) | (label > high) & (label != ignore_index)).any()):
+        extra = f" or {ignore_index} (ignore)" if allowed else ""
+        raise ValueError(
+            f"{name} must hold class indices in [0, {high}]{extra}, got values from {lo} to "
+            f"{hi}; {fix}"
+        )
+    return label
+
+
+def check_2d(tensor: Any, name: str) -> Tensor:
+    """Check that ``tensor`` is a 2-D ``(H, W)`` tensor: one channel of one image.
+
+    Parameters
+    ----------
+    tensor : Any
+        What the caller passed.
+    name : str
+        The argument's name, for the message.
+
+    Returns
+    -------
+    Tensor
+        ``tensor``, unchanged.
+
+    Raises
+    ------
+    TypeError
+        If ``tensor`` is not a tensor.
+    ValueError
+        If it is not 2-D.
+
+    Examples
+    --------
+    >>> check_2d(torch.zeros(1, 1, 2, 2), "X")
+    Traceback (most recent call last):
+        ...
+    ValueError: X must be 2-D (H, W), got shape (1, 1, 2, 2); take one channel, e.g. X[0, 0] of a (B, C, H, W) tensor
+    """  # noqa: E501
+    fix = f"pass e.g. {name}=torch.tensor([[0.0, 1.0], [2.0, 3.0]])"
+    tensor = _check_tensor(tensor, name, fix)
+    if tensor.dim() != 2:
+        raise ValueError(
+            f"{name} must be 2-D (H, W), got shape {tuple(tensor.shape)}; take one channel, "
+            f"e.g. {name}[0, 0] of a (B, C, H, W) tensor"
+        )
+    return tensor

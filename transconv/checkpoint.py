@@ -13,9 +13,35 @@ from torch import nn
 
 from transconv.distributed import unwrap_model
 
-__all__ = ["load_checkpoint", "remove_partial_checkpoints", "restore_checkpoint", "save_checkpoint"]
+__all__ = [
+    "CheckpointWriteError",
+    "load_checkpoint",
+    "remove_partial_checkpoints",
+    "restore_checkpoint",
+    "save_checkpoint",
+]
 
 _KEYS = ("model", "optimizer", "epoch", "history", "config")
+
+
+class CheckpointWriteError(OSError):
+    """A checkpoint could not be written (a full disk, a vanished folder); the previous one
+    is kept."""
+
+
+def _write(state: dict[str, Any], tmp: str, path: Path) -> None:
+    """torch.save into ``tmp`` with a run's file mode; a failed write named by ``path``."""
+    mask = os.umask(0)
+    os.umask(mask)
+    try:
+        os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes 0600; a run's files share one mode
+        torch.save(state, tmp)
+    except (OSError, RuntimeError) as err:  # ENOSPC as OSError, or torch's "enforce fail"
+        reason = getattr(err, "strerror", None) or str(err).split("\n")[0][:120]
+        raise CheckpointWriteError(
+            f"checkpoint {path} could not be written ({reason}); free space or pick another "
+            "--out (the previous checkpoint, if any, is kept)"
+        ) from err
 
 
 def _temporaries(path: Path) -> list[Path]:
@@ -31,6 +57,7 @@ def save_checkpoint(
     epoch: int,
     history: Sequence[dict[str, Any]],
     config: dict[str, Any] | None = None,
+    schedule: dict[str, Any] | None = None,
 ) -> Path:
     """Write model, optimizer, epoch, history and config atomically.
 
@@ -54,11 +81,20 @@ def save_checkpoint(
         One row per finished epoch.
     config : dict, optional
         Plain data (str, numbers, lists, dicts) describing the run; default empty.
+    schedule : dict, optional
+        The learning-rate scheduler's ``state_dict()``, stored as ``"schedule"`` for
+        [`train`][transconv.train.train]'s ``schedule_state`` on resume; default empty.
 
     Returns
     -------
     Path
-        ``path``.
+        ``path``, with the mode ``open()`` gives new files (``0o666`` less the umask).
+
+    Raises
+    ------
+    CheckpointWriteError
+        If the file cannot be written (a full disk): one line naming ``path``; the previous
+        checkpoint is kept.
 
     Examples
     --------
@@ -67,7 +103,7 @@ def save_checkpoint(
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     path = save_checkpoint(Path(tmp) / "ckpt.pt", net, opt, epoch=1, history=[])
     ...     sorted(load_checkpoint(path))
-    ['config', 'epoch', 'history', 'model', 'optimizer']
+    ['config', 'epoch', 'history', 'model', 'optimizer', 'schedule']
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -77,11 +113,12 @@ def save_checkpoint(
         "epoch": epoch,
         "history": list(history),
         "config": dict(config or {}),
+        "schedule": dict(schedule or {}),
     }
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
-        torch.save(state, tmp)
+        _write(state, tmp, path)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -136,7 +173,23 @@ def _read(path: Path, map_location: str | torch.device) -> dict[str, Any]:
     missing = [k for k in _KEYS if not isinstance(state, dict) or k not in state]
     if missing:
         raise ValueError(f"checkpoint {path} has no {', '.join(missing)} entry; {fix}")
+    _check_finite(state["model"], path)
     return state
+
+
+def _check_finite(weights: Any, path: Path) -> None:
+    """Refuse weights holding NaN or infinity (an argmax over NaN logits picks class 0)."""
+    if not isinstance(weights, dict):
+        return  # _mismatch names what is wrong when the weights are loaded
+    for name, tensor in weights.items():
+        if isinstance(tensor, torch.Tensor) and tensor.is_floating_point():
+            bad = int((~torch.isfinite(tensor)).sum())
+            if bad:
+                raise ValueError(
+                    f"checkpoint {path} must hold finite weights, got {bad} NaN or infinite "
+                    f"value(s) of {tensor.numel()} in {name} (the first such tensor); use an "
+                    "earlier checkpoint, or train again with a lower --lr"
+                )
 
 
 def _mismatch(path: Path, net: nn.Module, weights: dict[str, Any], config: dict) -> str | None:
@@ -196,9 +249,10 @@ def load_checkpoint(
     FileNotFoundError
         If ``path`` is not a file.
     ValueError
-        If the file is empty, truncated, not a checkpoint, or holds weights that do not fit
-        ``net`` (the message names the file, the first differing entry and the model the
-        checkpoint was written for).
+        If the file is empty, truncated, not a checkpoint, holds NaN or infinite weights (the
+        message names the first such tensor), or holds weights that do not fit ``net`` (the
+        message names the file, the first differing entry and the model the checkpoint was
+        written for).
 
     Examples
     --------

@@ -28,6 +28,9 @@ What the ranks agree on, and how:
 from __future__ import annotations
 
 import os
+import signal
+import threading
+from datetime import timedelta
 
 import torch
 import torch.distributed as dist
@@ -39,6 +42,7 @@ __all__ = [
     "get_rank",
     "get_world_size",
     "is_distributed",
+    "launch_env",
     "setup_distributed",
     "unwrap_model",
     "wrap_ddp",
@@ -155,13 +159,82 @@ def broadcast_buffers(net: nn.Module, src: int = 0) -> None:
         dist.broadcast(buffer.data, src)
 
 
-def setup_distributed(device_type: str = "cuda") -> tuple[int, int, int]:
+_LAUNCH_FIX = "launch with torchrun, or unset WORLD_SIZE to run one process"
+
+
+def _env_int(name: str, minimum: int, default: int | None = None) -> int:
+    """``int(os.environ[name])``, or a one-line error naming the variable."""
+    text = os.environ.get(name, "").strip()
+    if not text and default is not None:
+        return default
+    if not text:
+        world = os.environ["WORLD_SIZE"].strip()
+        raise ValueError(
+            f"{name} must be set when WORLD_SIZE={world} (torchrun sets it for each process), "
+            f"got none; {_LAUNCH_FIX}"
+        )
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or value < minimum:
+        raise ValueError(
+            f"{name} must be an int >= {minimum} (torchrun sets it), got {text!r}; {_LAUNCH_FIX}"
+        )
+    return value
+
+
+def launch_env() -> tuple[int, int, int]:
+    """``(rank, world_size, local_rank)`` from torchrun's variables, checked; no process group.
+
+    Returns
+    -------
+    tuple of int
+        ``(0, 1, 0)`` when ``WORLD_SIZE`` is unset or 1.
+
+    Raises
+    ------
+    ValueError
+        One line naming the variable: ``WORLD_SIZE``, ``RANK`` or ``LOCAL_RANK`` not an int,
+        ``RANK`` missing or not below ``WORLD_SIZE``, ``MASTER_ADDR``/``MASTER_PORT`` missing
+        or a port outside 1..65535.
+
+    Examples
+    --------
+    >>> launch_env() if "WORLD_SIZE" not in os.environ else (0, 1, 0)
+    (0, 1, 0)
+    """
+    world_size = _env_int("WORLD_SIZE", 1, default=1)
+    if world_size == 1:
+        return 0, 1, 0
+    rank, local_rank = _env_int("RANK", 0), _env_int("LOCAL_RANK", 0, default=0)
+    if rank >= world_size:
+        raise ValueError(f"RANK must be below WORLD_SIZE={world_size}, got {rank}; {_LAUNCH_FIX}")
+    if not os.environ.get("MASTER_ADDR", "").strip():
+        raise ValueError(
+            f"MASTER_ADDR must be set when WORLD_SIZE={world_size} (the address of rank 0), got "
+            f"none; {_LAUNCH_FIX}"
+        )
+    port = _env_int("MASTER_PORT", 1)
+    if port > 65535:
+        raise ValueError(f"MASTER_PORT must be a port in 1..65535, got {port}; {_LAUNCH_FIX}")
+    return rank, world_size, local_rank
+
+
+def setup_distributed(device_type: str = "cuda", timeout: float = 300.0) -> tuple[int, int, int]:
     """Join the process group when launched by torchrun with ``WORLD_SIZE > 1``.
+
+    The rendezvous (every process reaching rank 0 at ``MASTER_ADDR:MASTER_PORT``) gives up after
+    ``timeout`` seconds, and SIGTERM keeps its default action while it waits: a stray
+    ``WORLD_SIZE`` in the environment ends in an error or on ``kill``, never in a process that
+    waits forever. Collectives afterwards keep PyTorch's default timeout.
 
     Parameters
     ----------
     device_type : {"cuda", "cpu"}, default "cuda"
         ``"cuda"`` uses NCCL and selects GPU ``LOCAL_RANK``; ``"cpu"`` uses gloo.
+    timeout : float, default 300
+        Seconds to wait for the other processes.
 
     Returns
     -------
@@ -169,19 +242,44 @@ def setup_distributed(device_type: str = "cuda") -> tuple[int, int, int]:
         ``(rank, world_size, local_rank)``; ``(0, 1, 0)`` in a plain single process
         (``WORLD_SIZE`` unset or 1).
 
+    Raises
+    ------
+    ValueError
+        If torchrun's variables are malformed ([`launch_env`][transconv.distributed.launch_env]).
+    TimeoutError
+        If the other processes do not all arrive within ``timeout`` seconds.
+
     Examples
     --------
     >>> setup_distributed("cpu") if "WORLD_SIZE" not in os.environ else (0, 1, 0)
     (0, 1, 0)
     """
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    if world_size <= 1:
-        return 0, 1, 0
-    rank, local_rank = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
-    if not dist.is_initialized():
-        if device_type == "cuda":
-            torch.cuda.set_device(local_rank)
-        dist.init_process_group("nccl" if device_type == "cuda" else "gloo")
+    rank, world_size, local_rank = launch_env()
+    if world_size == 1 or dist.is_initialized():
+        return rank, world_size, local_rank
+    if device_type == "cuda":
+        torch.cuda.set_device(local_rank)
+    main = threading.current_thread() is threading.main_thread()
+    handler = signal.signal(signal.SIGTERM, signal.SIG_DFL) if main else None
+    try:  # a Python SIGTERM handler cannot run while C++ waits for the other ranks
+        store, _, _ = next(dist.rendezvous("env://", timeout=timedelta(seconds=timeout)))
+        dist.init_process_group(
+            "nccl" if device_type == "cuda" else "gloo",
+            store=store,
+            rank=rank,
+            world_size=world_size,
+        )
+    except RuntimeError as err:  # torch's DistStoreError and kin: a time-out or a refusal
+        where = f"{os.environ['MASTER_ADDR']}:{os.environ['MASTER_PORT']}"
+        raise TimeoutError(
+            f"rank {rank} of WORLD_SIZE={world_size} must reach the other processes at "
+            f"MASTER_ADDR:MASTER_PORT={where} within {timeout:g} s, got "
+            f"{str(err).splitlines()[0][:200]}; {_LAUNCH_FIX}"
+        ) from None
+    finally:
+        if handler is not None:
+            signal.signal(signal.SIGTERM, handler)
+    store.set_timeout(timedelta(minutes=30))  # later store waits: PyTorch's default again
     return rank, world_size, local_rank
 
 

@@ -35,7 +35,7 @@ import math
 import torch
 from torch import Tensor
 
-from transconv._validation import as_int
+from transconv._validation import as_int, check_label_map
 
 __all__ = ["confusion_matrix", "segmentation_scores"]
 
@@ -44,16 +44,7 @@ def _check_labels(pred: Tensor, target: Tensor, num_classes: int) -> int:
     """Return ``num_classes`` as an int after checking ``pred``/``target`` are label maps."""
     num_classes = as_int(num_classes, "num_classes", minimum=1, example="21")
     for name, t in (("pred", pred), ("target", target)):
-        if not isinstance(t, Tensor):
-            raise TypeError(
-                f"{name} must be a torch.Tensor of class indices, got {type(t).__name__}; "
-                "convert it with torch.as_tensor"
-            )
-        if t.is_floating_point() or t.is_complex() or t.dtype == torch.bool:
-            raise TypeError(
-                f"{name} must hold integer class indices, got dtype {t.dtype}; "
-                "convert with .long() (or take logits.argmax(1) first)"
-            )
+        check_label_map(t, name, values=False)  # the range once ignored pixels are gone
     if pred.shape != target.shape:
         raise ValueError(
             f"pred shape must equal target shape {tuple(target.shape)}, got "
@@ -63,16 +54,9 @@ def _check_labels(pred: Tensor, target: Tensor, num_classes: int) -> int:
 
 
 def _check_range(values: Tensor, name: str, num_classes: int) -> None:
-    """Raise if ``values`` leave ``[0, num_classes)``, naming the offending value."""
-    if values.numel() == 0:
-        return
-    lo, hi = int(values.min()), int(values.max())
-    if lo < 0 or hi >= num_classes:
-        bad = lo if lo < 0 else hi
-        raise ValueError(
-            f"{name} class indices must lie in [0, {num_classes}) for num_classes={num_classes}, "
-            f"got {bad}; raise num_classes or map the value to ignore_index"
-        )
+    """Raise if ``values`` (the pixels not ignored) leave ``[0, num_classes)``."""
+    fix = f"raise num_classes ({num_classes}) or map the value to ignore_index"
+    check_label_map(values, name, num_classes=num_classes, ignore_index=None, fix=fix)
 
 
 def confusion_matrix(

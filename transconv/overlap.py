@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from transconv._validation import as_hw, as_int
 from transconv.shapes import conv_transpose_output_size
 
-__all__ = ["overlap_counts", "scatter_stamps", "zero_insert"]
+__all__ = ["gather_taps", "overlap_counts", "scatter_stamps", "zero_insert"]
 
 
 def overlap_counts(
@@ -264,3 +264,64 @@ def zero_insert(
         border[1] : border[1] + (w - 1) * s[1] + 1 : s[1],
     ] = x
     return grid
+
+
+def gather_taps(
+    output_index: Sequence[int],
+    input_size: int | Sequence[int],
+    kernel_size: int | Sequence[int],
+    *,
+    stride: int | Sequence[int] = 1,
+    padding: int | Sequence[int] = 0,
+) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """Which input pixels reach one output pixel of a transposed convolution, through which taps.
+
+    Input pixel $(a, b)$ stamps $x_{ab} K$ with its corner at $(a s - p, b s - p)$, so output
+    pixel $(i, j)$ receives $x_{ab} K_{uv}$ with $u = i + p - a s$, $v = j + p - b s$, for every
+    $(a, b)$ with $0 \\le u < k_h$ and $0 \\le v < k_w$:
+    $y_{ij} = \\sum x_{ab} K_{i + p - a s,\\, j + p - b s}$.
+
+    Parameters
+    ----------
+    output_index : (int, int)
+        $(i, j)$, the output pixel.
+    input_size : int or (int, int)
+        Input height and width.
+    kernel_size : int or (int, int)
+        Kernel height and width.
+    stride : int or (int, int), optional
+        Stride, default 1.
+    padding : int or (int, int), optional
+        Padding, default 0.
+
+    Returns
+    -------
+    list of ((int, int), (int, int))
+        ``((a, b), (u, v))`` pairs, input pixels in row-major order; empty when no stamp
+        reaches the pixel.
+
+    Raises
+    ------
+    TypeError
+        If a size, ``stride`` or ``padding`` is not an int or a pair of ints.
+    ValueError
+        If a size or ``stride`` is below 1 or ``padding`` negative.
+
+    Examples
+    --------
+    >>> gather_taps((1, 1), 2, 3, stride=2)
+    [((0, 0), (1, 1))]
+    >>> [a for a, _ in gather_taps((2, 2), 2, 3, stride=2)]
+    [(0, 0), (0, 1), (1, 0), (1, 1)]
+    """
+    i, j = as_hw(output_index, "output_index", minimum=0, example="(0, 0)")
+    h, w = as_hw(input_size, "input_size", example="(2, 2)")
+    kh, kw = as_hw(kernel_size, "kernel_size", example="(3, 3)")
+    sh, sw = as_hw(stride, "stride", example="(2, 2)")
+    ph, pw = as_hw(padding, "padding", minimum=0, example="(1, 1)")
+    return [
+        ((a, b), (i + ph - a * sh, j + pw - b * sw))
+        for a in range(h)
+        for b in range(w)
+        if 0 <= i + ph - a * sh < kh and 0 <= j + pw - b * sw < kw
+    ]

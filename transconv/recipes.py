@@ -1,17 +1,20 @@
-"""Training recipes: optimizer settings, loss, numerics, memory layout and data pipeline.
+"""Training recipes: optimizer settings, learning-rate schedule, loss, numerics, memory layout and
+data pipeline.
 
 Two recipes ([`RECIPES`][transconv.recipes.RECIPES]) share one loop,
 [`train`][transconv.train.train]:
 
 `d2l`
-:   d2l.ai's FCN recipe: float32, NCHW, `SGD(lr=0.001, weight_decay=1e-3)`, the per-image mean
+:   d2l.ai's FCN recipe: float32, NCHW, `SGD(lr=0.001, weight_decay=1e-3)` at a constant rate,
+    the per-image mean
     cross-entropy *summed* over the batch (d2l's `l.sum().backward()`) and a CPU `DataLoader`.
     One difference: the loss ignores VOC's boundary pixels (`ignore_index=255`), where d2l maps
     them to background and trains on them.
 
 `fast`
 :   On CUDA: bfloat16 autocast, `channels_last`, a fused SGD with momentum, cuDNN autotuning
-    (the crops have one fixed size), optional `torch.compile`, and the GPU-resident
+    (the crops have one fixed size), optional `torch.compile`, torchvision's "poly" learning-rate
+    decay, and the GPU-resident
     [`DeviceSegLoader`][transconv.data.gpu.DeviceSegLoader]; the loss is the mean over
     non-ignored pixels computed without a float32 copy of the logits or an NCHW copy of their
     gradient ([`fused_loss`][transconv.losses.fused_loss], equal to
@@ -29,10 +32,35 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.optim.lr_scheduler import LambdaLR
 
+from transconv._validation import as_int
 from transconv.losses import LOSSES
 
-__all__ = ["RECIPES", "Recipe", "autocast", "cudnn_autotune", "make_optimizer"]
+__all__ = [
+    "RECIPES",
+    "SCHEDULES",
+    "Recipe",
+    "autocast",
+    "cudnn_autotune",
+    "make_optimizer",
+    "make_schedule",
+]
+
+
+def _constant(step: int, total: int) -> float:
+    return 1.0
+
+
+def _poly(step: int, total: int) -> float:
+    return max(0.0, 1 - step / total) ** 0.9  # past the planned total (a longer resume): 0
+
+
+SCHEDULES = {"constant": _constant, "poly": _poly}
+"""Learning-rate factors by name: ``factor(step, total_steps)`` multiplies the recipe's ``lr``.
+
+``"poly"`` is torchvision's segmentation schedule, $(1 - step / total)^{0.9}$.
+"""
 
 
 @dataclass(frozen=True)
@@ -49,6 +77,9 @@ class Recipe:
         ``torch.optim.SGD`` momentum, >= 0.
     weight_decay : float, default 0.0
         ``torch.optim.SGD`` weight decay, >= 0.
+    schedule : {"constant", "poly"}, default "constant"
+        A key of [`SCHEDULES`][transconv.recipes.SCHEDULES]: how the learning rate changes
+        step by step ([`make_schedule`][transconv.recipes.make_schedule]).
     loss : {"mean", "fused", "d2l"}, default "mean"
         A key of [`LOSSES`][transconv.losses.LOSSES]: ``"mean"``,
         [`loss_fn`][transconv.losses.loss_fn]; ``"fused"``,
@@ -88,6 +119,7 @@ class Recipe:
     lr: float
     momentum: float = 0.0
     weight_decay: float = 0.0
+    schedule: str = "constant"
     loss: str = "mean"
     amp_dtype: str | None = None
     channels_last: bool = False
@@ -98,6 +130,7 @@ class Recipe:
 
     def __post_init__(self) -> None:
         choices = {
+            "schedule": tuple(SCHEDULES),
             "loss": tuple(LOSSES),
             "amp_dtype": (None, "bfloat16"),
             "loader": ("dataloader", "device"),
@@ -146,6 +179,7 @@ RECIPES: dict[str, Recipe] = {
         lr=0.01,
         momentum=0.9,
         weight_decay=1e-4,
+        schedule="poly",
         loss="fused",
         amp_dtype="bfloat16",
         channels_last=True,
@@ -262,3 +296,65 @@ def make_optimizer(net: nn.Module, recipe: Recipe, device: str | torch.device) -
     if recipe.on(device).fused and fused_ok:
         kwargs["fused"] = True
     return torch.optim.SGD(net.parameters(), **kwargs)
+
+
+def make_schedule(
+    optimizer: torch.optim.Optimizer,
+    recipe: Recipe,
+    *,
+    total_steps: int,
+    state: dict[str, Any] | None = None,
+    done_steps: int = 0,
+) -> LambdaLR:
+    """The learning-rate scheduler of ``recipe``, stepped once per optimizer step.
+
+    Step $t$ trains at ``lr`` $\\times$ ``SCHEDULES[recipe.schedule](t, total_steps)``. A run
+    resumed with the ``state`` its checkpoint saved continues at the rate, bit for bit, that an
+    uninterrupted run reaches at the same step.
+
+    Parameters
+    ----------
+    optimizer : torch.optim.Optimizer
+        Its groups' ``lr`` is set at every step.
+    recipe : Recipe
+        Supplies ``schedule``.
+    total_steps : int
+        Optimizer steps of the whole run (epochs times batches per epoch), >= 1.
+    state : dict, optional
+        ``scheduler.state_dict()`` of an earlier run, to continue from.
+    done_steps : int, default 0
+        Without ``state``: the steps already done (a checkpoint saved without a schedule).
+
+    Returns
+    -------
+    torch.optim.lr_scheduler.LambdaLR
+        Call its ``step()`` after each ``optimizer.step()``.
+
+    Raises
+    ------
+    TypeError
+        If ``total_steps`` is not an int.
+    ValueError
+        If ``total_steps`` is below 1.
+
+    Examples
+    --------
+    >>> opt = torch.optim.SGD(nn.Linear(2, 2).parameters(), lr=0.1)
+    >>> scheduler = make_schedule(opt, RECIPES["fast"], total_steps=10)
+    >>> for _ in range(5):
+    ...     opt.step()
+    ...     scheduler.step()
+    >>> round(opt.param_groups[0]["lr"], 6) == round(0.1 * 0.5**0.9, 6)
+    True
+    """
+    total_steps = as_int(total_steps, "total_steps", minimum=1, example="epochs * len(loader)")
+    factor = SCHEDULES[recipe.schedule]
+    scheduler = LambdaLR(optimizer, lambda step: factor(step, total_steps))
+    if not state and done_steps:
+        state = {**scheduler.state_dict(), "last_epoch": done_steps}
+    if state:
+        scheduler.load_state_dict(state)
+        for group, base in zip(optimizer.param_groups, scheduler.base_lrs, strict=True):
+            # the expression LambdaLR evaluates at this step: the same float as a straight run
+            group["lr"] = base * factor(scheduler.last_epoch, total_steps)
+    return scheduler

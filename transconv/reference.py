@@ -19,19 +19,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from transconv._validation import as_hw, as_int
+from transconv._validation import as_hw, as_int, check_2d
 from transconv.shapes import IntOrTuple, conv_transpose_output_size
 
-__all__ = ["conv_transpose2d", "corr2d", "trans_conv"]
-
-
-def _check_2d(**tensors: Tensor) -> None:
-    for name, t in tensors.items():
-        if t.dim() != 2:
-            raise ValueError(
-                f"{name} must be a 2-D (height, width) tensor, got shape {tuple(t.shape)}; "
-                f"take one channel, e.g. {name}[0, 0] of a (B, C, H, W) tensor"
-            )
+__all__ = ["check_operands", "conv_transpose2d", "corr2d", "trans_conv"]
 
 
 def trans_conv(X: Tensor, K: Tensor) -> Tensor:
@@ -67,7 +58,7 @@ def trans_conv(X: Tensor, K: Tensor) -> Tensor:
             [ 0.,  4.,  6.],
             [ 4., 12.,  9.]])
     """
-    _check_2d(X=X, K=K)
+    check_2d(X, "X"), check_2d(K, "K")
     h, w = K.shape
     Y = torch.zeros(X.shape[0] + h - 1, X.shape[1] + w - 1, dtype=torch.result_type(X, K))
     for i in range(X.shape[0]):
@@ -106,7 +97,7 @@ def corr2d(X: Tensor, K: Tensor) -> Tensor:
     tensor([[27., 37.],
             [57., 67.]])
     """
-    _check_2d(X=X, K=K)
+    check_2d(X, "X"), check_2d(K, "K")
     h, w = K.shape
     if h > X.shape[0] or w > X.shape[1]:
         raise ValueError(
@@ -120,8 +111,38 @@ def corr2d(X: Tensor, K: Tensor) -> Tensor:
     return Y
 
 
-def _check_operands(input: Tensor, weight: Tensor, bias: Tensor | None, groups: int) -> None:
-    """Raise when input/weight/bias/groups do not fit together, as `F.conv_transpose2d` would."""
+def check_operands(input: Tensor, weight: Tensor, bias: Tensor | None, groups: int) -> None:
+    """Raise when input, weight, bias and groups do not fit together, as `F.conv_transpose2d` would.
+
+    The checks every transposed convolution of this package runs first
+    ([`conv_transpose2d`][transconv.reference.conv_transpose2d] and
+    [`conv_transpose2d_subpixel`][transconv.subpixel.conv_transpose2d_subpixel]).
+
+    Parameters
+    ----------
+    input : Tensor
+        ``(B, C_in, H, W)`` or unbatched ``(C_in, H, W)``.
+    weight : Tensor
+        ``(C_in, C_out / groups, kH, kW)``, the `nn.ConvTranspose2d` layout.
+    bias : Tensor or None
+        ``(C_out,)``, or None.
+    groups : int
+        Number of channel groups; must divide ``C_in``.
+
+    Raises
+    ------
+    TypeError
+        If ``groups`` is not an int, or ``weight``/``bias`` has another dtype than ``input``.
+    ValueError
+        For a wrong number of dimensions, or channels, groups and bias that do not match.
+
+    Examples
+    --------
+    >>> check_operands(torch.zeros(1, 2, 3, 3), torch.zeros(3, 1, 2, 2), None, 1)
+    Traceback (most recent call last):
+        ...
+    ValueError: input channels must equal weight.shape[0] = 3 (weight (3, 1, 2, 2)), got 2; for conv_transpose2d the weight is (C_in, C_out / groups, kH, kW), so swap the first two weight dimensions if you passed a Conv2d weight
+    """  # noqa: E501
     if input.dim() not in (3, 4):
         raise ValueError(
             f"input must be 3-D (C_in, H, W) or 4-D (B, C_in, H, W), got shape "
@@ -157,6 +178,9 @@ def _check_operands(input: Tensor, weight: Tensor, bias: Tensor | None, groups: 
                 f"{name} must have the dtype of input ({input.dtype}), got {t.dtype}; "
                 f"convert it with {name}.to(input.dtype)"
             )
+
+
+_check_operands = check_operands  # the name subpixel imported before it was public
 
 
 def _phases(kernel_size: int, stride: int, dilation: int) -> list[list[tuple[int, int]]]:
@@ -221,7 +245,7 @@ def _sum_by_tap(
     The stacked inputs of ``_sum_by_phase`` hold zeros where a shifted copy does not reach,
     and ``0 * inf`` is NaN; here every input pixel times every tap is one product, and each
     tap's map is added at its phase and shift, so a non-finite tap reaches exactly the
-    positions it reaches in PyTorch.
+    positions the definition sends it to.
     """
     n, g, c, h, w = x.shape
     _, _, o, kh, kw = weight.shape
@@ -263,7 +287,9 @@ def conv_transpose2d(
     kernel) stay zero. The stacked inputs are zero where a shifted copy does not reach, and
     $0 \cdot \infty$ is NaN, so a weight with a non-finite tap is summed tap by tap instead
     (one product of every input pixel with every tap, each tap's map added at its phase and
-    shift): the non-finite values then reach exactly the outputs they reach in PyTorch.
+    shift): the non-finite values then reach exactly the outputs the definition sends them
+    to. PyTorch's CPU kernel can spread NaN further: with several NaN taps in ``float32`` it
+    marks outputs NaN that no NaN tap reaches, so there the two differ.
 
     Shape: ``(B, C_in, H, W)`` -> ``(B, C_out, H_out, W_out)`` with
 
@@ -328,7 +354,7 @@ def conv_transpose2d(
     ...     x, w, stride=2, padding=1, output_padding=1, groups=2), atol=1e-5)
     (torch.Size([2, 6, 10, 10]), True)
     """
-    _check_operands(input, weight, bias, groups)
+    check_operands(input, weight, bias, groups)
     groups = int(groups)
     x = input.unsqueeze(0) if input.dim() == 3 else input
     n, c_in, h, w = x.shape
@@ -344,8 +370,9 @@ def conv_transpose2d(
     wq = max(w + dw * (kw - 1) // sw, -(-(pw + out_w) // sw))
     xg = x.reshape(n, groups, c_in // groups, h, w)
     wg = weight.reshape(groups, c_in // groups, c_out_per_group, kh, kw)
-    # the per-phase product is faster; a non-finite tap needs the exact tap-by-tap sum
-    by_phase = bool(weight.isfinite().all())
+    # the per-phase product is faster; a non-finite tap needs the exact tap-by-tap sum (meta
+    # tensors have no values to look at: either path gives the shape)
+    by_phase = weight.is_meta or bool(weight.isfinite().all())
     phases = (_sum_by_phase if by_phase else _sum_by_tap)(xg, wg, (sh, sw), (dh, dw), (hq, wq))
     full = phases.reshape(n, groups * c_out_per_group, hq * sh, wq * sw)
     y = full[..., ph : ph + out_h, pw : pw + out_w].contiguous()

@@ -233,7 +233,8 @@ def summarize_runs(
     Raises
     ------
     ValueError
-        If a ``metrics.json`` is not one that `transconv train` writes (a key is missing).
+        If a ``metrics.json`` is not one that `transconv train` writes: not UTF-8 JSON, or a
+        field missing or of the wrong type (the message names the file and the field).
 
     Examples
     --------
@@ -242,34 +243,70 @@ def summarize_runs(
     ...     summarize_runs(tmp)
     []
     """
-    rows = []
-    for name in names:
-        path = Path(results) / name / "metrics.json"
-        if not path.is_file():
-            continue
-        metrics = json.loads(path.read_text())
-        try:
-            prov, final, args = metrics["provenance"], metrics["final"], metrics["args"]
-            row = {
-                "run": name,
-                "model": metrics["model"],
-                "recipe": metrics["recipe"]["name"],
-                "weights": args.get("weights"),
-                "data": prov.get("data", {}).get("kind"),
-                "device": prov["device"],
-                "epochs": final["epoch"],
-                "pixel_acc": final["pixel_acc"],
-                "mean_iou": final["mean_iou"],
-                "commit": prov["commit"],
-                "date": prov["date"],
-            }
-        except (KeyError, TypeError) as err:
+    return [_summary_row(name, path) for name, path in _metrics_files(results, names)]
+
+
+def _metrics_files(results: str | os.PathLike, names: Sequence[str]) -> list[tuple[str, Path]]:
+    found = [(name, Path(results) / name / "metrics.json") for name in names]
+    return [(name, path) for name, path in found if path.is_file()]
+
+
+def _field(path: Path, data: Any, dotted: str, kind: type | tuple[type, ...]) -> Any:
+    """``data["a"]["b"]`` for ``dotted="a.b"``, checked to be a ``kind``; the file and field
+    named when it is not."""
+    value = data
+    for i, key in enumerate(dotted.split(".")):
+        where = "field `" + ".".join(dotted.split(".")[:i]) + "` must be" if i else "must hold"
+        if not isinstance(value, dict):
+            at = "" if i else " at the top level"
+            raise ValueError(
+                f"{path} {where} a JSON object{at}, got {type(value).__name__}; "
+                "publish the run's own metrics.json, as `transconv train` wrote it"
+            )
+        if key not in value:
             raise ValueError(
                 f"{path} must be a metrics.json written by `transconv train`, got one without "
-                f"{err}; publish the run's own metrics.json"
-            ) from None
-        rows.append(row)
-    return rows
+                f"`{dotted}`; publish the run's own metrics.json"
+            )
+        value = value[key]
+    if not isinstance(value, kind):
+        names = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
+        raise ValueError(
+            f"{path} field `{dotted}` must be {names}, got {value!r}; publish the run's own "
+            "metrics.json, as `transconv train` wrote it"
+        )
+    return value
+
+
+def _summary_row(name: str, path: Path) -> dict[str, Any]:
+    try:
+        metrics = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as err:
+        raise ValueError(
+            f"{path} must be UTF-8 JSON, got a byte {err.object[err.start]:#04x} at byte "
+            f"{err.start}; publish the run's own metrics.json, as `transconv train` wrote it"
+        ) from None
+    except json.JSONDecodeError as err:
+        raise ValueError(
+            f"{path} must be complete JSON, got {err.msg.lower()} at line {err.lineno} column "
+            f"{err.colno} (truncated or empty?); publish the run's own metrics.json again"
+        ) from None
+    number = (int, float, type(None))
+    optional_str = (str, type(None))
+    data = _field(path, metrics, "provenance.data", (dict, type(None))) or {}
+    return {
+        "run": name,
+        "model": _field(path, metrics, "model", str),
+        "recipe": _field(path, metrics, "recipe.name", str),
+        "weights": _field(path, metrics, "args", dict).get("weights"),
+        "data": data.get("kind"),
+        "device": _field(path, metrics, "provenance.device", str),
+        "epochs": _field(path, metrics, "final.epoch", int),
+        "pixel_acc": _field(path, metrics, "final.pixel_acc", number),
+        "mean_iou": _field(path, metrics, "final.mean_iou", number),
+        "commit": _field(path, metrics, "provenance.commit", optional_str),
+        "date": _field(path, metrics, "provenance.date", str),
+    }
 
 
 def write_history_csv(

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from transconv._validation import as_int, is_int
+from transconv._arguments import as_int, is_int
 
 IntOrTuple = int | tuple[int, ...]
 
@@ -463,8 +463,6 @@ def solve_transposed_conv(input_size: int, target_size: int) -> list[dict[str, i
     ...
     ValueError: target_size must be an int >= 1, got 0; pass target_size=1 or larger
     """
-    from transconv._validation import as_int  # imports torch, which shape arithmetic needs not
-
     n = as_int(input_size, "input_size", minimum=1, example="10")
     target = as_int(target_size, "target_size", minimum=1, example="320")
     max_stride = min(max(1, -(-target // n)), 64)

@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from transconv._validation import as_hw
-from transconv.reference import _check_operands
+from transconv.reference import check_operands
 from transconv.shapes import IntOrTuple, conv_transpose_output_size
 
 __all__ = ["SubpixelConvTranspose2d", "conv_transpose2d_subpixel", "subpixel_weight"]
@@ -184,7 +184,7 @@ def conv_transpose2d_subpixel(
     >>> conv_transpose2d_subpixel(torch.ones(2, 21, 10, 15), w, stride=32, padding=16).shape
     torch.Size([2, 21, 320, 480])
     """
-    _check_operands(input, weight, bias, 1)
+    check_operands(input, weight, bias, 1)
     x = input.unsqueeze(0) if input.dim() == 3 else input
     (sh, sw), (ph, pw) = (
         as_hw(stride, "stride", example="(2, 2)"),

@@ -8,10 +8,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from transconv._validation import as_float, as_hw, as_int, check_allocation
+from transconv._validation import as_float, as_hw, as_int, check_allocation, check_rgb_image
 from transconv.data.voc import normalize_image
 
-__all__ = ["predict"]
+__all__ = ["MAX_TILES", "estimate_predict_bytes", "predict", "predict_bytes"]
 
 
 def _tile_starts(length: int, tile: int, overlap: float) -> list[int]:
@@ -26,33 +26,191 @@ def _tile_starts(length: int, tile: int, overlap: float) -> list[int]:
     return list(range(0, length - tile, step)) + [length - tile]
 
 
+MAX_TILES = 4096
+"""Most tiles [`predict`][transconv.tiling.predict] runs by default (a 4000x3000 photograph
+takes about 150 of 320x480): more means a tile far too small for the image."""
+
+
+def predict_bytes(
+    image_size: tuple[int, int],
+    tile_size: tuple[int, int],
+    *,
+    num_classes: int,
+    batch_size: int = 4,
+    tile_activation_bytes: int = 0,
+) -> int:
+    """Bytes [`predict`][transconv.tiling.predict] allocates at its peak, the network's weights
+    and the caller's image aside.
+
+    Per pixel of the image padded to at least one tile: the normalised ``float32`` image (and
+    its padded copy, if padding is needed), the logit sum (``4 * num_classes`` B) and the
+    coverage count (4 B), divided in place, and the ``int64`` labels (8 B). Per batch of tiles:
+    the stacked tiles (12 B/px), their logits (``4 * num_classes`` B/px) and the network's
+    activations (``tile_activation_bytes`` per tile).
+
+    Parameters
+    ----------
+    image_size : (int, int)
+        ``(H, W)`` of the image.
+    tile_size : (int, int)
+        ``(h, w)`` of a tile.
+    num_classes : int
+        Channels of the network's output.
+    batch_size : int, optional
+        Tiles per forward pass (default 4).
+    tile_activation_bytes : int, optional
+        The network's working memory for one tile (default 0).
+
+    Returns
+    -------
+    int
+        The estimate, in bytes.
+
+    Examples
+    --------
+    >>> round(predict_bytes((3000, 4000), (320, 480), num_classes=21) / 1e9, 2)
+    1.35
+    """
+    (H, W), (th, tw) = image_size, tile_size
+    padded = max(H, th) * max(W, tw)
+    image = 12 * H * W + (12 * padded if padded != H * W else 0)
+    sums = (4 * num_classes + 4 + 8) * padded
+    tiles = batch_size * (th * tw * (12 + 4 * num_classes) + tile_activation_bytes)
+    return image + sums + tiles
+
+
 def _check_predict_args(
-    image: Tensor, tile_size: int | Sequence[int], overlap: float, batch_size: int
-) -> tuple[int, int]:
-    if not isinstance(image, Tensor) or image.dtype != torch.uint8:
-        raise TypeError(
-            f"image must be a uint8 tensor (3, H, W), got {getattr(image, 'dtype', type(image))}; "
-            "read it with transconv.data.read_rgb (or torchvision.io.read_image)"
-        )
-    if image.dim() != 3 or image.shape[0] != 3:
-        raise ValueError(
-            f"image must have shape (3, H, W), got {tuple(image.shape)}; read it with "
-            "transconv.data.read_rgb, which returns 3 channels first"
-        )
+    image: Tensor,
+    tile_size: int | Sequence[int],
+    overlap: float,
+    batch_size: int,
+    max_tiles: int | None,
+) -> tuple[tuple[int, int], list[tuple[int, int]]]:
+    """The tile size and the tiles' origins, every argument checked."""
+    check_rgb_image(image, "image")
     tile = as_hw(tile_size, "tile_size", example="(320, 480)")
     as_float(overlap, "overlap", low=0, high=1, high_open=True, example="0.25")
     as_int(batch_size, "batch_size", minimum=1, example="4")
+    if max_tiles is not None:
+        as_int(max_tiles, "max_tiles", minimum=1, example=str(MAX_TILES))
     (H, W), (th, tw) = image.shape[1:], tile
-    # Bytes predict allocates, at least: the padded image in float32 (3 x 4 B/px), the logit sum
-    # for at least 2 classes and the coverage count (2 x 4 + 4 B/px), and one batch of tiles
-    # with their logits (3 x 4 + 2 x 4 B/px); the network's activations come on top.
-    padded = max(H, th) * max(W, tw)
+    boxes = [
+        (top, left)
+        for top in _tile_starts(max(H, th), th, overlap)
+        for left in _tile_starts(max(W, tw), tw, overlap)
+    ]
+    if max_tiles is not None and len(boxes) > max_tiles:
+        raise ValueError(
+            f"tile_size={tile} must cover the {H}x{W} image in at most max_tiles={max_tiles} "
+            f"tiles, got {len(boxes)} tiles; pass a larger tile_size, e.g. the training crop "
+            "(320, 480)"
+        )
+    return tile, boxes
+
+
+def _check_memory(
+    image_size: tuple[int, int],
+    tile: tuple[int, int],
+    batch_size: int,
+    num_classes: int | None = None,
+    activations: int = 0,
+) -> None:
+    """Refuse a prediction whose buffers would not fit; ``num_classes=None``: at least one."""
+    classes = "" if num_classes is None else f", {num_classes} classes"
     check_allocation(
-        padded * 24 + batch_size * th * tw * 20,
-        f"tile_size={tile} (batch_size={batch_size}) on a {H}x{W} image",
-        "pass a smaller tile_size, e.g. the training crop (320, 480)",
+        predict_bytes(
+            image_size,
+            tile,
+            num_classes=num_classes or 1,
+            batch_size=batch_size,
+            tile_activation_bytes=activations,
+        ),
+        f"tile_size={tile} (batch_size={batch_size}{classes}) on a "
+        f"{image_size[0]}x{image_size[1]} image",
+        "pass a smaller tile_size or batch_size, or a smaller image",
     )
-    return tile
+
+
+def estimate_predict_bytes(
+    net: nn.Module,
+    image_size: tuple[int, int],
+    tile_size: int | Sequence[int] = (320, 480),
+    *,
+    batch_size: int = 4,
+    device: str | torch.device | None = None,
+) -> int:
+    """The bytes [`predict`][transconv.tiling.predict] checks against the memory budget.
+
+    Runs ``net`` on one zero tile to learn its number of classes and its working memory, then
+    counts with [`predict_bytes`][transconv.tiling.predict_bytes].
+
+    Parameters
+    ----------
+    net : nn.Module
+        The network ``predict`` would run.
+    image_size : (int, int)
+        ``(H, W)`` of the image.
+    tile_size : int or (int, int), default (320, 480)
+        Tile height and width.
+    batch_size : int, default 4
+        Tiles per forward pass.
+    device : str or torch.device, optional
+        Where to run; default: the device of ``net``'s first parameter.
+
+    Returns
+    -------
+    int
+        The estimate, in bytes.
+
+    Examples
+    --------
+    >>> estimate_predict_bytes(nn.Conv2d(3, 2, 1), (50, 70), (32, 32)) > 50 * 70 * (12 + 8)
+    True
+    """
+    tile = as_hw(tile_size, "tile_size", example="(320, 480)")
+    if device is None:
+        device = next(iter(net.parameters()), torch.empty(0)).device
+    was_training = net.training
+    net.eval()
+    try:
+        with torch.no_grad():
+            num_classes, activations = _probe(net, tile, torch.device(device))
+    finally:
+        net.train(was_training)
+    return predict_bytes(
+        tuple(image_size),
+        tile,
+        num_classes=num_classes,
+        batch_size=batch_size,
+        tile_activation_bytes=activations,
+    )
+
+
+def _probe(net: nn.Module, tile: tuple[int, int], device: torch.device) -> tuple[int, int]:
+    """Run one tile: the network's number of classes and its working memory for one tile.
+
+    The working memory is taken as twice the largest output of any leaf module (that output
+    and the input it was computed from, alive together).
+    """
+    largest = [0]
+
+    def record(module: nn.Module, inputs: object, output: object) -> None:
+        if isinstance(output, Tensor):
+            largest[0] = max(largest[0], output.numel() * output.element_size())
+
+    leaves = [m for m in net.modules() if not list(m.children())]
+    hooks = [m.register_forward_hook(record) for m in leaves]
+    try:
+        out = net(torch.zeros(1, 3, *tile, device=device))
+    finally:
+        for hook in hooks:
+            hook.remove()
+    if out.shape[-2:] != tile:
+        raise ValueError(
+            f"the network must map a {tile[0]}x{tile[1]} tile to logits of that size, got "
+            f"{tuple(out.shape[-2:])}; predict needs outputs of the input's size (an FCN)"
+        )
+    return out.shape[1], 2 * largest[0]
 
 
 def _tile_logits(
@@ -86,6 +244,7 @@ def predict(
     overlap: float = 0.25,
     device: str | torch.device | None = None,
     batch_size: int = 4,
+    max_tiles: int | None = MAX_TILES,
 ) -> Tensor:
     """Label every pixel of an image of any size with overlapping tiles.
 
@@ -112,6 +271,9 @@ def predict(
         Where to run; default: the device of ``net``'s first parameter.
     batch_size : int, default 4
         Tiles per forward pass.
+    max_tiles : int or None, default [`MAX_TILES`][transconv.tiling.MAX_TILES]
+        Most tiles to run; more is refused before any work (a tile far too small). None: no
+        bound.
 
     Returns
     -------
@@ -124,8 +286,10 @@ def predict(
         For a non-uint8 image, or a ``tile_size``/``overlap``/``batch_size`` of the wrong type.
     ValueError
         For an image not of shape ``(3, H, W)``, a ``tile_size``/``overlap``/``batch_size`` out
-        of range, sizes whose buffers would not fit in memory (checked before allocating), or a
-        network whose output size differs from its input's.
+        of range, more than ``max_tiles`` tiles, buffers that would not fit in memory (counted
+        by [`predict_bytes`][transconv.tiling.predict_bytes] with the network's real number of
+        classes, after one probe tile and before the image is normalised), or a network whose
+        output size differs from its input's.
 
     Examples
     --------
@@ -134,21 +298,19 @@ def predict(
     >>> predict(net, image, tile_size=(32, 32)).shape
     torch.Size([50, 70])
     """
-    tile = _check_predict_args(image, tile_size, overlap, batch_size)
+    tile, boxes = _check_predict_args(image, tile_size, overlap, batch_size, max_tiles)
     if device is None:
         device = next(iter(net.parameters()), torch.empty(0)).device
     H, W = image.shape[1:]
-    X = normalize_image(image).to(device)
-    X = F.pad(X, (0, max(tile[1] - W, 0), 0, max(tile[0] - H, 0)))
-    boxes = [
-        (t, left)
-        for t in _tile_starts(X.shape[1], tile[0], overlap)
-        for left in _tile_starts(X.shape[2], tile[1], overlap)
-    ]
+    _check_memory((H, W), tile, batch_size)  # before the probe: one tile must fit too
     was_training = net.training
     net.eval()
     try:
+        num_classes, activations = _probe(net, tile, torch.device(device))
+        _check_memory((H, W), tile, batch_size, num_classes, activations)
+        X = normalize_image(image).to(device)
+        X = F.pad(X, (0, max(tile[1] - W, 0), 0, max(tile[0] - H, 0)))
         logit_sum, count = _tile_logits(net, X, tile, boxes, batch_size)
     finally:
         net.train(was_training)
-    return (logit_sum / count).argmax(0)[:H, :W].cpu()
+    return logit_sum.div_(count).argmax(0)[:H, :W].cpu()  # in place: no second logit copy

@@ -2,8 +2,10 @@
 
 The pieces around the loop live in their own modules and are re-exported here, so
 `from transconv.train import X` keeps working for every name it ever offered:
-`transconv.recipes` (what to run), `transconv.losses`, `transconv.distributed` (torchrun/DDP
-plumbing), `transconv.checkpoint` and `transconv.tiling` (tiled `predict`).
+`transconv.recipes` (what to run, with its learning-rate schedule), `transconv.losses`,
+`transconv.distributed` (torchrun/DDP plumbing), `transconv.checkpoint` and
+`transconv.tiling` (tiled `predict`). The batches come from `transconv.data.loaders`
+(`make_loaders` still answers here, with a `FutureWarning`).
 
 The loop reads nothing back from the GPU between steps except a NaN check every 20 steps,
 which every rank takes together under DDP (see `transconv.distributed`).
@@ -14,20 +16,19 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from pathlib import Path
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import torch
 import torch.distributed as dist
 from torch import Tensor, nn
+from torch.optim.lr_scheduler import LRScheduler
 from tqdm import tqdm  # text bars: tqdm.auto would need ipywidgets inside notebooks
 
-from transconv._validation import seeded
+from transconv._moved import moved_names
 from transconv.checkpoint import load_checkpoint, remove_partial_checkpoints, save_checkpoint
-from transconv.data.crops import mix_seed
-from transconv.data.dataset import set_loader_epoch
 from transconv.data.labels import IGNORE_INDEX
+from transconv.data.loaders import set_loader_epoch
 from transconv.distributed import (
     any_rank,
     broadcast_buffers,
@@ -40,7 +41,14 @@ from transconv.distributed import (
 )
 from transconv.losses import LOSSES, d2l_loss, loss_fn
 from transconv.metrics import confusion_matrix, segmentation_scores
-from transconv.recipes import RECIPES, Recipe, autocast, cudnn_autotune, make_optimizer
+from transconv.recipes import (
+    RECIPES,
+    Recipe,
+    autocast,
+    cudnn_autotune,
+    make_optimizer,
+    make_schedule,
+)
 from transconv.tiling import predict
 
 __all__ = [
@@ -52,7 +60,6 @@ __all__ = [
     "evaluate",
     "load_checkpoint",
     "loss_fn",
-    "make_loaders",
     "make_optimizer",
     "predict",
     "save_checkpoint",
@@ -222,6 +229,7 @@ def _train_epoch(
     recipe: Recipe,
     meter: _EpochMeter,
     bar: Any,
+    scheduler: LRScheduler,
 ) -> None:
     criterion = LOSSES[recipe.loss]
     for X, Y in loader:
@@ -235,6 +243,7 @@ def _train_epoch(
             criterion=criterion,
             return_logits=True,
         )
+        scheduler.step()
         meter.update(loss, logits, Y)
         bar.update(1)
         if meter.steps % _CHECK_EVERY == 0:
@@ -297,8 +306,8 @@ def evaluate(
     One confusion matrix is accumulated on the device and turned into scores by
     [`segmentation_scores`][transconv.metrics.segmentation_scores]. Under DDP each rank scores
     its own shard (give every rank a different, exact shard, as
-    [`make_loaders`][transconv.train.make_loaders] does), the matrices are summed, and rank 0's
-    BatchNorm statistics are first broadcast to every rank
+    [`make_loaders`][transconv.data.loaders.make_loaders] does), the matrices are summed, and
+    rank 0's BatchNorm statistics are first broadcast to every rank
     ([`broadcast_buffers`][transconv.distributed.broadcast_buffers]), so every rank evaluates
     the model that rank 0 checkpoints.
 
@@ -364,6 +373,7 @@ def train(
     config: dict[str, Any] | None = None,
     start_epoch: int = 0,
     history: Sequence[dict[str, Any]] | None = None,
+    schedule_state: dict[str, Any] | None = None,
     progress: bool = True,
     on_epoch_end: Callable[[dict[str, Any]], None] | None = None,
 ) -> list[dict[str, Any]]:
@@ -375,9 +385,11 @@ def train(
     ([`save_checkpoint`][transconv.checkpoint.save_checkpoint]) — but only for an epoch whose
     losses and resulting weights are all finite, so a diverging run never replaces a good
     checkpoint. To resume, load it with [`load_checkpoint`][transconv.checkpoint.load_checkpoint]
-    and pass ``start_epoch=state["epoch"]`` and ``history=state["history"]``: loaders with a
-    ``set_epoch`` method (those of [`make_loaders`][transconv.train.make_loaders]) then draw the
-    same batches as an uninterrupted run, and validation sees the same crops every epoch.
+    and pass ``start_epoch=state["epoch"]``, ``history=state["history"]`` and
+    ``schedule_state=state.get("schedule")``: loaders with a ``set_epoch`` method (those of
+    [`make_loaders`][transconv.data.loaders.make_loaders]) then draw the same batches as an
+    uninterrupted run, the learning rate continues where it stopped, and validation sees the
+    same crops every epoch.
     Multi-GPU: see the module `transconv.distributed`.
 
     Parameters
@@ -388,20 +400,23 @@ def train(
     train_iter : iterable of (Tensor, Tensor)
         Training batches: images ``(B, 3, H, W)`` and int64 labels ``(B, H, W)`` (255 = ignore).
         Before epoch ``e + 1``, ``set_epoch(e)`` is called on it, its sampler and its dataset,
-        whichever have one ([`set_loader_epoch`][transconv.data.dataset.set_loader_epoch]).
+        whichever have one ([`set_loader_epoch`][transconv.data.loaders.set_loader_epoch]).
     test_iter : iterable of (Tensor, Tensor)
         Validation batches, as ``train_iter``; epoch 0 is set before every evaluation.
     epochs : int
         Total number of epochs, counting the ``start_epoch`` already done.
     optimizer : torch.optim.Optimizer
-        Steps ``net``'s parameters; its first group's ``lr`` is recorded in the history.
+        Steps ``net``'s parameters; its first group's ``lr`` is recorded in the history and
+        set at every step by the recipe's schedule
+        ([`make_schedule`][transconv.recipes.make_schedule], over ``epochs`` times
+        ``len(train_iter)`` steps).
     device : str or torch.device
         Where batches are moved and the model runs.
     num_classes : int
         Classes scored by the evaluation (the model's output channels).
     recipe : Recipe, optional
-        Loss, autocast and memory format (as run on ``device``); default: float32, NCHW,
-        [`loss_fn`][transconv.losses.loss_fn].
+        Loss, schedule, autocast and memory format (as run on ``device``); default: float32,
+        NCHW, [`loss_fn`][transconv.losses.loss_fn], a constant learning rate.
     checkpoint_path : str or os.PathLike, optional
         Where to write the checkpoint after each epoch (rank 0 only); temporary files left
         there by a killed run are removed at the start. Default: no checkpoint.
@@ -411,6 +426,9 @@ def train(
         Epochs already done.
     history : sequence of dict, optional
         Rows of the epochs already done.
+    schedule_state : dict, optional
+        The checkpoint's ``"schedule"`` entry when resuming; without it the schedule continues
+        from ``start_epoch`` epochs of ``len(train_iter)`` steps.
     progress : bool, default True
         Show a tqdm bar per epoch and a summary line (rank 0 only).
     on_epoch_end : callable, optional
@@ -428,7 +446,8 @@ def train(
         under DDP, the rank; every rank raises it at the same check), or the weights are not
         finite at the end of an epoch.
     ValueError
-        If ``epochs``/``start_epoch`` are not valid counts.
+        If ``epochs``/``start_epoch`` are not valid counts, or the schedule needs the number of
+        steps and ``train_iter`` has no ``len``.
 
     Examples
     --------
@@ -447,6 +466,7 @@ def train(
     recipe = (recipe or Recipe("plain", lr=optimizer.param_groups[0]["lr"])).on(device)
     history = list(history or [])
     show = progress and get_rank() == 0
+    scheduler = _schedule(optimizer, recipe, train_iter, epochs, start_epoch, schedule_state)
     if checkpoint_path is not None and get_rank() == 0:
         remove_partial_checkpoints(checkpoint_path)  # left by a run killed while saving
     # autotuning when the recipe asks; otherwise the process's own setting stays in force
@@ -464,17 +484,51 @@ def train(
                 epochs=epochs,
                 num_classes=num_classes,
                 show=show,
+                scheduler=scheduler,
             )
             history.append(row)
             if checkpoint_path is not None and get_rank() == 0:
                 save_checkpoint(
-                    checkpoint_path, net, optimizer, epoch=epoch, history=history, config=config
+                    checkpoint_path,
+                    net,
+                    optimizer,
+                    epoch=epoch,
+                    history=history,
+                    config=config,
+                    schedule=scheduler.state_dict(),
                 )
             if show:
                 tqdm.write(_summary(row, epochs))
             if on_epoch_end is not None:
                 on_epoch_end(row)
     return history
+
+
+def _schedule(
+    optimizer: torch.optim.Optimizer,
+    recipe: Recipe,
+    train_iter: Iterable,
+    epochs: int,
+    start_epoch: int,
+    state: dict[str, Any] | None,
+) -> LRScheduler:
+    """The recipe's schedule over the whole run, at the step where ``start_epoch`` ends."""
+    if hasattr(train_iter, "__len__"):
+        steps = len(train_iter)
+    elif recipe.schedule == "constant":
+        steps = 1  # a constant rate does not need to know
+    else:
+        raise ValueError(
+            f"train_iter must have a len for the {recipe.schedule!r} schedule, got "
+            f"{type(train_iter).__name__}; pass a DataLoader or a list of batches"
+        )
+    return make_schedule(
+        optimizer,
+        recipe,
+        total_steps=max(epochs * steps, 1),
+        state=state,
+        done_steps=start_epoch * steps,  # where a straight run is when there is no state
+    )
 
 
 def _fit_epoch(
@@ -489,6 +543,7 @@ def _fit_epoch(
     epochs: int,
     num_classes: int,
     show: bool,
+    scheduler: LRScheduler,
 ) -> dict[str, Any]:
     """Train one epoch, check it stayed finite, then evaluate; return the epoch's history row."""
     set_loader_epoch(train_iter, epoch - 1)
@@ -503,7 +558,7 @@ def _fit_epoch(
         leave=False,
         dynamic_ncols=True,
     ) as bar:
-        _train_epoch(net, train_iter, optimizer, device, recipe, meter, bar)
+        _train_epoch(net, train_iter, optimizer, device, recipe, meter, bar, scheduler)
     _sync(device)
     train_seconds = time.perf_counter() - start
     _check_weights(net, epoch, optimizer)  # before anything is evaluated or saved
@@ -527,193 +582,4 @@ def _summary(row: dict[str, Any], epochs: int) -> str:
     )
 
 
-# one generator per purpose, each seeded from --seed and the purpose (mix_seed)
-_TRAIN_CROPS, _VAL_CROPS, _SHUFFLE, _WORKERS = 1, 2, 3, 4
-
-
-class _EveryNthBatch:
-    """Batches ``rank, rank + world_size, ...`` of a loader: an exact shard, nothing repeated."""
-
-    def __init__(self, loader: Any, rank: int, world_size: int) -> None:
-        self.loader, self.rank, self.world_size = loader, rank, world_size
-
-    def set_epoch(self, epoch: int) -> None:
-        self.loader.set_epoch(epoch)
-
-    def __len__(self) -> int:
-        return len(range(self.rank, len(self.loader), self.world_size))
-
-    def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
-        for i, batch in enumerate(self.loader):
-            if i % self.world_size == self.rank:
-                yield batch
-
-
-def _shard(dataset: Any, rank: int, world_size: int) -> Any:
-    """Every ``world_size``-th example from ``rank`` (an exact split for evaluation)."""
-    if world_size == 1:
-        return dataset
-    return torch.utils.data.Subset(dataset, range(rank, len(dataset), world_size))
-
-
-def _dataloaders(
-    voc_dir: Path,
-    *,
-    batch_size: int,
-    crop_size: tuple[int, int],
-    device: torch.device,
-    seed: int,
-    num_workers: int,
-    rank: int,
-    world_size: int,
-) -> tuple[Any, Any]:
-    """d2l's pipeline: VOCSegDataset crops on the CPU, a DataLoader (sharded under DDP)."""
-    from torch.utils.data import DataLoader, DistributedSampler
-
-    from transconv.data.dataset import VOCSegDataset
-
-    def dataset(is_train: bool, purpose: int) -> VOCSegDataset:
-        # crops are a function of (seed, epoch, index); validation's of (seed, index) only
-        return VOCSegDataset(
-            is_train, crop_size, voc_dir, seed=mix_seed(seed, purpose), verbose=rank == 0
-        )
-
-    train_set, test_set = dataset(True, _TRAIN_CROPS), dataset(False, _VAL_CROPS)
-    for name, data, need in (
-        ("training", train_set, batch_size * world_size),
-        ("validation", test_set, 1),
-    ):
-        if data.num_kept < need:
-            raise ValueError(
-                f"crop {crop_size[0]}x{crop_size[1]} keeps {data.num_kept} of "
-                f"{data.num_kept + data.num_dropped} {name} images, fewer than the {need} "
-                "needed (batch size x processes); use a smaller --crop or --batch-size"
-            )
-    # the permutation of epoch e comes from (seed, e) alone, the same on every rank, cut into
-    # equal disjoint shards (drop_last): with one process too, so resuming needs no RNG state
-    sampler = DistributedSampler(
-        train_set, world_size, rank, shuffle=True, seed=mix_seed(seed, _SHUFFLE), drop_last=True
-    )
-    common = {
-        "batch_size": batch_size,
-        "num_workers": num_workers,
-        "pin_memory": device.type == "cuda",
-        "persistent_workers": num_workers > 0,
-        "generator": seeded(mix_seed(seed, _WORKERS)),  # worker seeds; torch's global RNG untouched
-    }
-    train_iter = DataLoader(train_set, sampler=sampler, drop_last=True, **common)
-    test_iter = DataLoader(_shard(test_set, rank, world_size), **common)
-    return train_iter, test_iter
-
-
-def make_loaders(
-    voc_dir: str | os.PathLike,
-    recipe: Recipe,
-    *,
-    batch_size: int,
-    crop_size: Sequence[int],
-    device: str | torch.device,
-    seed: int = 0,
-    num_workers: int = 0,
-    rank: int = 0,
-    world_size: int = 1,
-) -> tuple[Any, Any]:
-    """Training and validation batches of a VOC-format tree, the way ``recipe`` asks.
-
-    ``recipe.loader == "dataloader"``: d2l's pipeline
-    ([`VOCSegDataset`][transconv.data.voc.VOCSegDataset] random crops in a ``DataLoader``).
-    ``"device"``: two [`DeviceSegLoader`][transconv.data.gpu.DeviceSegLoader] holding the decoded
-    images on ``device``. Both drop images smaller than the crop and evaluate on random crops
-    of the validation images, as d2l does, with these guarantees on both paths:
-
-    - the shuffling and the training crops of epoch $e$ are a function of ``(seed, e)`` only
-      (each from its own generator): a run resumed after epoch $e$ draws the same batches as
-      an uninterrupted one, once [`train`][transconv.train.train] calls ``set_epoch``;
-    - the validation crops are the same every epoch;
-    - under DDP the training shards are equal and disjoint, and every validation crop is
-      scored by exactly one rank.
-
-    Parameters
-    ----------
-    voc_dir : str or os.PathLike
-        A ``VOCdevkit/VOC2012`` directory (real or synthetic).
-    recipe : Recipe
-        Its ``loader`` picks the pipeline; ``channels_last`` the device loader's layout.
-    batch_size : int
-        Images per batch and process.
-    crop_size : (int, int)
-        Crop height and width.
-    device : str or torch.device
-        Where the batches go (the device loader keeps the images there).
-    seed : int, default 0
-        Seeds shuffling and crops.
-    num_workers : int, default 0
-        DataLoader workers (ignored by the device loader).
-    rank : int, default 0
-        This process's index under DDP.
-    world_size : int, default 1
-        The number of processes under DDP.
-
-    Returns
-    -------
-    tuple
-        ``(train_iter, test_iter)``: iterables of ``(images, labels)`` batches with a
-        ``len`` and, on the loader or its ``sampler``, ``set_epoch``.
-
-    Raises
-    ------
-    ValueError
-        If the crop leaves fewer training images than one batch per process, or no
-        validation image, or every validation label is 255 (nothing to score).
-    FileNotFoundError
-        If the VOC tree is incomplete.
-
-    Examples
-    --------
-    >>> from transconv.data.synthetic import make_synthetic_voc
-    >>> import tempfile
-    >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     voc = make_synthetic_voc(tmp, num_train=4, num_val=2, size=(40, 48))
-    ...     train_iter, test_iter = make_loaders(voc, RECIPES["fast"], batch_size=2,
-    ...                                          crop_size=(32, 32), device="cpu")
-    >>> X, Y = next(iter(train_iter))
-    >>> X.shape, Y.dtype, len(train_iter)
-    (torch.Size([2, 3, 32, 32]), torch.int64, 2)
-    """
-    device, crop = torch.device(device), (int(crop_size[0]), int(crop_size[1]))
-    recipe = recipe.on(device)
-    if recipe.loader == "dataloader":
-        return _dataloaders(
-            Path(voc_dir),
-            batch_size=batch_size,
-            crop_size=crop,
-            device=device,
-            seed=seed,
-            num_workers=num_workers,
-            rank=rank,
-            world_size=world_size,
-        )
-    from transconv.data.gpu import DeviceSegLoader
-
-    common = {
-        "crop_size": crop,
-        "batch_size": batch_size,
-        "device": device,
-        "channels_last": recipe.channels_last,
-    }
-    train_iter = DeviceSegLoader.from_voc(
-        voc_dir,
-        True,
-        seed=mix_seed(seed, _TRAIN_CROPS),
-        rank=rank,
-        world_size=world_size,
-        **common,
-    )
-    # one copy of the validation loader per rank, cut by batches: an exact shard (the
-    # loader's own sharding would pad by wrapping around and count some crops twice)
-    test_iter = DeviceSegLoader.from_voc(
-        voc_dir, False, shuffle=False, drop_last=False, seed=mix_seed(seed, _VAL_CROPS), **common
-    )
-    if world_size > 1:
-        test_iter = _EveryNthBatch(test_iter, rank, world_size)
-    return train_iter, test_iter
+__getattr__ = moved_names(__name__, {"make_loaders": "transconv.data.loaders"})

@@ -6,7 +6,8 @@ One module per concept, each with its page section below:
 * [`images`][transconv.data.images]: reading photographs, ImageNet normalisation;
 * [`labels`][transconv.data.labels]: the 21 classes, colours, label PNGs read and written;
 * [`crops`][transconv.data.crops]: seeds of random crops;
-* [`dataset`][transconv.data.dataset]: the cropping ``Dataset`` and d2l's loaders;
+* [`dataset`][transconv.data.dataset]: the cropping ``Dataset``;
+* [`loaders`][transconv.data.loaders]: batches for training and evaluation (d2l's too);
 * [`download`][transconv.data.download]: fetching the real data;
 * [`synthetic`][transconv.data.synthetic]: a small dataset in VOC's layout, made offline;
 * [`gpu`][transconv.data.gpu]: decoded data kept on the device, batches made there.
@@ -14,13 +15,7 @@ One module per concept, each with its page section below:
 ([`voc`][transconv.data.voc] re-exports the names it has always had.)
 """
 
-from transconv.data.dataset import (
-    VOCSegDataset,
-    collate_normalize,
-    load_data_voc,
-    read_voc_images,
-    set_loader_epoch,
-)
+from transconv.data.dataset import VOCSegDataset, collate_normalize, read_voc_images
 from transconv.data.download import VOC2012_MD5, VOC2012_MIRRORS, download_voc
 from transconv.data.gpu import DeviceSegLoader
 from transconv.data.images import (
@@ -43,6 +38,7 @@ from transconv.data.labels import (
     write_voc_label,
 )
 from transconv.data.layout import list_examples, resolve_voc_dir
+from transconv.data.loaders import load_data_voc, make_loaders, set_loader_epoch
 from transconv.data.synthetic import SYNTHETIC_CLASSES, make_synthetic_voc
 
 __all__ = [
@@ -63,6 +59,7 @@ __all__ = [
     "label2image",
     "list_examples",
     "load_data_voc",
+    "make_loaders",
     "make_synthetic_voc",
     "normalize_image",
     "read_rgb",

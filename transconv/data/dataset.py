@@ -1,4 +1,4 @@
-"""VOC segmentation as a PyTorch ``Dataset`` of random crops, and d2l's loaders around it.
+"""VOC segmentation as a PyTorch ``Dataset`` of random crops (the loaders are in `loaders`).
 
 The pipeline follows d2l.ai's "Semantic Segmentation and the Dataset" chapter, with the
 object outlines ignored rather than called background (see
@@ -20,13 +20,13 @@ import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset, get_worker_info
+from torch.utils.data import Dataset
 from tqdm import tqdm
 
+from transconv._moved import moved_names
 from transconv._validation import as_hw, as_int, seeded
 from transconv.data.crops import FIXED_EPOCH, mix_seed, random_crop_origin
 from transconv.data.images import image_size, normalize_image, read_rgb
@@ -38,14 +38,7 @@ from transconv.data.labels import (
 )
 from transconv.data.layout import list_examples
 
-__all__ = [
-    "VOCSegDataset",
-    "collate_normalize",
-    "load_data_voc",
-    "read_examples",
-    "read_voc_images",
-    "set_loader_epoch",
-]
+__all__ = ["VOCSegDataset", "collate_normalize", "read_examples", "read_voc_images"]
 
 
 def read_voc_images(
@@ -192,7 +185,7 @@ class VOCSegDataset(Dataset):
     held as ``uint8``: 3 bytes per pixel plus 1 for the label, a quarter of d2l's ``float32``
     images. An item is then a crop,
     converted to ``float32`` and normalised. ``cache=False`` holds only paths and decodes an
-    image every time an item is read, as the package did before; use it when the split does
+    image every time an item is read; use it when the split does
     not fit in memory. With DataLoader workers the cache is shared copy-on-write (fork).
 
     **Crops.** With ``seed`` the crop of example ``idx`` is drawn from a fresh generator
@@ -200,11 +193,9 @@ class VOCSegDataset(Dataset):
     training split, and ``mix_seed(seed, -1, idx)`` for validation (fixed across epochs).
     Crops are then identical for any number of DataLoader workers and after a resume. Call
     [`set_epoch`][transconv.data.dataset.VOCSegDataset.set_epoch] before iterating each
-    epoch; the epoch lives in shared memory, so persistent workers see it too. Precedence:
-    ``seed`` and ``generator`` are exclusive (passing both is an error); with ``generator``
-    (and no ``seed``) crops are drawn from that one stream, as before, each DataLoader worker
-    from its own generator seeded by the worker's seed; with neither, the training split draws
-    from torch's global generator and the validation split uses ``seed=0``.
+    epoch; the epoch lives in shared memory, so persistent workers see it too. Without
+    ``seed`` the training split draws from torch's global generator (as d2l does) and the
+    validation split uses ``seed=0``.
 
     Parameters
     ----------
@@ -216,8 +207,6 @@ class VOCSegDataset(Dataset):
         The ``VOCdevkit/VOC2012`` directory.
     seed : int or None, optional
         Makes every crop a function of ``(seed, epoch, idx)`` (default None: see above).
-    generator : torch.Generator or None, optional
-        One stream of crop origins, the older interface (default None).
     cache : bool, optional
         Decode once and keep ``uint8`` images in memory (default True).
     as_uint8 : bool, optional
@@ -244,8 +233,7 @@ class VOCSegDataset(Dataset):
     Raises
     ------
     TypeError
-        If ``crop_size`` or ``seed`` has the wrong type, or both ``seed`` and ``generator``
-        are given.
+        If ``crop_size`` or ``seed`` has the wrong type.
     ValueError
         If ``crop_size`` is not positive, an image and its label differ in size, or every
         label pixel of the kept examples is 255 (nothing to learn from or to score).
@@ -278,22 +266,16 @@ class VOCSegDataset(Dataset):
         voc_dir: str | os.PathLike,
         *,
         seed: int | None = None,
-        generator: torch.Generator | None = None,
         cache: bool = True,
         as_uint8: bool = False,
         use_palette: bool = True,
         verbose: bool = True,
     ) -> None:
         self.crop_size = as_hw(crop_size, "crop_size", example="(320, 480)")
-        if seed is not None and generator is not None:
-            raise TypeError(
-                "seed and generator must not both be given, got both; pass seed=... alone "
-                "(crops as a function of seed, epoch and index) or generator=... alone"
-            )
-        if seed is None and generator is None and not is_train:
+        if seed is None and not is_train:
             seed = 0  # validation crops are fixed by default
         self.seed = None if seed is None else as_int(seed, "seed", example="0")
-        self.generator, self.is_train = generator, bool(is_train)
+        self.is_train = bool(is_train)
         self.split = "train" if is_train else "val"
         self.use_palette, self.cached, self.as_uint8 = use_palette, bool(cache), bool(as_uint8)
         examples = list_examples(voc_dir, self.split)
@@ -301,7 +283,6 @@ class VOCSegDataset(Dataset):
         self.num_kept, self.num_dropped = len(self.examples), len(examples) - len(self.examples)
         self._epoch = torch.zeros(1, dtype=torch.int64).share_memory_()
         self._colormap2label: Tensor | None = None
-        self._worker_generator: torch.Generator | None = None
         self.images: list[Tensor] = []
         self.labels: list[Tensor] = []
         if self.cached:
@@ -360,14 +341,6 @@ class VOCSegDataset(Dataset):
             return read_voc_label(path)
         return voc_label_indices(read_rgb(path), self._table())
 
-    def _legacy_generator(self) -> torch.Generator | None:
-        worker = get_worker_info()
-        if worker is None or self.generator is None:
-            return self.generator
-        if self._worker_generator is None:
-            self._worker_generator = seeded(worker.seed)
-        return self._worker_generator
-
     def crop_generator(self, idx: int) -> torch.Generator | None:
         """The generator the crop of item ``idx`` is drawn from, at the current epoch.
 
@@ -380,37 +353,12 @@ class VOCSegDataset(Dataset):
         -------
         torch.Generator or None
             With ``seed``: a fresh generator seeded with ``mix_seed(seed, epoch, idx)``
-            (``epoch`` is -1 for validation). Otherwise the shared ``generator`` (None: torch's
-            global one).
+            (``epoch`` is -1 for validation); without ``seed``, None: torch's global generator.
         """
         if self.seed is None:
-            return self._legacy_generator()
+            return None
         epoch = self.epoch if self.is_train else FIXED_EPOCH
         return seeded(mix_seed(self.seed, epoch, idx))
-
-    def crop_origin(
-        self, height: int, width: int, generator: torch.Generator | None = None
-    ) -> tuple[int, int]:
-        """Draw the ``(top, left)`` corner of a crop inside a ``height`` x ``width`` image.
-
-        Parameters
-        ----------
-        height : int
-            Image height, at least the crop's.
-        width : int
-            Image width, at least the crop's.
-        generator : torch.Generator or None, optional
-            Where to draw from; default: the dataset's ``generator`` (its worker's copy inside
-            a DataLoader worker).
-
-        Returns
-        -------
-        tuple of int
-            ``(top, left)``.
-        """
-        if generator is None:
-            generator = self._legacy_generator()
-        return random_crop_origin((height, width), self.crop_size, generator)
 
     def _example(self, idx: int) -> tuple[Tensor, Tensor]:
         if self.cached:
@@ -424,7 +372,8 @@ class VOCSegDataset(Dataset):
 
     def __getitem__(self, idx: int) -> tuple[Tensor, Tensor]:
         image, label = self._example(idx)
-        top, left = self.crop_origin(*label.shape, generator=self.crop_generator(idx))
+        generator = self.crop_generator(idx)
+        top, left = random_crop_origin(tuple(label.shape), self.crop_size, generator)
         rows = slice(top, top + self.crop_size[0])
         cols = slice(left, left + self.crop_size[1])
         image, label = image[:, rows, cols], label[rows, cols]
@@ -473,122 +422,7 @@ def collate_normalize(batch: Sequence[tuple[Tensor, Tensor]]) -> tuple[Tensor, T
     return normalize_image(images), labels.long()
 
 
-def set_loader_epoch(loader: Any, epoch: int) -> None:
-    """Set the epoch of a loader, its sampler and its dataset, whichever have ``set_epoch``.
-
-    One call for both loader paths: a
-    [`DeviceSegLoader`][transconv.data.gpu.DeviceSegLoader], or a ``DataLoader`` whose
-    sampler (e.g. ``DistributedSampler``) and dataset (a
-    [`VOCSegDataset`][transconv.data.dataset.VOCSegDataset], possibly inside a ``Subset``)
-    draw per epoch. Call it before ``iter(loader)``.
-
-    Parameters
-    ----------
-    loader : Any
-        The loader.
-    epoch : int
-        The epoch, from 0.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> from transconv.data.synthetic import make_synthetic_voc
-    >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     voc_dir = make_synthetic_voc(tmp, num_train=4, num_val=2, size=(40, 60))
-    ...     train_iter, _ = load_data_voc(2, (32, 48), voc_dir, verbose=False)
-    >>> set_loader_epoch(train_iter, 3)
-    >>> train_iter.sampler.epoch, train_iter.dataset.epoch
-    (3, 3)
-    """
-    epoch = as_int(epoch, "epoch", minimum=0)
-    parts = [loader, getattr(loader, "sampler", None), getattr(loader, "batch_sampler", None)]
-    dataset = getattr(loader, "dataset", None)
-    while isinstance(dataset, Subset):
-        dataset = dataset.dataset
-    parts.append(dataset)
-    for part in parts:
-        if part is not None and callable(getattr(part, "set_epoch", None)):
-            part.set_epoch(epoch)
-
-
-def load_data_voc(
-    batch_size: int,
-    crop_size: int | Sequence[int],
-    voc_dir: str | os.PathLike,
-    num_workers: int = 0,
-    *,
-    seed: int = 0,
-    cache: bool = True,
-    verbose: bool = True,
-) -> tuple[DataLoader, DataLoader]:
-    """Build the training and validation loaders, as d2l's ``load_data_voc``.
-
-    The training loader shuffles and drops the last incomplete batch; the validation loader
-    keeps every example (unlike d2l's, which drops the remainder from the evaluation too).
-    Everything random is a function of ``seed`` and the epoch: the shuffle comes from a
-    ``DistributedSampler`` with one replica (its permutation is seeded by ``seed + epoch``),
-    the crops from [`VOCSegDataset`][transconv.data.dataset.VOCSegDataset]'s ``seed``. Call
-    [`set_loader_epoch`][transconv.data.dataset.set_loader_epoch] before each epoch.
-
-    Parameters
-    ----------
-    batch_size : int
-        Examples per batch.
-    crop_size : int or tuple of int
-        ``(h, w)`` of the random crops.
-    voc_dir : str or os.PathLike
-        The ``VOCdevkit/VOC2012`` directory.
-    num_workers : int, optional
-        DataLoader worker processes (default 0).
-    seed : int, optional
-        Seed of the shuffling and cropping (default 0).
-    cache : bool, optional
-        Keep decoded ``uint8`` images in memory and normalise whole batches with
-        [`collate_normalize`][transconv.data.dataset.collate_normalize] (default True); False
-        decodes every item from its files, as d2l's loader does per epoch.
-    verbose : bool, optional
-        Print what each dataset kept (default True).
-
-    Returns
-    -------
-    train_iter : DataLoader
-        Shuffled training batches.
-    test_iter : DataLoader
-        Validation batches, in order.
-
-    Shape
-    -----
-    A batch: images ``(B, 3, h, w)`` ``float32`` normalised, labels ``(B, h, w)`` ``int64``
-    (255 = ignore).
-
-    Raises
-    ------
-    TypeError
-        If ``batch_size`` or ``num_workers`` is not an int.
-    ValueError
-        If ``batch_size`` is below 1 or ``num_workers`` negative, or as
-        [`VOCSegDataset`][transconv.data.dataset.VOCSegDataset].
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> from transconv.data.synthetic import make_synthetic_voc
-    >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     voc_dir = make_synthetic_voc(tmp, num_train=4, num_val=2, size=(40, 60))
-    ...     train_iter, test_iter = load_data_voc(2, (32, 48), voc_dir, verbose=False)
-    >>> images, labels = next(iter(train_iter))
-    >>> images.shape, labels.shape
-    (torch.Size([2, 3, 32, 48]), torch.Size([2, 32, 48]))
-    """
-    batch_size = as_int(batch_size, "batch_size", minimum=1)
-    num_workers = as_int(num_workers, "num_workers", minimum=0)
-    common = {"seed": seed, "cache": cache, "verbose": verbose}
-    train = VOCSegDataset(True, crop_size, voc_dir, as_uint8=cache, **common)
-    test = VOCSegDataset(False, crop_size, voc_dir, as_uint8=cache, **common)
-    sampler = DistributedSampler(train, num_replicas=1, rank=0, shuffle=True, seed=seed)
-    collate = {"collate_fn": collate_normalize} if cache else {}
-    train_iter = DataLoader(
-        train, batch_size, sampler=sampler, drop_last=True, num_workers=num_workers, **collate
-    )
-    test_iter = DataLoader(test, batch_size, num_workers=num_workers, **collate)
-    return train_iter, test_iter
+__getattr__ = moved_names(
+    __name__,
+    {"load_data_voc": "transconv.data.loaders", "set_loader_epoch": "transconv.data.loaders"},
+)

@@ -28,7 +28,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from transconv._validation import as_hw, as_int, seeded
+from transconv._validation import as_hw, as_int, check_label_map, check_rgb_image, seeded
 from transconv.data.crops import FIXED_EPOCH, mix_seed
 from transconv.data.dataset import read_examples
 from transconv.data.images import IMAGENET_MEAN, IMAGENET_STD
@@ -46,32 +46,13 @@ def _check_pairs(images: Sequence[Tensor], labels: Sequence[Tensor]) -> None:
             "labels; pass one label per image"
         )
     for i, (img, lab) in enumerate(zip(images, labels, strict=True)):
-        if img.dtype != torch.uint8:
-            raise TypeError(
-                f"images[{i}] must have dtype uint8, got {img.dtype}; decode images with "
-                "transconv.data.read_rgb"
-            )
-        if img.dim() != 3 or img.shape[0] != 3:
-            raise ValueError(
-                f"images[{i}] must have shape (3, H, W), got {tuple(img.shape)}; decode images "
-                "with transconv.data.read_rgb, which returns 3 channels"
-            )
+        check_rgb_image(img, f"images[{i}]")
         if lab.dim() != 2 or tuple(lab.shape) != tuple(img.shape[1:]):
             raise ValueError(
                 f"labels[{i}] must have its image's shape {tuple(img.shape[1:])}, got "
                 f"{tuple(lab.shape)}; a label is an (H, W) class map of its image"
             )
-        if lab.is_floating_point() or lab.is_complex() or lab.dtype == torch.bool:
-            raise TypeError(
-                f"labels[{i}] must have an integer dtype, got {lab.dtype}; convert RGB label "
-                "images with transconv.data.voc_label_indices first"
-            )
-        if lab.numel() and (lab.min() < 0 or lab.max() > IGNORE_INDEX):
-            raise ValueError(
-                f"labels[{i}] must hold class indices in [0, {IGNORE_INDEX}] ({IGNORE_INDEX} = "
-                f"ignore), got values from {int(lab.min())} to {int(lab.max())}; read labels "
-                "with transconv.data.read_voc_label"
-            )
+        check_label_map(lab, f"labels[{i}]", fix="read labels with transconv.data.read_voc_label")
 
 
 def _pad_stack(
@@ -232,6 +213,8 @@ class DeviceSegLoader:
     def _empty_message(self, images: Sequence[Tensor]) -> str:
         """Explain why no full batch is left and what to change."""
         h, w = self.crop_size
+        if not images:
+            return "images must hold at least one image, got none; pass the images to load"
         largest = max((tuple(img.shape[1:]) for img in images), default=None)
         return (
             f"no full batch of {self.batch_size}: {self.num_kept} of {len(images)} images are at "

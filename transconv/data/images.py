@@ -19,6 +19,8 @@ import torch
 from PIL import Image
 from torch import Tensor
 
+from transconv._validation import check_rgb_image
+
 __all__ = [
     "IMAGENET_MEAN",
     "IMAGENET_STD",
@@ -277,15 +279,6 @@ def normalize_image(img: Tensor) -> Tensor:
     >>> normalize_image(torch.full((3, 1, 1), 255, dtype=torch.uint8)).flatten()
     tensor([2.2489, 2.4286, 2.6400])
     """
-    if img.dtype != torch.uint8:
-        raise TypeError(
-            f"img must have dtype uint8 (values 0..255), got {img.dtype}; pass the image as "
-            "read_rgb returns it, normalize_image divides by 255 itself"
-        )
-    if img.dim() not in (3, 4) or img.shape[-3] != 3:
-        raise ValueError(
-            f"img must have shape (3, H, W) or (B, 3, H, W), got {tuple(img.shape)}; "
-            "read the image with read_rgb so it has 3 channels first"
-        )
+    check_rgb_image(img, "img", batched=True)  # uint8: normalize_image divides by 255 itself
     shift, scale = _SHIFT.to(img.device), _SCALE.to(img.device)  # no-ops on the CPU
     return img.to(torch.float32).sub_(shift).mul_(scale)

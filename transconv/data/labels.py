@@ -29,6 +29,7 @@ import torch
 from PIL import Image
 from torch import Tensor
 
+from transconv._validation import check_label_map, check_rgb_image
 from transconv.data.images import ImageReadError, open_image
 
 __all__ = [
@@ -157,8 +158,10 @@ def voc_label_indices(colormap: Tensor, colormap2label: Tensor) -> Tensor:
 
     Raises
     ------
+    TypeError
+        If ``colormap`` is not a ``uint8`` tensor.
     ValueError
-        If ``colormap`` is not a ``uint8`` ``(3, H, W)`` tensor or the table has the wrong length.
+        If ``colormap`` is not ``(3, H, W)`` or the table has the wrong length.
 
     Examples
     --------
@@ -166,11 +169,7 @@ def voc_label_indices(colormap: Tensor, colormap2label: Tensor) -> Tensor:
     >>> voc_label_indices(rgb, voc_colormap2label())
     tensor([[  0,   1, 255]])
     """
-    if colormap.dtype != torch.uint8 or colormap.dim() != 3 or colormap.shape[0] != 3:
-        raise ValueError(
-            f"colormap must be a uint8 RGB image of shape 3xHxW, got dtype {colormap.dtype} "
-            f"and shape {tuple(colormap.shape)}; read it with read_rgb(path)"
-        )
+    check_rgb_image(colormap, "colormap")
     if colormap2label.shape != (256**3,):
         raise ValueError(
             f"colormap2label must have length 256**3 = {256**3}, got shape "
@@ -194,17 +193,44 @@ def _palette_to_labels(palette: Sequence[int]) -> Tensor:
     return torch.where(matches.any(dim=1), labels, IGNORE_INDEX)
 
 
+def _palette_labels(
+    indices: Tensor, palette: Sequence[int], path: Path, num_classes: int
+) -> Tensor:
+    """Class indices of a palette PNG: by VOC's colours, or the indices themselves.
+
+    With VOC's palette (every index used is coloured as a VOC class, or is 255) the colours
+    decide, as on the RGB path. With another palette (e.g. grey levels) the indices are the
+    classes, provided each is a class index or 255 and no colour says otherwise; anything
+    else is refused, never read as 255 (ignored) in silence.
+    """
+    by_colour = _palette_to_labels(palette)
+    used = torch.bincount(indices.flatten(), minlength=256).nonzero().flatten()  # O(pixels)
+    colour_of = by_colour[used]
+    if bool(((colour_of != IGNORE_INDEX) | (used == IGNORE_INDEX)).all()):
+        return by_colour[indices]
+    valid = (used < num_classes) | (used == IGNORE_INDEX)
+    bad = used[~valid | ((colour_of != IGNORE_INDEX) & (colour_of != used))]
+    if bad.numel() == 0:
+        return indices
+    entries = list(palette)
+    colours = [tuple(entries[3 * i : 3 * i + 3]) or "none" for i in bad[:5].tolist()]
+    raise ValueError(
+        f"label PNG {path} must use VOC's palette or hold class indices 0..{num_classes - 1} "
+        f"or {IGNORE_INDEX} (ignore), got palette indices {bad[:5].tolist()} coloured "
+        f"{colours}; map its values to class indices and save it with write_voc_label(path, "
+        "label)"
+    )
+
+
 def _check_indices(indices: Tensor, path: Path, num_classes: int) -> Tensor:
     """Refuse grey-level label values that are neither a class nor the ignore index."""
-    bad = (indices >= num_classes) & (indices != IGNORE_INDEX)
-    if bad.any():
-        values = sorted(set(indices[bad].unique()[:5].tolist()))
-        raise ValueError(
-            f"label PNG {path} must hold class indices 0..{num_classes - 1} or "
-            f"{IGNORE_INDEX} (ignore), got values such as {values}; a grey-level (L or I;16) "
-            "label stores class indices, so save it with write_voc_label(path, label)"
-        )
-    return indices
+    return check_label_map(
+        indices,
+        f"label PNG {path}",
+        num_classes=num_classes,
+        fix="a grey-level (L or I;16) label stores class indices: save it with "
+        "write_voc_label(path, label)",
+    )
 
 
 def read_voc_label(
@@ -217,9 +243,12 @@ def read_voc_label(
 
     Three kinds of PNG are read, each exactly:
 
-    * palette ("P") images, VOC's own: each palette entry is checked against
-      [`VOC_COLORMAP`][transconv.data.labels.VOC_COLORMAP], an entry of another colour, or an
-      index past the end of a short palette, reads as 255 (what the RGB path gives);
+    * palette ("P") images. With VOC's palette, VOC's own files, each palette entry used is
+      checked against [`VOC_COLORMAP`][transconv.data.labels.VOC_COLORMAP] and the colour
+      decides the class, as on the RGB path (index 255, VOC's outline band, reads as 255).
+      With another palette (say grey levels), the indices are read as class indices, each
+      below ``num_classes`` or 255; an index that is neither, or whose colour is another
+      class's, is refused rather than read as 255;
     * grey-level ("L", "I;16") images store class indices directly; every value must be below
       ``num_classes`` or be 255;
     * RGB(A) images go through [`voc_label_indices`][transconv.data.labels.voc_label_indices].
@@ -231,7 +260,8 @@ def read_voc_label(
     colormap2label : Tensor or None, optional
         Table for RGB label images; built on demand when not given (pass one to read many).
     num_classes : int, optional
-        Number of classes a grey-level label may hold (default 21, VOC's).
+        Number of classes a grey-level label, or a palette label without VOC's palette, may
+        hold (default 21, VOC's).
 
     Returns
     -------
@@ -249,7 +279,8 @@ def read_voc_label(
     ImageReadError
         If the file cannot be decoded, or its pixel format is not one of the three above.
     ValueError
-        If a grey-level label holds a value that is not a class index nor 255.
+        If a grey-level label, or a palette label without VOC's palette, holds a value that
+        is not a class index nor 255.
 
     Examples
     --------
@@ -266,7 +297,7 @@ def read_voc_label(
         mode = image.mode
         if mode == "P":
             indices = torch.from_numpy(np.asarray(image, dtype=np.int64))
-            return _palette_to_labels(image.getpalette() or [])[indices]
+            return _palette_labels(indices, image.getpalette() or [], path, num_classes)
         if mode in _INDEX_MODES:
             indices = torch.from_numpy(np.asarray(image, dtype=np.int64))
             return _check_indices(indices, path, num_classes)
@@ -315,22 +346,16 @@ def write_voc_label(path: str | os.PathLike, label: Tensor | np.ndarray) -> None
     ...         print(png.mode, np.asarray(png).tolist())
     P [[1, 255]]
     """
-    array = label.detach().cpu().numpy() if isinstance(label, Tensor) else np.asarray(label)
-    if not np.issubdtype(array.dtype, np.integer):
-        raise TypeError(
-            f"label must hold integer class indices, got dtype {array.dtype}; "
-            "take logits.argmax(dim=1) first"
-        )
-    if array.ndim != 2:
+    if not isinstance(label, Tensor):
+        array = np.asarray(label)
+        integer = np.issubdtype(array.dtype, np.integer)
+        label = torch.from_numpy(array.astype(np.int64) if integer else array.astype(np.float64))
+    check_label_map(label, "label", fix="a palette PNG stores one byte per pixel")
+    if label.dim() != 2:
         raise ValueError(
-            f"label must have shape (H, W), got {tuple(array.shape)}; write one label at a time"
+            f"label must have shape (H, W), got {tuple(label.shape)}; write one label at a time"
         )
-    if array.size and (array.min() < 0 or array.max() > 255):
-        raise ValueError(
-            f"label must hold values in 0..255, got values from {array.min()} to {array.max()}; "
-            "a palette PNG stores one byte per pixel"
-        )
-    png = Image.fromarray(array.astype(np.uint8))
+    png = Image.fromarray(label.detach().cpu().numpy().astype(np.uint8))
     png.putpalette(voc_palette().flatten().tolist())  # "L" + palette -> "P"
     png.save(Path(path), format="PNG")
 
@@ -411,14 +436,5 @@ def label2image(pred: Tensor) -> Tensor:
              [128,   0,   0],
              [224, 224, 192]]], dtype=torch.uint8)
     """
-    if pred.dtype.is_floating_point or pred.dtype.is_complex or pred.dtype == torch.bool:
-        raise TypeError(
-            f"label2image expects integer class indices, got dtype {pred.dtype}; "
-            "take logits.argmax(dim=1) first"
-        )
-    if pred.numel() and (int(pred.min()) < 0 or int(pred.max()) > 255):
-        raise ValueError(
-            f"label2image expects class indices in 0..255, got values from {int(pred.min())} "
-            f"to {int(pred.max())}"
-        )
+    check_label_map(pred, "pred", fix="the palette has 256 colours")
     return voc_palette()[pred.to(torch.int64)]

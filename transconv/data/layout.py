@@ -271,8 +271,8 @@ def list_names(voc_dir: str | os.PathLike, split: str) -> list[str]:
     FileNotFoundError
         If the tree or the split's list file is missing.
     ValueError
-        If a listed name contains ``..``, a path separator or is absolute; the message names
-        the list file, the line and the name.
+        If a listed name contains ``..``, a path separator or is absolute, or the file is not
+        UTF-8; the message names the list file and the line.
 
     Examples
     --------
@@ -287,7 +287,15 @@ def list_names(voc_dir: str | os.PathLike, split: str) -> list[str]:
     listing = split_file(voc_dir, split)
     if not listing.is_file():
         raise FileNotFoundError(f"split file {listing} not found: voc_dir must be {_EXPECTED_TREE}")
-    lines = listing.read_text().splitlines()
+    try:  # utf-8-sig: a byte-order mark (Windows editors add one) is no part of a name
+        lines = listing.read_text(encoding="utf-8-sig").splitlines()
+    except UnicodeDecodeError as err:
+        line = listing.read_bytes()[: err.start].count(b"\n") + 1
+        raise ValueError(
+            f"{listing}, line {line}: a split file must be UTF-8 text, got the byte "
+            f"{err.object[err.start : err.start + 1]!r}; save it as UTF-8 (or ASCII: names "
+            "such as 2007_000032)"
+        ) from None
     return [_check_name(ln.strip(), listing, n) for n, ln in enumerate(lines, 1) if ln.strip()]
 
 
@@ -311,7 +319,7 @@ def list_examples(voc_dir: str | os.PathLike, split: str) -> list[tuple[Path, Pa
     FileNotFoundError
         If the tree, the list file or a listed file is missing; the message names the path.
     ValueError
-        As [`list_names`][transconv.data.layout.list_names].
+        As [`list_names`][transconv.data.layout.list_names], or if the list names no example.
 
     Examples
     --------
@@ -323,6 +331,11 @@ def list_examples(voc_dir: str | os.PathLike, split: str) -> list[tuple[Path, Pa
     [('2007_000001.jpg', '2007_000001.png'), ('2007_000002.jpg', '2007_000002.png')]
     """
     names = list_names(voc_dir, split)
+    if not names:
+        raise ValueError(
+            f"{split_file(voc_dir, split)} must list at least one example, got an empty file; "
+            "list example names, one per line (such as 2007_000032)"
+        )
     pairs = [(image_file(voc_dir, n), label_file(voc_dir, n)) for n in names]
     for path in (p for pair in pairs for p in pair):
         if not path.is_file():

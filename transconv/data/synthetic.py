@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -23,11 +24,16 @@ from transconv._validation import as_hw, as_int
 from transconv.data.labels import IGNORE_INDEX, VOC_CLASSES, write_voc_label
 from transconv.data.layout import SPLITS, image_file, label_file, split_file, voc_dir_in
 
-__all__ = ["SYNTHETIC_CLASSES", "SYNTHETIC_MARKER", "make_synthetic_voc"]
+__all__ = ["SYNTHETIC_CLASSES", "SYNTHETIC_MARKER", "make_synthetic_voc", "synthetic_params"]
 
 SYNTHETIC_MARKER = ".transconv-synthetic.json"
 """File [`make_synthetic_voc`][transconv.data.synthetic.make_synthetic_voc] writes in the
-folder it fills, with its parameters: the proof that it may write there again."""
+folder it fills, with its parameters, once the data is complete: the proof that the tree is
+whole and that it may write there again."""
+
+_PARTIAL = ".transconv-synthetic.partial"
+# the folder, inside root, that a generation writes into before its tree is moved into place
+_MARKER_VERSION = 2  # markers without it were written *before* the data and prove nothing
 
 Array = np.ndarray
 
@@ -142,12 +148,49 @@ def _check_classes(classes: Sequence[int]) -> list[int]:
     return [int(c) for c in classes]
 
 
-def _claim_folder(root: Path, params: dict) -> None:
-    """Refuse a folder holding anything this function did not write; then mark it as ours."""
-    marker = root / SYNTHETIC_MARKER
+def synthetic_params(root: str | os.PathLike) -> dict | None:
+    """The parameters of the complete synthetic tree in ``root``, or None if there is none.
+
+    None for a folder without [`SYNTHETIC_MARKER`][transconv.data.synthetic.SYNTHETIC_MARKER],
+    with an unreadable one, or with one written by an older version (which wrote it before
+    the data, so a tree interrupted half-way carried it too).
+
+    Parameters
+    ----------
+    root : str or os.PathLike
+        The folder given to [`make_synthetic_voc`][transconv.data.synthetic.make_synthetic_voc].
+
+    Returns
+    -------
+    dict or None
+        The keyword arguments the tree was made with (``num_train``, ``num_val``, ``sizes``,
+        ``seed``, ``classes``, ``max_objects``, ``boundary``).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     print(synthetic_params(tmp))
+    ...     _ = make_synthetic_voc(tmp, num_train=1, num_val=1, size=(8, 8), seed=3)
+    ...     print(synthetic_params(tmp)["seed"])
+    None
+    3
+    """
+    try:
+        made = json.loads((Path(root) / SYNTHETIC_MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(made, dict) or made.pop("version", None) != _MARKER_VERSION:
+        return None
+    return made
+
+
+def _claim_folder(root: Path) -> None:
+    """Refuse a folder holding anything this function did not write."""
     if root.exists() and not root.is_dir():
         raise ValueError(f"root must be a folder, got the file {root}; pass a folder path")
-    if root.is_dir() and not marker.is_file():
+    ours = (root / SYNTHETIC_MARKER).is_file() or (root / _PARTIAL).is_dir()
+    if root.is_dir() and not ours:
         found = sorted(p.name for p in root.iterdir())
         if found:
             shown = ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
@@ -157,7 +200,24 @@ def _claim_folder(root: Path, params: dict) -> None:
                 "writes over files it did not make: pass a new or empty folder"
             )
     root.mkdir(parents=True, exist_ok=True)
-    marker.write_text(json.dumps(params, indent=1) + "\n")
+
+
+def _move_into_place(root: Path, partial: Path, params: dict) -> None:
+    """Replace ``root``'s tree by the complete one in ``partial``; the marker comes last.
+
+    Only renames, within one folder: the marker goes first, so that an interruption between
+    two renames leaves a tree without a marker, which is regenerated, never trusted.
+    """
+    marker = root / SYNTHETIC_MARKER
+    marker.unlink(missing_ok=True)
+    devkit = voc_dir_in(root).parent
+    if devkit.exists():
+        devkit.rename(partial / "previous")
+    voc_dir_in(partial).parent.rename(devkit)
+    staged = partial / SYNTHETIC_MARKER
+    staged.write_text(json.dumps({**params, "version": _MARKER_VERSION}, indent=1) + "\n")
+    staged.replace(marker)
+    shutil.rmtree(partial)
 
 
 def _write_example(voc_dir: Path, name: str, image: Array, label: Array) -> None:
@@ -177,6 +237,7 @@ def make_synthetic_voc(
     max_objects: int = 3,
     boundary: int = 2,
     progress: bool = False,
+    reuse: bool = False,
 ) -> Path:
     """Write a synthetic dataset laid out as Pascal VOC 2012; return its ``VOC2012`` path.
 
@@ -188,10 +249,14 @@ def make_synthetic_voc(
     colours, place, size and angle are random. The same seed writes the same files.
 
     **Your files are safe.** ``root`` must be new, empty, or a folder this function filled
-    before: it writes [`SYNTHETIC_MARKER`][transconv.data.synthetic.SYNTHETIC_MARKER] (a JSON
-    file with its parameters) into ``root`` first, and refuses a non-empty folder without one,
-    so it never writes over a real VOC tree (whose names, ``2007_000032`` and so on, fall in
-    the generated range). Running it again on its own folder regenerates the data.
+    before (it holds [`SYNTHETIC_MARKER`][transconv.data.synthetic.SYNTHETIC_MARKER], a JSON
+    file with its parameters); it refuses any other non-empty folder, so it never writes over
+    a real VOC tree (whose names, ``2007_000032`` and so on, fall in the generated range).
+
+    **A tree is whole or absent.** The data is generated into a folder beside the tree and
+    renamed into place, the marker last. Interrupted (Ctrl-C, a full disk), it leaves the
+    previous tree and marker as they were; killed half-way through the renames, it leaves a
+    tree without a marker, which the next call regenerates. Never a mix of old and new images.
 
     Parameters
     ----------
@@ -218,6 +283,9 @@ def make_synthetic_voc(
         ``2 * boundary`` wide, like VOC's (default 2; 0 for none).
     progress : bool, optional
         Show a tqdm progress bar (default False; worth it from a few hundred images on).
+    reuse : bool, optional
+        Keep a complete tree made with the same parameters instead of regenerating it
+        (default False: always regenerate).
 
     Returns
     -------
@@ -231,6 +299,8 @@ def make_synthetic_voc(
     ValueError
         If a count, a size, ``classes``, ``max_objects`` or ``boundary`` is out of range, or
         ``root`` is a non-empty folder this function did not make; the message says which.
+    OSError
+        If writing fails (e.g. a full disk); the previous tree, if any, is left untouched.
 
     Examples
     --------
@@ -267,25 +337,45 @@ def make_synthetic_voc(
         "boundary": boundary,
     }
     root = Path(root).expanduser()
-    _claim_folder(root, params)
-    voc_dir = voc_dir_in(root)
+    _claim_folder(root)
+    partial = root / _PARTIAL
+    shutil.rmtree(partial, ignore_errors=True)  # left by a killed run: never trusted
+    if reuse and synthetic_params(root) == params:
+        return voc_dir_in(root)
+    try:
+        _generate(voc_dir_in(partial), params, progress)
+    except BaseException as err:  # Ctrl-C or a full disk: the previous tree stays as it was
+        shutil.rmtree(partial, ignore_errors=True)
+        if isinstance(err, OSError):
+            raise OSError(
+                err.errno,
+                f"could not write the synthetic data under {root} ({err.strerror or err}); the "
+                "previous data there, if any, is untouched: free some space and run again",
+            ) from err
+        raise
+    _move_into_place(root, partial, params)
+    return voc_dir_in(root)
+
+
+def _generate(voc_dir: Path, params: dict, progress: bool) -> None:
+    """Write the images, labels and split lists ``params`` describe into ``voc_dir``."""
     for sub in (
         image_file(voc_dir, "x").parent,
         label_file(voc_dir, "x").parent,
         split_file(voc_dir, "train").parent,
     ):
         sub.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(seed)
-    names = [f"2007_{n:06d}" for n in range(1, num_train + num_val + 1)]
+    rng = np.random.default_rng(params["seed"])
+    num_train, cycle = params["num_train"], [tuple(size) for size in params["sizes"]]
+    names = [f"2007_{n:06d}" for n in range(1, num_train + params["num_val"] + 1)]
     splits = {"train": names[:num_train], "val": names[num_train:]}
     bar = tqdm(total=len(names), desc="synthetic VOC", unit="img", disable=not progress)
+    draw = (params["classes"], params["max_objects"], params["boundary"])
     for split_names in splits.values():
         for i, name in enumerate(split_names):
-            shape = cycle[i % len(cycle)]
-            _write_example(voc_dir, name, *_render(rng, shape, classes, max_objects, boundary))
+            _write_example(voc_dir, name, *_render(rng, cycle[i % len(cycle)], *draw))
             bar.update()
     bar.close()
     splits["trainval"] = names
     for split in SPLITS:
         split_file(voc_dir, split).write_text("".join(f"{n}\n" for n in splits[split]))
-    return voc_dir

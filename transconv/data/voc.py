@@ -7,11 +7,12 @@ The code lives in one module per concept; this module re-exports their names so 
 * [`transconv.data.images`][transconv.data.images]: reading and normalising photographs;
 * [`transconv.data.labels`][transconv.data.labels]: classes, colours, label PNGs read and
   written;
-* [`transconv.data.dataset`][transconv.data.dataset]: the cropping ``Dataset`` and loaders;
+* [`transconv.data.dataset`][transconv.data.dataset]: the cropping ``Dataset``;
+* [`transconv.data.loaders`][transconv.data.loaders]: the loaders;
 * [`transconv.data.download`][transconv.data.download]: fetching the real data.
 """
 
-from transconv.data.dataset import VOCSegDataset, load_data_voc, read_voc_images
+from transconv.data.dataset import VOCSegDataset, read_voc_images
 from transconv.data.download import VOC2012_FILENAME, VOC2012_MD5, VOC2012_MIRRORS, download_voc
 from transconv.data.images import IMAGENET_MEAN, IMAGENET_STD, normalize_image, read_rgb
 from transconv.data.labels import (
@@ -24,6 +25,7 @@ from transconv.data.labels import (
     voc_label_indices,
     voc_palette,
 )
+from transconv.data.loaders import load_data_voc
 
 __all__ = [
     "IGNORE_INDEX",

@@ -17,7 +17,8 @@ from functools import partial
 
 from torch import nn
 
-from transconv.models.fcn import Weights, fcn_resnet18, fcn_vgg16, fcn_vgg16_deconv
+from transconv.models.backbones import Weights
+from transconv.models.fcn import fcn_resnet18, fcn_vgg16, fcn_vgg16_deconv
 
 __all__ = ["MODELS", "build_model", "fcn_resnet18", "fcn_vgg16", "fcn_vgg16_deconv"]
 

@@ -11,28 +11,22 @@ shape ``(B, 3, H, W)`` to class logits ``(B, C, H, W)`` of the *same* height and
 * [`fcn_vgg16_deconv`][transconv.models.fcn.fcn_vgg16_deconv] -- a learned decoder: five
   stride-2 transposed convolutions with BatchNorm and additive skips from pool4 ... pool1.
 
-Every backbone divides the image by 32, so ``H`` and ``W`` not divisible by 32 need care; each
-model uses the cleanest exact method its layers allow (see each builder's *Notes*):
+Every backbone ([`transconv.models.backbones`][transconv.models.backbones]) divides the image
+by 32, so ``H`` and ``W`` not divisible by 32 need care; each model uses the cleanest exact
+method its layers allow (derived and checked on the [FCN page](../../fcn/)):
 
-====================  ===============================================  =============
-model                 odd sizes handled by                             smallest input
-====================  ===============================================  =============
-``fcn_resnet18``      backbone rounds up (``ceil(H/32)`` cells); crop  1 px
-                      the surplus bottom/right rows of the x32 output
-``fcn_vgg16``         ``output_size=`` in each transposed conv (an     32 px
-                      ``output_padding`` < stride), no crop at all
-``fcn_vgg16_deconv``  zero-pad bottom/right to a multiple of 32, crop  1 px
-====================  ===============================================  =============
+| model | odd sizes handled by | smallest input |
+| --- | --- | --- |
+| `fcn_resnet18` | backbone rounds up (`ceil(H/32)` cells); crop the ×32 output | 1 px |
+| `fcn_vgg16` | `output_size=` in each transposed conv, no crop at all | 32 px |
+| `fcn_vgg16_deconv` | zero-pad bottom/right to a multiple of 32, crop | 1 px |
 
 All crops keep the *top-left* corner: the stride-2 layers anchor their grids at pixel
 ``(0, 0)``, so a kept output pixel sits exactly where it would in an image of divisible size.
 
-``weights`` goes to torchvision's backbone builder: ``None`` (random initialisation, the
-default), a name such as ``"DEFAULT"`` or ``"IMAGENET1K_V1"``, or a ``WeightsEnum`` member.
-Names are checked before anything is downloaded. ``upsample="subpixel"`` computes every
-transposed convolution as a stride-1 convolution and a pixel shuffle
-([`SubpixelConvTranspose2d`][transconv.subpixel.SubpixelConvTranspose2d]): same parameters,
-same ``state_dict``, same outputs and gradients.
+Every builder takes ``weights`` (see [`Weights`][transconv.models.backbones.Weights]; names
+are checked before anything is downloaded) and ``upsample`` (see
+[`UPSAMPLE_MODES`][transconv.models.fcn.UPSAMPLE_MODES]).
 """
 
 from __future__ import annotations
@@ -40,17 +34,17 @@ from __future__ import annotations
 from collections import OrderedDict
 from itertools import pairwise
 
-import torch
+import torch  # noqa: F401 - the examples use it
 from torch import Tensor, nn
 from torch.nn import functional as F
-from torchvision.models import ResNet18_Weights, VGG16_Weights, WeightsEnum, resnet18, vgg16
-from torchvision.models.vgg import cfgs, make_layers
 
 from transconv._validation import as_int
 from transconv.bilinear import bilinear_upsampler
+from transconv.models.backbones import Weights, convolutionalize, resnet18_trunk, vgg16_stages
 from transconv.subpixel import SubpixelConvTranspose2d
 
 __all__ = [
+    "UPSAMPLE_MODES",
     "DeconvBlock",
     "FCNDeconv",
     "FCNResNet",
@@ -61,13 +55,15 @@ __all__ = [
     "fcn_vgg16_deconv",
 ]
 
-Weights = str | WeightsEnum | None
-
 _VGG_SKIPS = {"32s": (), "16s": ("pool4",), "8s": ("pool4", "pool3")}
 _VGG_CHANNELS = {"pool1": 64, "pool2": 128, "pool3": 256, "pool4": 512, "pool5": 512}
 _DECONV_CHANNELS = (512, 512, 256, 128, 64, 32)
 _DECONV_SKIPS = ("pool4", "pool3", "pool2", "pool1", None)
 UPSAMPLE_MODES = ("transposed", "subpixel")
+"""How every model's transposed convolutions compute: ``"transposed"``, `nn.ConvTranspose2d`;
+``"subpixel"``, [`SubpixelConvTranspose2d`][transconv.subpixel.SubpixelConvTranspose2d] (a
+stride-1 convolution and a pixel shuffle). Same parameters, same ``state_dict`` keys, same
+outputs and gradients up to rounding."""
 
 
 def _check_upsample(upsample: str) -> None:
@@ -87,30 +83,6 @@ def _as_upsample(layer: nn.ConvTranspose2d, upsample: str) -> nn.ConvTranspose2d
     if upsample == "subpixel":
         return SubpixelConvTranspose2d.from_conv_transpose(layer)
     return layer
-
-
-def _resolve_weights(weights: Weights, enum: type[WeightsEnum]) -> WeightsEnum | None:
-    """Turn ``weights`` into a member of ``enum`` (or ``None``) without downloading anything."""
-    choices = ", ".join(repr(name) for name in enum.__members__)
-    if weights is None or isinstance(weights, enum):
-        return weights
-    if isinstance(weights, str):
-        key = weights.removeprefix(f"{enum.__name__}.")
-        if key in enum.__members__:
-            return enum[key]
-        raise ValueError(
-            f"unknown weights {weights!r} for this backbone ({enum.__name__}); "
-            f"use one of {choices}, or None for random initialisation"
-        )
-    if isinstance(weights, WeightsEnum):
-        raise ValueError(
-            f"weights {weights} belong to another network, this backbone needs {enum.__name__}; "
-            f"use one of {choices}, or None for random initialisation"
-        )
-    raise TypeError(
-        f"weights must be None, a string or a {enum.__name__}, got {type(weights).__name__} "
-        f"({weights!r}); use one of {choices}"
-    )
 
 
 def _check_input(x: Tensor, model: str, min_size: int = 1) -> None:
@@ -153,9 +125,8 @@ class FCNResNet(nn.Module):
     num_classes : int
         Number of output channels.
     upsample : {"transposed", "subpixel"}, optional
-        How ``transpose_conv`` computes: `nn.ConvTranspose2d` (default) or
-        [`SubpixelConvTranspose2d`][transconv.subpixel.SubpixelConvTranspose2d] (same
-        parameters and results).
+        One of [`UPSAMPLE_MODES`][transconv.models.fcn.UPSAMPLE_MODES]; default
+        ``"transposed"``.
     """
 
     def __init__(self, backbone: nn.Module, num_classes: int, upsample: str = "transposed") -> None:
@@ -231,9 +202,8 @@ class FCNVGG(nn.Module):
     variant : {"8s", "16s", "32s"}
         Stride of the coarsest prediction that is upsampled in one step.
     upsample : {"transposed", "subpixel"}, optional
-        How the upsamplers compute: `nn.ConvTranspose2d` (default) or
-        [`SubpixelConvTranspose2d`][transconv.subpixel.SubpixelConvTranspose2d] (same
-        parameters and results).
+        One of [`UPSAMPLE_MODES`][transconv.models.fcn.UPSAMPLE_MODES]; default
+        ``"transposed"``.
     """
 
     def __init__(
@@ -282,9 +252,8 @@ class DeconvBlock(nn.Sequential):
     out_channels : int
         Channels after the block.
     upsample : {"transposed", "subpixel"}, optional
-        How ``deconv`` computes: `nn.ConvTranspose2d` (default) or
-        [`SubpixelConvTranspose2d`][transconv.subpixel.SubpixelConvTranspose2d] (same
-        parameters and results).
+        One of [`UPSAMPLE_MODES`][transconv.models.fcn.UPSAMPLE_MODES]; default
+        ``"transposed"``.
     """
 
     def __init__(self, in_channels: int, out_channels: int, upsample: str = "transposed") -> None:
@@ -320,8 +289,8 @@ class FCNDeconv(nn.Module):
     num_classes : int
         Number of output channels.
     upsample : {"transposed", "subpixel"}, optional
-        How the decoder's transposed convolutions compute (see
-        [`DeconvBlock`][transconv.models.fcn.DeconvBlock]); default ``"transposed"``.
+        One of [`UPSAMPLE_MODES`][transconv.models.fcn.UPSAMPLE_MODES]; default
+        ``"transposed"``.
     """
 
     def __init__(
@@ -347,89 +316,30 @@ class FCNDeconv(nn.Module):
         return self.classifier(score)[..., :height, :width]
 
 
-def _init_like_vgg(features: nn.Sequential) -> nn.Sequential:
-    """torchvision's VGG initialisation of the convolutions (He normal, fan-out; zero bias)."""
-    for module in features.modules():
-        if isinstance(module, nn.Conv2d):
-            nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
-            nn.init.zeros_(module.bias)
-    return features
-
-
-def _vgg16_stages(weights: VGG16_Weights | None) -> tuple[nn.Sequential, nn.Sequential | None]:
-    """VGG-16's features split into stages ``pool1`` ... ``pool5``, and its classifier.
-
-    Without weights only the features are built (and initialised as torchvision does): the
-    120-million-parameter classifier would be thrown away. The classifier is returned only
-    when ``weights`` were loaded, so that fc6/fc7 can be convolutionalised.
-    """
-    if weights is None:
-        features, classifier = _init_like_vgg(make_layers(cfgs["D"])), None
-    else:
-        net = vgg16(weights=weights)
-        features, classifier = net.features, net.classifier
-    stages: OrderedDict[str, nn.Module] = OrderedDict()
-    start = 0
-    for i, layer in enumerate(features):
-        if isinstance(layer, nn.MaxPool2d):
-            stages[f"pool{len(stages) + 1}"] = features[start : i + 1]
-            start = i + 1
-    return nn.Sequential(stages), classifier
-
-
-def _convolutionalize(classifier: nn.Sequential, head: VGGHead) -> bool:
-    """Copy VGG's fc6/fc7 into ``head.conv6``/``conv7`` (the paper's "convolutionalization").
-
-    fc6 reads a flattened 512x7x7 pool5 map, so its weight is exactly a 7x7 convolution kernel.
-    Skipped (returns ``False``) when the widths differ or the classifier holds non-finite values
-    (``VGG16_Weights.IMAGENET1K_FEATURES`` ships a NaN classifier).
-    """
-    fc6, fc7 = classifier[0], classifier[3]
-    conv6, conv7 = head.conv6, head.conv7
-    fits = all(
-        fc.weight.shape == conv.weight.flatten(1).shape for fc, conv in ((fc6, conv6), (fc7, conv7))
-    )
-    if not fits or not all(p.isfinite().all() for p in classifier.parameters()):
-        return False
-    with torch.no_grad():
-        for fc, conv in ((fc6, conv6), (fc7, conv7)):
-            conv.weight.copy_(fc.weight.view_as(conv.weight))
-            conv.bias.copy_(fc.bias)
-    return True
-
-
 def fcn_resnet18(
     *, num_classes: int = 21, weights: Weights = None, upsample: str = "transposed"
 ) -> FCNResNet:
-    """FCN-32s on ResNet-18, as in d2l's FCN chapter.
+    """FCN-32s on ResNet-18, as in d2l's FCN chapter: an
+    [`FCNResNet`][transconv.models.fcn.FCNResNet].
 
-    ``backbone``: ResNet-18's children without ``avgpool`` and ``fc``
-    (``(B, 512, ceil(H / 32), ceil(W / 32))``); ``final_conv``: ``Conv2d(512, num_classes, 1)``;
-    ``transpose_conv``: ``ConvTranspose2d(num_classes, num_classes, kernel_size=64, stride=32,
-    padding=16, bias=False)`` initialised with
-    [`bilinear_kernel`][transconv.bilinear.bilinear_kernel] and trainable.
-
-    Shape: ``(B, 3, H, W)`` -> ``(B, num_classes, H, W)``, any ``H, W >= 1``.
+    Unlike d2l, ``transpose_conv`` has no bias: ``final_conv`` already has one, and without it
+    the layer starts as bilinear interpolation. Why the surplus rows are cropped at the
+    bottom/right is derived on the [FCN page](../../fcn/).
 
     Parameters
     ----------
     num_classes : int, optional
         Number of classes; default 21 (Pascal VOC: 20 objects + background).
     weights : str, ResNet18_Weights or None, optional
-        Backbone weights passed to ``torchvision.models.resnet18`` (``"DEFAULT"`` downloads the
-        ImageNet weights); ``None`` (default) initialises randomly.
+        Backbone weights (``"DEFAULT"`` downloads the ImageNet ones); default None, random.
     upsample : {"transposed", "subpixel"}, optional
-        How the transposed convolutions compute: `nn.ConvTranspose2d` (``"transposed"``,
-        default) or [`SubpixelConvTranspose2d`][transconv.subpixel.SubpixelConvTranspose2d]
-        (``"subpixel"``: a stride-1 convolution and a pixel shuffle). Same parameters, same
-        ``state_dict`` keys, same outputs and gradients up to rounding.
+        One of [`UPSAMPLE_MODES`][transconv.models.fcn.UPSAMPLE_MODES]; default
+        ``"transposed"``.
 
     Returns
     -------
     FCNResNet
-        Maps a float ``(B, 3, H, W)`` batch to logits ``(B, num_classes, H, W)``; 12,993,621
-        parameters for
-        ``num_classes=21`` (11,176,512 in the backbone).
+        Shape ``(B, 3, H, W)`` -> ``(B, num_classes, H, W)``, any ``H, W >= 1``.
 
     Raises
     ------
@@ -437,19 +347,8 @@ def fcn_resnet18(
         If ``num_classes`` is below 1, ``weights`` is an unknown name or ``upsample`` an
         unknown mode.
     TypeError
-        If ``num_classes`` is not an integer, ``upsample`` not a string, or ``weights`` is
-        neither ``None``, a string nor a ``ResNet18_Weights``.
-
-    Notes
-    -----
-    Every stride-2 layer of ResNet-18 (7x7 conv, max-pool, three 3x3 convs, all "same" padded)
-    rounds up, so the backbone gives ``ceil(H/32)`` rows and ``transpose_conv`` gives
-    ``32 * ceil(H/32) >= H`` (``(n-1)*32 - 2*16 + 64 = 32n``). The surplus 0-31 bottom rows and
-    right columns are cropped. Feature cell ``j`` lies at the same image position whatever
-    ``H`` is, so the kept pixels are aligned exactly as for a size divisible by 32; a centre
-    crop would shift the map by up to 15 px. No pixel is invented and no compute is spent on
-    padding. Unlike d2l, ``transpose_conv`` has no bias: ``final_conv`` already has one, and
-    without it the layer starts as bilinear interpolation.
+        If ``num_classes`` is not an int, ``upsample`` not a string, or ``weights`` is
+        neither None, a string nor a ``ResNet18_Weights``.
 
     Examples
     --------
@@ -462,9 +361,7 @@ def fcn_resnet18(
     """
     num_classes = as_int(num_classes, "num_classes", minimum=1, example="21")
     _check_upsample(upsample)
-    resnet = resnet18(weights=_resolve_weights(weights, ResNet18_Weights))
-    backbone = nn.Sequential(OrderedDict(list(resnet.named_children())[:-2]))
-    return FCNResNet(backbone, num_classes, upsample)
+    return FCNResNet(resnet18_trunk(weights), num_classes, upsample)
 
 
 def fcn_vgg16(
@@ -475,14 +372,13 @@ def fcn_vgg16(
     fc_channels: int = 4096,
     upsample: str = "transposed",
 ) -> FCNVGG:
-    """FCN-32s, FCN-16s or FCN-8s on VGG-16 (Long, Shelhamer & Darrell, CVPR 2015).
+    """FCN-32s, 16s or 8s on VGG-16 (Long, Shelhamer & Darrell, CVPR 2015): an
+    [`FCNVGG`][transconv.models.fcn.FCNVGG].
 
-    conv7 is scored by ``score_fr``; 16s and 8s upsample that score x2 (``upscore2_pool4``,
-    bilinear initialised, learned) and add ``score_pool4``; 8s repeats this with pool3; a final
-    frozen bilinear upsampler (``upscore``: ×32, ×16 or ×8) returns to the image size. The
-    scoring layers are zero-initialised, so a skip starts by leaving the prediction unchanged.
-
-    Shape: ``(B, 3, H, W)`` -> ``(B, num_classes, H, W)``, any ``H, W >= 32``.
+    The scoring layers start at zero, so a skip starts by leaving the prediction unchanged.
+    With ImageNet weights fc6/fc7 are copied into conv6/conv7
+    ([`convolutionalize`][transconv.models.backbones.convolutionalize]). Why no crop is
+    needed with "same" padding is derived on the [FCN page](../../fcn/).
 
     Parameters
     ----------
@@ -491,27 +387,19 @@ def fcn_vgg16(
     variant : {"8s", "16s", "32s"}, optional
         Which skips to use: none (32s), pool4 (16s), pool4 and pool3 (8s, default).
     weights : str, VGG16_Weights or None, optional
-        Passed to ``torchvision.models.vgg16``; default None (random initialisation). With
-        ``"IMAGENET1K_V1"``/``"DEFAULT"`` the ImageNet fc6/fc7 are copied into conv6/conv7
-        (needs ``fc_channels=4096``); ``"IMAGENET1K_FEATURES"`` has no usable classifier, so
-        conv6/conv7 stay random.
+        Backbone weights; default None, random. ``"IMAGENET1K_FEATURES"`` has no usable
+        classifier, so conv6/conv7 stay random.
     fc_channels : int, optional
         Width of conv6 and conv7: the paper's 4096 (default) puts 119.5M of the 134M
         parameters there; a smaller width gives a light model for experiments and tests.
     upsample : {"transposed", "subpixel"}, optional
-        How the transposed convolutions compute: `nn.ConvTranspose2d` (``"transposed"``,
-        default) or [`SubpixelConvTranspose2d`][transconv.subpixel.SubpixelConvTranspose2d]
-        (``"subpixel"``: a stride-1 convolution and a pixel shuffle). Same parameters, same
-        ``state_dict`` keys, same outputs and gradients up to rounding.
+        One of [`UPSAMPLE_MODES`][transconv.models.fcn.UPSAMPLE_MODES]; default
+        ``"transposed"``.
 
     Returns
     -------
     FCNVGG
-        Maps a float ``(B, 3, H, W)`` batch (``H, W >= 32``) to logits
-        ``(B, num_classes, H, W)``. For
-        ``num_classes=21``: 134,489,759 (8s), 134,815,994 (16s) and 136,152,917 (32s)
-        parameters, of which the frozen ``upscore`` holds 112,896, 451,584 and 1,806,336;
-        14,714,688 are VGG-16's convolutions and 119,545,856 conv6/conv7.
+        Shape ``(B, 3, H, W)`` -> ``(B, num_classes, H, W)``, any ``H, W >= 32``.
 
     Raises
     ------
@@ -519,19 +407,8 @@ def fcn_vgg16(
         For an unknown ``variant``, ``weights`` name or ``upsample`` mode, or a
         ``num_classes``/``fc_channels`` below 1.
     TypeError
-        If ``num_classes``/``fc_channels`` is not an integer, ``upsample`` not a string, or
-        ``weights`` is neither ``None``, a string nor a ``VGG16_Weights``.
-
-    Notes
-    -----
-    The paper pads the image by 100 px and crops each score map (offsets 19, 9 and 31 in its
-    Caffe nets). Here every convolution is "same" padded (conv6: 7x7, padding 3), so pool-k
-    cell ``j`` covers image pixels ``[2^k j, 2^k (j+1))``. A bilinear upsampler with kernel
-    ``2f``, stride ``f`` and padding ``f/2`` puts each coarse cell's centre exactly on the
-    centre of its block in the finer grid, so no crop is needed. Max-pooling floors, so pool4
-    has ``2n`` or ``2n+1`` rows for ``n`` in pool5, and the image ``8m`` to ``8m+7`` rows for
-    ``m`` in pool3: each transposed convolution is called with ``output_size=`` the finer map's
-    size, which sets ``output_padding`` (always below the stride) and extends the last row.
+        If ``num_classes``/``fc_channels`` is not an int, ``upsample`` not a string, or
+        ``weights`` is neither None, a string nor a ``VGG16_Weights``.
 
     Examples
     --------
@@ -551,40 +428,37 @@ def fcn_vgg16(
     num_classes = as_int(num_classes, "num_classes", minimum=1, example="21")
     fc_channels = as_int(fc_channels, "fc_channels", minimum=1, example="4096")
     _check_upsample(upsample)
-    backbone, classifier = _vgg16_stages(_resolve_weights(weights, VGG16_Weights))
+    backbone, classifier = vgg16_stages(weights)
     head = VGGHead(_VGG_CHANNELS["pool5"], fc_channels)
     if classifier is not None:
-        _convolutionalize(classifier, head)
+        convolutionalize(classifier, head.conv6, head.conv7)
     return FCNVGG(backbone, head, num_classes, variant, upsample)
 
 
 def fcn_vgg16_deconv(
     *, num_classes: int = 21, weights: Weights = None, upsample: str = "transposed"
 ) -> FCNDeconv:
-    """VGG-16 encoder with a learned deconvolution decoder ("FCN-deconv", seed 002).
+    """VGG-16 encoder with a learned deconvolution decoder: an
+    [`FCNDeconv`][transconv.models.fcn.FCNDeconv].
 
-    Shape: ``(B, 3, H, W)`` -> ``(B, num_classes, H, W)``, any ``H, W >= 1``.
+    The decoder keeps PyTorch's default initialisation: its blocks change the channel count,
+    so no bilinear kernel applies. Why the input is padded to a multiple of 32 is derived on
+    the [FCN page](../../fcn/).
 
     Parameters
     ----------
     num_classes : int, optional
         Number of classes; default 21 (Pascal VOC).
     weights : str, VGG16_Weights or None, optional
-        Encoder weights passed to ``torchvision.models.vgg16``; ``None`` (default) initialises
-        randomly.
+        Encoder weights; default None, random.
     upsample : {"transposed", "subpixel"}, optional
-        How the transposed convolutions compute: `nn.ConvTranspose2d` (``"transposed"``,
-        default) or [`SubpixelConvTranspose2d`][transconv.subpixel.SubpixelConvTranspose2d]
-        (``"subpixel"``: a stride-1 convolution and a pixel shuffle). Same parameters, same
-        ``state_dict`` keys, same outputs and gradients up to rounding.
+        One of [`UPSAMPLE_MODES`][transconv.models.fcn.UPSAMPLE_MODES]; default
+        ``"transposed"``.
 
     Returns
     -------
     FCNDeconv
-        Maps a float ``(B, 3, H, W)`` batch to logits ``(B, num_classes, H, W)``; 18,644,373
-        parameters for
-        ``num_classes=21`` (14,714,688 in the encoder). The decoder keeps PyTorch's default
-        initialisation: its blocks change the channel count, so no bilinear kernel applies.
+        Shape ``(B, 3, H, W)`` -> ``(B, num_classes, H, W)``, any ``H, W >= 1``.
 
     Raises
     ------
@@ -592,16 +466,8 @@ def fcn_vgg16_deconv(
         If ``num_classes`` is below 1, ``weights`` is an unknown name or ``upsample`` an
         unknown mode.
     TypeError
-        If ``num_classes`` is not an integer, ``upsample`` not a string, or ``weights`` is
-        neither ``None``, a string nor a ``VGG16_Weights``.
-
-    Notes
-    -----
-    Each block doubles the size exactly (``(n-1)*2 - 2 + 3 + 1 = 2n``), but a floored pool4 of
-    ``2n+1`` rows cannot be reached from ``n`` (``output_padding`` < 2 gives at most ``2n``).
-    So the input is zero-padded at the bottom/right to the next multiple of 32 (zero is the
-    ImageNet mean colour after normalisation) and the logits are cropped to the top-left
-    ``(H, W)``: image pixels keep their positions, and sizes divisible by 32 are untouched.
+        If ``num_classes`` is not an int, ``upsample`` not a string, or ``weights`` is
+        neither None, a string nor a ``VGG16_Weights``.
 
     Examples
     --------
@@ -614,5 +480,5 @@ def fcn_vgg16_deconv(
     """
     num_classes = as_int(num_classes, "num_classes", minimum=1, example="21")
     _check_upsample(upsample)
-    backbone, _ = _vgg16_stages(_resolve_weights(weights, VGG16_Weights))
+    backbone, _ = vgg16_stages(weights)
     return FCNDeconv(backbone, num_classes, upsample)

@@ -1,6 +1,6 @@
 """Drawing for the transconv pages: figures, diagrams, animations, and their alt texts.
 
-One module per kind of picture; every name is importable from here as before the split:
+One module per kind of picture; every name is importable from here:
 
 - [`figures`][transconv.viz.figures]: image grids, matrix heatmaps, line plots, overlap maps;
 - [`scatter`][transconv.viz.scatter]: the scatter view of transposed convolution (each input

@@ -117,7 +117,7 @@ def _cell_outlines(mask: np.ndarray) -> list[list[tuple[float, float]]]:
     ]
 
 
-def _grid_axes(ax: Any, mask: np.ndarray) -> list[Any]:
+def grid_axes(ax: Any, mask: np.ndarray) -> list[Any]:
     """Draw a grid on ``ax``: an image of cell colours, solid outlines where ``mask``,
     dashed elsewhere. Returns the artists, the image first."""
     artists = [
@@ -214,7 +214,7 @@ def _render_frames(
             done[i, j] = OUTPUT_RGB
 
 
-def _check_frames(out: tuple[int, int], fps: Any) -> float:
+def check_frames(out: tuple[int, int], fps: Any) -> float:
     """Refuse animations with too many frames or a non-positive ``fps``; return ``fps``."""
     if out[0] * out[1] > MAX_FRAMES:
         raise ValueError(
@@ -305,7 +305,7 @@ def animate_convolution(
         "d": as_hw(dilation, "dilation", example="(1, 1)"),
     }
     mask, step, out = _animation_grid(size, kernel, params, transposed)
-    fps = _check_frames(out, fps)
+    fps = check_frames(out, fps)
     title, left, alt = _describe(size, out, mask.shape, params, transposed)
     width = max(_CELL_IN * (mask.shape[1] + out[1] + 2), 4.6)
     pt = text_pt(width)
@@ -316,8 +316,8 @@ def animate_convolution(
     fig.text(0.5, 1 - 0.06 / height, title, ha="center", va="top", fontsize=pt)
     for ax, text in ((ax_in, left), (ax_out, f"output {out[0]}×{out[1]}")):
         ax.text(0.5, 1.0, text, transform=ax.transAxes, ha="center", va="bottom", fontsize=pt)
-    grid_in = _grid_axes(ax_in, mask)
-    grid_out = _grid_axes(ax_out, np.ones(out, dtype=bool))
+    grid_in = grid_axes(ax_in, mask)
+    grid_out = grid_axes(ax_out, np.ones(out, dtype=bool))
     fig.subplots_adjust(
         left=0.02, right=0.98, bottom=0.02, top=1 - (0.15 + 3.2 * pt / 72) / height, wspace=0.15
     )

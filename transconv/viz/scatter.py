@@ -11,6 +11,8 @@ the two are seen to be one operation. Every number drawn is computed by
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,7 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 
 from transconv._validation import as_hw
-from transconv.overlap import scatter_stamps, zero_insert
+from transconv.overlap import gather_taps, scatter_stamps, zero_insert
 from transconv.viz._common import (
     DPI,
     ZERO_RGB,
@@ -32,7 +34,7 @@ from transconv.viz._common import (
     text_pt,
 )
 from transconv.viz._gif import GifWriter, write_gif
-from transconv.viz.animation import _check_frames, _grid_axes
+from transconv.viz.animation import check_frames, grid_axes
 from transconv.viz.display import Gif
 
 __all__ = ["animate_scatter", "animate_scatter_gather", "plot_scatter"]
@@ -47,7 +49,33 @@ def _pixel_colours(count: int) -> np.ndarray:
     return 0.45 * hues + 0.55 * _WHITE
 
 
-def _prepare(x: torch.Tensor, kernel: torch.Tensor, stride: Any, padding: Any):
+@dataclass(frozen=True)
+class _Operands:
+    """What every drawing here needs: the operands, the stamps and what each stamp covers."""
+
+    x: np.ndarray  # (h, w) float64
+    kernel: np.ndarray  # (kh, kw)
+    stamps: np.ndarray  # (h, w, H_out, W_out): stamp of each input pixel, placed in the output
+    reach: np.ndarray  # the same shape, bool: where each stamp lands
+    stride: tuple[int, int]
+    padding: tuple[int, int]
+    args: str  # "stride=2, padding=1", for titles and alt texts
+
+    @property
+    def out(self) -> tuple[int, int]:
+        return self.stamps.shape[2:]
+
+    @property
+    def total(self) -> np.ndarray:
+        return self.stamps.sum(axis=(0, 1))
+
+    @property
+    def decimals(self) -> int:
+        values = [self.x.ravel(), self.kernel.ravel(), self.stamps.ravel()]
+        return decimals_for(np.concatenate(values))
+
+
+def _prepare(x: torch.Tensor, kernel: torch.Tensor, stride: Any, padding: Any) -> _Operands:
     """Validate, compute the stamps (float64) and describe the operation."""
     s = as_hw(stride, "stride", example="(2, 2)")
     p = as_hw(padding, "padding", minimum=0, example="(1, 1)")
@@ -61,7 +89,7 @@ def _prepare(x: torch.Tensor, kernel: torch.Tensor, stride: Any, padding: Any):
     x64, k64 = x.detach().double(), kernel.detach().double()
     reach = scatter_stamps(torch.ones_like(x64), torch.ones_like(k64), stride=s, padding=p)
     args = f"stride={_pair_text(s)}" + (f", padding={_pair_text(p)}" if p != (0, 0) else "")
-    return x64.numpy(), k64.numpy(), stamps.numpy(), reach.numpy() > 0, s, p, args
+    return _Operands(x64.numpy(), k64.numpy(), stamps.numpy(), reach.numpy() > 0, s, p, args)
 
 
 def _pair_text(value: tuple[int, int]) -> str:
@@ -87,7 +115,7 @@ def _number_grid(
     (cells where ``blank`` is True stay empty). Returns every artist in drawing order, the
     cell image first and the texts last (one per cell, row by row)."""
     mask = np.ones(colours.shape[:2], dtype=bool)
-    artists = _grid_axes(ax, mask)
+    artists = grid_axes(ax, mask)
     artists[0].set_data(colours)
     texts = []
     if values is not None:
@@ -152,10 +180,9 @@ def plot_scatter(
     >>> alt_text(fig).split("; ")[-1]
     'overlapping stamps sum to [[0, 0, 1], [0, 4, 6], [4, 12, 9]].'
     """
-    xs, ks, stamps, reach, s, p, args = _prepare(x, kernel, stride, padding)
-    (h, w), (kh, kw), out = xs.shape, ks.shape, stamps.shape[2:]
-    total = stamps.sum(axis=(0, 1))
-    decimals = decimals_for(np.concatenate([xs.ravel(), ks.ravel(), stamps.ravel()]))
+    op = _prepare(x, kernel, stride, padding)
+    xs, ks, stamps, reach, args = op.x, op.kernel, op.stamps, op.reach, op.args
+    (h, w), (kh, kw), out, total, decimals = xs.shape, ks.shape, op.out, op.total, op.decimals
     width = 7.2
     pt = text_pt(width)
     number_pt = text_pt(width, px=13)  # the numbers are the lesson: larger than labels
@@ -252,11 +279,12 @@ def animate_scatter(
     >>> gif[:6], gif.alt_text[:40]
     (b'GIF89a', 'Animation of the scatter view of conv_tr')
     """
-    xs, ks, stamps, reach, s, p, args = _prepare(x, kernel, stride, padding)
-    (h, w), (kh, kw), out = xs.shape, ks.shape, stamps.shape[2:]
-    fps = _check_frames((h, w), fps)
-    total = stamps.sum(axis=(0, 1))
-    decimals = decimals_for(np.concatenate([xs.ravel(), ks.ravel(), stamps.ravel()]))
+    op = _prepare(x, kernel, stride, padding)
+    xs, ks, stamps, reach, s, p, args = (
+        op.x, op.kernel, op.stamps, op.reach, op.stride, op.padding, op.args
+    )  # fmt: skip
+    (h, w), (kh, kw), out, total, decimals = xs.shape, ks.shape, op.out, op.total, op.decimals
+    fps = check_frames((h, w), fps)
     cell = 0.42
     width = max(cell * (w + kw + out[1] + 2), 5.0)
     pt = text_pt(width)
@@ -371,16 +399,36 @@ def animate_scatter_gather(
     >>> animate_scatter_gather(X, X).alt_text[:52]
     'Animation of one transposed convolution, two views: '
     """
-    xs, ks, stamps, reach, s, p, args = _prepare(x, kernel, stride, padding)
-    (h, w), (kh, kw), out = xs.shape, ks.shape, stamps.shape[2:]
-    zs = zero_insert(torch.from_numpy(xs), (kh, kw), stride=s, padding=p).numpy()
-    is_input = (
-        zero_insert(torch.ones(h, w, dtype=torch.float64), (kh, kw), stride=s, padding=p).numpy()
-        > 0
+    op = _prepare(x, kernel, stride, padding)
+    zs = zero_insert(torch.from_numpy(op.x), op.kernel.shape, stride=op.stride, padding=op.padding)
+    fps = check_frames(op.out, fps)
+    fig, parts = _two_views_figure(op, zs.numpy())
+    frames = partial(_two_views_frames, op, parts)
+    return write_gif(
+        fig, parts.animated, frames, alt=_two_views_alt(op, zs.shape), fps=fps, path=path
     )
-    fps = _check_frames(out, fps)
-    total = stamps.sum(axis=(0, 1))
-    decimals = decimals_for(np.concatenate([xs.ravel(), ks.ravel(), stamps.ravel()]))
+
+
+@dataclass(frozen=True)
+class _TwoViews:
+    """The artists of the two-view animation that change from frame to frame."""
+
+    x_art: list[Any]  # the scatter view's input grid
+    z_art: list[Any]  # the gather view's zero-inserted input
+    is_input: np.ndarray  # where the zero-inserted grid holds an input pixel
+    outputs: list[list[Any]]  # the two output grids
+    caption: Any
+
+    @property
+    def animated(self) -> list[Any]:
+        return [*self.x_art, *self.z_art, *(a for art in self.outputs for a in art), self.caption]
+
+
+def _two_views_figure(op: _Operands, zs: np.ndarray) -> tuple[Figure, _TwoViews]:
+    """Scatter view above, gather view below, each with its output grid, still blank."""
+    (h, w), (kh, kw), out, decimals = op.x.shape, op.kernel.shape, op.out, op.decimals
+    ones = torch.ones(h, w, dtype=torch.float64)
+    is_input = zero_insert(ones, (kh, kw), stride=op.stride, padding=op.padding).numpy() > 0
     cell = 0.4
     width = max(cell * (zs.shape[1] + out[1] + 2), 5.4)
     pt = text_pt(width)
@@ -400,88 +448,67 @@ def animate_scatter_gather(
         wspace=0.15,
     )
     axes = [[fig.add_subplot(grid[r, c]) for c in range(2)] for r in range(2)]
-    x_art = _number_grid(axes[0][0], np.tile(ZERO_RGB, (h, w, 1)), xs, decimals, pt)
+    x_art = _number_grid(axes[0][0], np.tile(ZERO_RGB, (h, w, 1)), op.x, decimals, pt)
     z_art = _number_grid(
         axes[1][0], np.tile(_WHITE, (*zs.shape, 1)), zs, decimals, pt, blank=~is_input
     )
+    blank = np.ones(out, dtype=bool)
     outputs = [
-        _number_grid(
-            axes[r][1],
-            np.tile(_WHITE, (*out, 1)),
-            total,
-            decimals,
-            pt,
-            blank=np.ones(out, dtype=bool),
-        )
+        _number_grid(axes[r][1], np.tile(_WHITE, (*out, 1)), op.total, decimals, pt, blank=blank)
         for r in range(2)
     ]
     labels = [
         ("scatter: input x", f"output {out[0]}×{out[1]}"),
         ("gather: flipped K over zero-inserted x", f"output {out[0]}×{out[1]}"),
     ]
-    for r in range(2):
-        for c in range(2):
-            axes[r][c].text(
-                0.5,
-                1.0,
-                labels[r][c],
-                transform=axes[r][c].transAxes,
-                ha="center",
-                va="bottom",
-                fontsize=pt,
-            )
-    fig.text(
-        0.5,
-        1 - 0.05 / height,
-        f"conv_transpose2d {args}: {h}×{w} → {out[0]}×{out[1]}",
-        ha="center",
-        va="top",
-        fontsize=pt,
-    )
+    for r, c in np.ndindex(2, 2):
+        ax = axes[r][c]
+        ax.text(
+            0.5, 1.0, labels[r][c], transform=ax.transAxes, ha="center", va="bottom", fontsize=pt
+        )
+    title = f"conv_transpose2d {op.args}: {h}×{w} → {out[0]}×{out[1]}"
+    fig.text(0.5, 1 - 0.05 / height, title, ha="center", va="top", fontsize=pt)
     caption = fig.text(0.5, 0.03, "", ha="center", va="bottom", fontsize=pt)
-    alt = (
-        f"Animation of one transposed convolution, two views: conv_transpose2d with {args}, "
-        f"input x = {_matrix_text(xs, decimals)}, kernel K = {_matrix_text(ks, decimals)}. "
-        f"One frame per output pixel: above, the scatter view highlights the input pixels "
-        f"whose stamps of K cover it; below, the gather view slides the flipped kernel over "
-        f"x with zeros inserted and padded to {zs.shape[0]}×{zs.shape[1]}; the caption "
-        f"writes the same sum of products for both, and both outputs fill to "
-        f"{_matrix_text(total, decimals)}."
+    return fig, _TwoViews(x_art, z_art, is_input, outputs, caption)
+
+
+def _two_views_frames(op: _Operands, parts: _TwoViews, writer: GifWriter) -> None:
+    """One frame per output pixel: its sources above, the kernel's window below, its sum."""
+    (h, w), (kh, kw), out, decimals = op.x.shape, op.kernel.shape, op.out, op.decimals
+    hue, done, total = _pixel_colours(1)[0], np.zeros(out, dtype=bool), op.total
+    for i, j in np.ndindex(*out):
+        taps = gather_taps((i, j), (h, w), (kh, kw), stride=op.stride, padding=op.padding)
+        x_colours = np.tile(ZERO_RGB, (h, w, 1))
+        for (a, b), _ in taps:
+            x_colours[a, b] = hue
+        parts.x_art[0].set_data(x_colours)
+        z_colours = np.where(parts.is_input[..., None], ZERO_RGB, _WHITE)
+        z_colours[i : i + kh, j : j + kw] = 0.6 * z_colours[i : i + kh, j : j + kw] + 0.4 * hue
+        parts.z_art[0].set_data(z_colours)
+        done[i, j] = True
+        for art in parts.outputs:
+            colours = np.where(done[..., None], ZERO_RGB, _WHITE)
+            colours[i, j] = hue
+            art[0].set_data(colours)
+            for text, value, seen in zip(art[3:], total.ravel(), done.ravel(), strict=False):
+                text.set_text(format_value(value, decimals) if seen else "")
+        terms = " + ".join(
+            f"{format_value(op.x[a, b], decimals)}·{format_value(op.kernel[u, v], decimals)}"
+            for (a, b), (u, v) in taps
+        )
+        sum_text = format_value(total[i, j], decimals)
+        parts.caption.set_text(f"y[{i},{j}] = {terms or '0 (no stamp reaches it)'} = {sum_text}")
+        writer.grab_frame()
+
+
+def _two_views_alt(op: _Operands, zero_inserted: tuple[int, int]) -> str:
+    decimals = op.decimals
+    return (
+        f"Animation of one transposed convolution, two views: conv_transpose2d with {op.args}, "
+        f"input x = {_matrix_text(op.x, decimals)}, kernel K = "
+        f"{_matrix_text(op.kernel, decimals)}. One frame per output pixel: above, the scatter "
+        f"view highlights the input pixels whose stamps of K cover it; below, the gather view "
+        f"slides the flipped kernel over x with zeros inserted and padded to "
+        f"{zero_inserted[0]}×{zero_inserted[1]}; the caption writes the same sum of products "
+        f"for both, and both outputs fill to {_matrix_text(op.total, decimals)}."
     )
-    hue = _pixel_colours(1)[0]
-
-    def frames(writer: GifWriter) -> None:
-        done = np.zeros(out, dtype=bool)
-        for i, j in np.ndindex(*out):
-            sources = [
-                (a, b)
-                for a, b in np.ndindex(h, w)
-                if 0 <= i + p[0] - a * s[0] < kh and 0 <= j + p[1] - b * s[1] < kw
-            ]
-            x_colours = np.tile(ZERO_RGB, (h, w, 1))
-            for a, b in sources:
-                x_colours[a, b] = hue
-            x_art[0].set_data(x_colours)
-            z_colours = np.where(is_input[..., None], ZERO_RGB, _WHITE)
-            z_colours[i : i + kh, j : j + kw] = 0.6 * z_colours[i : i + kh, j : j + kw] + 0.4 * hue
-            z_art[0].set_data(z_colours)
-            done[i, j] = True
-            for art in outputs:
-                colours = np.where(done[..., None], ZERO_RGB, _WHITE)
-                colours[i, j] = hue
-                art[0].set_data(colours)
-                for text, value, seen in zip(art[3:], total.ravel(), done.ravel(), strict=False):
-                    text.set_text(format_value(value, decimals) if seen else "")
-            terms = (
-                " + ".join(
-                    f"{format_value(xs[a, b], decimals)}·"
-                    f"{format_value(ks[i + p[0] - a * s[0], j + p[1] - b * s[1]], decimals)}"
-                    for a, b in sources
-                )
-                or "0 (no stamp reaches it)"
-            )
-            caption.set_text(f"y[{i},{j}] = {terms} = {format_value(total[i, j], decimals)}")
-            writer.grab_frame()
-
-    animated = [*x_art, *z_art, *(a for art in outputs for a in art), caption]
-    return write_gif(fig, animated, frames, alt=alt, fps=fps, path=path)
