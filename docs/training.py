@@ -242,7 +242,7 @@ recipes["fast on CPU"] = asdict(fast_cpu)
 # %% tags=["remove-input"]
 assert fast_cpu.amp_dtype is None and not fast_cpu.channels_last and not fast_cpu.fused
 assert not fast_cpu.cudnn_benchmark
-assert metrics["recipe"]["name"] == "fast"
+assert not RESULTS or metrics["recipe"]["name"] == "fast"
 fields = [field for field in recipes["d2l"] if field != "name"]
 rows = [[field] + [str(recipes[name][field]) for name in recipes] for field in fields]
 caption = (
@@ -354,16 +354,17 @@ print(
 )
 
 # %%
-per_epoch = data["num_train"] // args["batch_size"]
-published_steps = args["epochs"] * per_epoch
-print(
-    f"published run: {args['epochs']} epochs x {per_epoch} steps = {published_steps} "
-    f"steps\n(batches of {args['batch_size']} crops of {args['crop']})"
-)
+if RESULTS:
+    per_epoch = data["num_train"] // args["batch_size"]
+    published_steps = args["epochs"] * per_epoch
+    print(
+        f"published run: {args['epochs']} epochs x {per_epoch} steps = {published_steps} "
+        f"steps\n(batches of {args['batch_size']} crops of {args['crop']})"
+    )
 
 # %% tags=["remove-input"]
 assert resnet_s > 1.5 * tiny_s  # a multiple, whatever else the machine is doing
-assert published_steps >= 200  # "hundreds of steps"
+assert not RESULTS or published_steps >= 200  # "hundreds of steps"
 
 # %% [markdown]
 # Ten epochs of eight steps each, the `fast` recipe's SGD (momentum 0.9) at learning rate

@@ -89,5 +89,12 @@ def test_every_notebook_the_site_offers_runs_on_its_own_in_the_wheels_venv(tmp_p
     runs = run_notebooks_standalone(tmp_path / "notebooks", fresh, timeout=600)
     failed = [f"{r.name}: {r.error}" for r in runs if r.error]
     assert not failed, "\n".join(failed)
+    version = transconv.__version__
+    for run in runs:  # the install cell found the wheel's transconv, so installed nothing
+        assert run.printed.startswith(
+            f"transconv {version} (this notebook was made with {version})"
+        )
+    [training] = [run for run in runs if run.name == "training.ipynb"]
+    assert "transconv: no published results here" in training.printed  # the note, not a failure
     timings = ", ".join(f"{r.name} {r.seconds:.0f} s" for r in runs)
     print(f"{len(runs)} notebooks in {time.monotonic() - start:.0f} s ({timings})")
