@@ -79,7 +79,7 @@ def site_notebooks(into: Path) -> list[Path]:
     return made
 
 
-@pytest.mark.slow  # about 2 minutes: every page runs again, in a kernel of its own
+@pytest.mark.slow  # 3 to 6 minutes on two cores: every page runs again, in a kernel of its own
 def test_every_notebook_the_site_offers_runs_on_its_own_in_the_wheels_venv(tmp_path: Path):
     start = time.monotonic()
     fresh = make_fresh_venv(
