@@ -17,37 +17,43 @@
 
 # %%
 import json
-from pathlib import Path
 
-RESULTS = Path("docs/results")
-metrics = json.loads((RESULTS / "metrics.json").read_text())
-prov = metrics["provenance"]
-data = prov["data"]
-height, width = data["size"]
+from transconv.runs import published_results
+
+# docs/results from the repository's root; None, with a note, anywhere else (a downloaded
+# notebook): the cells that show the published run then show nothing
+RESULTS = published_results()
+if RESULTS:
+    metrics = json.loads((RESULTS / "metrics.json").read_text())
+    prov = metrics["provenance"]
+    data = prov["data"]
+    height, width = data["size"]
 
 # %%
-run = (
-    f"synthetic data (make_synthetic_voc, {data['num_train']} train / "
-    f"{data['num_val']} val images of {height}x{width}), "
-    f"trained on a CPU ({prov['device']})"
-)
-print(f"data:     {run}")
-args = metrics["args"]
-print(
-    f"model:    {metrics['model']} from random weights "
-    f"(weights={args.get('weights')}), recipe {metrics['recipe']['name']!r},\n"
-    f"          {args['epochs']} epochs, crop {args['crop']}, "
-    f"batch {args['batch_size']}"
-)
-print(f"versions: torch {prov['torch']}, torchvision {prov['torchvision']}")
-print(f"commit:   {prov['commit']}")
-print(f"date:     {prov['date']}")
+if RESULTS:
+    run = (
+        f"synthetic data (make_synthetic_voc, {data['num_train']} train / "
+        f"{data['num_val']} val images of {height}x{width}), "
+        f"trained on a CPU ({prov['device']})"
+    )
+    print(f"data:     {run}")
+    args = metrics["args"]
+    print(
+        f"model:    {metrics['model']} from random weights "
+        f"(weights={args.get('weights')}), recipe {metrics['recipe']['name']!r},\n"
+        f"          {args['epochs']} epochs, crop {args['crop']}, "
+        f"batch {args['batch_size']}"
+    )
+    print(f"versions: torch {prov['torch']}, torchvision {prov['torchvision']}")
+    print(f"commit:   {prov['commit']}")
+    print(f"date:     {prov['date']}")
 
 # %% tags=["remove-input"]
 # The first sentence of this page says "synthetic data on a CPU": keep it true.
-assert data["kind"] == "synthetic", data
-assert prov["device"].startswith("cpu"), prov["device"]
-assert metrics["args"].get("weights") is None  # "from random weights", as printed
+if RESULTS:
+    assert data["kind"] == "synthetic", data
+    assert prov["device"].startswith("cpu"), prov["device"]
+    assert metrics["args"].get("weights") is None  # "from random weights", as printed
 
 # %% [markdown]
 # The scores are the FCN paper's four. With $n_{ij}$ the pixels of class $i$ predicted as
@@ -58,21 +64,22 @@ assert metrics["args"].get("weights") is None  # "from random weights", as print
 # counted. In percent:
 
 # %%
-from IPython.display import Markdown
+from IPython.display import Markdown, display
 
 from transconv.viz import markdown_table
 
-final = metrics["final"]
-keys = ["pixel_acc", "mean_acc", "mean_iou", "fw_iou"]
-caption = (
-    f"**Table 1.** Validation scores after epoch {final['epoch']} of the published "
-    f"run: {run}. Not comparable with Table 3."
-)
-table = markdown_table(
-    ["pixel acc. %", "mean acc. %", "mean IoU %", "f.w. IoU %"],
-    [[f"{100 * final[key]:.1f}" for key in keys]],
-)
-Markdown(caption + "\n\n" + table)
+if RESULTS:
+    final = metrics["final"]
+    keys = ["pixel_acc", "mean_acc", "mean_iou", "fw_iou"]
+    caption = (
+        f"**Table 1.** Validation scores after epoch {final['epoch']} of the published "
+        f"run: {run}. Not comparable with Table 3."
+    )
+    table = markdown_table(
+        ["pixel acc. %", "mean acc. %", "mean IoU %", "f.w. IoU %"],
+        [[f"{100 * final[key]:.1f}" for key in keys]],
+    )
+    display(Markdown(caption + "\n\n" + table))
 
 # %% [markdown]
 # The synthetic classes are shapes, not VOC's objects: `make_synthetic_voc` draws each class
@@ -95,18 +102,18 @@ def synthetic_name(index: int) -> str:
 
 
 # %%
-present = [
-    [i, synthetic_name(i), f"{100 * iou:.1f}"]
-    for i, iou in enumerate(final["iou"])
-    if iou is not None
-]
-caption = (
-    f"**Table 2.** IoU per class (%) of the published run: {run}. Classes absent "
-    "from both the labels and the predictions are left out."
-)
-Markdown(
-    caption + "\n\n" + markdown_table(["label", "synthetic class", "IoU %"], present)
-)
+if RESULTS:
+    present = [
+        [i, synthetic_name(i), f"{100 * iou:.1f}"]
+        for i, iou in enumerate(final["iou"])
+        if iou is not None
+    ]
+    caption = (
+        f"**Table 2.** IoU per class (%) of the published run: {run}. Classes absent "
+        "from both the labels and the predictions are left out."
+    )
+    table = markdown_table(["label", "synthetic class", "IoU %"], present)
+    display(Markdown(caption + "\n\n" + table))
 
 # %% [markdown]
 # Loss, pixel accuracy and mean IoU per epoch of the published run (synthetic data, CPU),
@@ -115,7 +122,8 @@ Markdown(
 # %%
 from transconv.viz import plot_history, show
 
-show(plot_history(metrics["history"]))
+if RESULTS:
+    display(show(plot_history(metrics["history"])))
 
 # %% [markdown]
 # The run's prediction grid (`predictions.png`, synthetic data, CPU): validation images,
@@ -126,10 +134,12 @@ import base64
 
 from IPython.display import HTML
 
-png = base64.b64encode((RESULTS / "predictions.png").read_bytes()).decode()
-alt = ("Validation images of the published run (synthetic data, CPU), their labels and "
-       "the network's labels")
-HTML(f'<img src="data:image/png;base64,{png}" alt="{alt}" style="max-width: 100%">')
+if RESULTS:
+    png = base64.b64encode((RESULTS / "predictions.png").read_bytes()).decode()
+    alt = ("Validation images of the published run (synthetic data, CPU), their labels and "
+           "the network's labels")
+    style = "max-width: 100%"
+    display(HTML(f'<img src="data:image/png;base64,{png}" alt="{alt}" style="{style}">'))
 
 # %% [markdown]
 # ## Published scores on real data (not reproduced here)
@@ -139,37 +149,36 @@ HTML(f'<img src="data:image/png;base64,{png}" alt="{alt}" style="max-width: 100%
 # initialisation (ImageNet-pretrained) and length:
 
 # %% tags=["remove-input"]
-references = json.loads((RESULTS / "references.json").read_text())["references"]
-
-
 def percent(value, approximate=False):
     return "—" if value is None else f"{'≈ ' if approximate else ''}{value:.1f}"
 
 
-rows = [
-    [
-        ref["model"],
-        ref["data"],
-        ref["start"],
-        percent(ref["mean_iou"]),
-        percent(ref["pixel_acc"], ref["approximate"]),
-        f"[{ref['cite']}]({ref['url']})",
+if RESULTS:
+    references = json.loads((RESULTS / "references.json").read_text())["references"]
+    rows = [
+        [
+            ref["model"],
+            ref["data"],
+            ref["start"],
+            percent(ref["mean_iou"]),
+            percent(ref["pixel_acc"], ref["approximate"]),
+            f"[{ref['cite']}]({ref['url']})",
+        ]
+        for ref in references
     ]
-    for ref in references
-]
-assert all(ref["url"].startswith("https://") for ref in references)
-assert not any("synthetic" in ref["data"] for ref in references)
-caption = (
-    "**Table 3.** Published scores on real data that this site has **not** reproduced, "
-    "with their sources. Not comparable with Tables 1 and 2, which are synthetic data "
-    "on a CPU."
-)
-header = ["model", "data", "starts from", "mean IoU %", "pixel acc. %", "source"]
-sources = sorted(
-    {f"- [{ref['cite']}]({ref['url']}): {ref['source']}" for ref in references}
-)
-table = markdown_table(header, rows)
-Markdown(caption + "\n\n" + table + "\n\nSources:\n\n" + "\n".join(sources))
+    assert all(ref["url"].startswith("https://") for ref in references)
+    assert not any("synthetic" in ref["data"] for ref in references)
+    caption = (
+        "**Table 3.** Published scores on real data that this site has **not** reproduced, "
+        "with their sources. Not comparable with Tables 1 and 2, which are synthetic data "
+        "on a CPU."
+    )
+    header = ["model", "data", "starts from", "mean IoU %", "pixel acc. %", "source"]
+    sources = sorted(
+        {f"- [{ref['cite']}]({ref['url']}): {ref['source']}" for ref in references}
+    )
+    table = markdown_table(header, rows)
+    display(Markdown(caption + "\n\n" + table + "\n\nSources:\n\n" + "\n".join(sources)))
 
 # %% [markdown]
 # ## GPU runs on Pascal VOC
@@ -182,20 +191,21 @@ Markdown(caption + "\n\n" + table + "\n\nSources:\n\n" + "\n".join(sources))
 # %% tags=["remove-input"]
 from transconv.runs import summarize_runs
 
-gpu_runs = summarize_runs(RESULTS, names=("d2l", "fast"))
-if gpu_runs:
-    assert all(run["data"] != "synthetic" for run in gpu_runs), gpu_runs
-    columns = ["run", "model", "weights", "device", "epochs", "pixel_acc", "mean_iou", "commit",
-               "date"]
-    caption = "**Table 4.** Published GPU runs on Pascal VOC 2012 (validation split)."
-    table = markdown_table(columns, [[run[c] for c in columns] for run in gpu_runs])
-    output = Markdown(caption + "\n\n" + table)
-else:
-    output = Markdown(
-        "No GPU run has been published yet: no GPU runner has run the workflow, so the only "
-        "run on this site is the synthetic CPU run above."
-    )
-output
+if RESULTS:
+    gpu_runs = summarize_runs(RESULTS, names=("d2l", "fast"))
+    if gpu_runs:
+        assert all(run["data"] != "synthetic" for run in gpu_runs), gpu_runs
+        columns = ["run", "model", "weights", "device", "epochs", "pixel_acc", "mean_iou",
+                   "commit", "date"]
+        caption = "**Table 4.** Published GPU runs on Pascal VOC 2012 (validation split)."
+        table = markdown_table(columns, [[run[c] for c in columns] for run in gpu_runs])
+        output = Markdown(caption + "\n\n" + table)
+    else:
+        output = Markdown(
+            "No GPU run has been published yet: no GPU runner has run the workflow, so the only "
+            "run on this site is the synthetic CPU run above."
+        )
+    display(output)
 
 # %% [markdown]
 # ## Speed: d2l's recipe against the fast one
@@ -205,14 +215,15 @@ output
 # epoch with the GPU-resident loader, and writes `docs/results/benchmark.json`:
 
 # %% tags=["remove-input"]
-bench_file = RESULTS / "benchmark.json"
-if bench_file.is_file():
-    bench = json.loads(bench_file.read_text())
-    print(json.dumps(bench, indent=1))
-else:
-    print("No GPU benchmark published yet (docs/results/benchmark.json is absent).")
-    print("On a CUDA machine, the train-gpu workflow writes it with")
-    print("    python benchmarks/train_throughput.py --write")
+if RESULTS:
+    bench_file = RESULTS / "benchmark.json"
+    if bench_file.is_file():
+        bench = json.loads(bench_file.read_text())
+        print(json.dumps(bench, indent=1))
+    else:
+        print("No GPU benchmark published yet (docs/results/benchmark.json is absent).")
+        print("On a CUDA machine, the train-gpu workflow writes it with")
+        print("    python benchmarks/train_throughput.py --write")
 
 # %% [markdown]
 # The two recipes, as `transconv.train.RECIPES` defines them, and the fast one as it runs off
@@ -231,7 +242,7 @@ recipes["fast on CPU"] = asdict(fast_cpu)
 # %% tags=["remove-input"]
 assert fast_cpu.amp_dtype is None and not fast_cpu.channels_last and not fast_cpu.fused
 assert not fast_cpu.cudnn_benchmark
-assert metrics["recipe"]["name"] == "fast"
+assert not RESULTS or metrics["recipe"]["name"] == "fast"
 fields = [field for field in recipes["d2l"] if field != "name"]
 rows = [[field] + [str(recipes[name][field]) for name in recipes] for field in fields]
 caption = (
@@ -343,16 +354,17 @@ print(
 )
 
 # %%
-per_epoch = data["num_train"] // args["batch_size"]
-published_steps = args["epochs"] * per_epoch
-print(
-    f"published run: {args['epochs']} epochs x {per_epoch} steps = {published_steps} "
-    f"steps\n(batches of {args['batch_size']} crops of {args['crop']})"
-)
+if RESULTS:
+    per_epoch = data["num_train"] // args["batch_size"]
+    published_steps = args["epochs"] * per_epoch
+    print(
+        f"published run: {args['epochs']} epochs x {per_epoch} steps = {published_steps} "
+        f"steps\n(batches of {args['batch_size']} crops of {args['crop']})"
+    )
 
 # %% tags=["remove-input"]
 assert resnet_s > 1.5 * tiny_s  # a multiple, whatever else the machine is doing
-assert published_steps >= 200  # "hundreds of steps"
+assert not RESULTS or published_steps >= 200  # "hundreds of steps"
 
 # %% [markdown]
 # Ten epochs of eight steps each, the `fast` recipe's SGD (momentum 0.9) at learning rate

@@ -11,9 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-import jupytext
-
-from sitebuild import i18n
+import transconv
+from sitebuild import i18n, notebook
 from sitebuild.cache import PageCache
 from sitebuild.execute import run_or_reuse
 from sitebuild.render import Renderer
@@ -71,7 +70,7 @@ class Site:
         renderer = Renderer(stem, sources, translate=translator or (lambda s: s), lang=self.lang)
         markdown = renderer.markdown(entry.notebook, download)
         files: dict[str, bytes | str] = dict(renderer.assets)
-        files[download] = jupytext.writes(jupytext.read(source), fmt="ipynb")
+        files[download] = notebook.downloadable(source, transconv.__version__)
         return RenderedPage(page, markdown, files, ran, translator)
 
     def units(self, page: str) -> list[str]:

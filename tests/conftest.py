@@ -33,6 +33,13 @@ _browser_tests_left_out: list[str] = []
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # a test that needs the built site is slow by nature: without TRANSCONV_SITE_DIR it builds
+    # the whole site first, so `make test-fast` (-m 'not slow') leaves every one of them out
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        trains = item.nodeid.startswith("tests/test_cli.py") and "run" in fixtures  # one epoch
+        if "site_dir" in fixtures or trains:
+            item.add_marker(pytest.mark.slow)
     if browser_available():
         return
     left_out = [item for item in items if "browser" in getattr(item, "fixturenames", ())]

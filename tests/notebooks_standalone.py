@@ -32,6 +32,7 @@ class NotebookRun:
     name: str  # the notebook's file name
     seconds: float  # wall time, kernel start included
     error: str | None  # None when every cell ran; else the failing cell's error, shortened
+    printed: str = ""  # what the cells printed (stdout), in order
 
 
 def kernel_specs(fresh: FreshVenv) -> KernelSpecManager:
@@ -58,7 +59,13 @@ def run_notebook(path: Path, fresh: FreshVenv, *, timeout: int = 600) -> Noteboo
         error = None
     except CellExecutionError as failure:
         error = str(failure).strip().splitlines()[-1][:500]
-    return NotebookRun(path.name, time.monotonic() - start, error)
+    printed = "".join(
+        output.get("text", "")
+        for cell in notebook.cells
+        for output in cell.get("outputs", [])
+        if output.get("output_type") == "stream" and output.get("name") == "stdout"
+    )
+    return NotebookRun(path.name, time.monotonic() - start, error, printed)
 
 
 def run_notebooks_standalone(

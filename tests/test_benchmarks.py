@@ -60,6 +60,7 @@ def smoke(tmp_path_factory):
     return json.loads(out.read_text()), done.stdout
 
 
+@pytest.mark.slow
 def test_smoke_reports_median_and_spread_of_each_configuration(smoke):
     saved, _ = smoke
     for key in CONFIGS:

@@ -28,6 +28,7 @@ def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.pt"]  # no temp left
 
 
+@pytest.mark.slow
 def test_checkpoint_strips_a_real_torch_compile_wrapper(tmp_path):
     net = tiny_fcn()
     compiled = torch.compile(net)  # compiles lazily, at the first call: none here

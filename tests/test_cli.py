@@ -59,6 +59,7 @@ def run(tmp_path_factory):
     return out, tmp / "data"
 
 
+@pytest.mark.slow
 def test_train_writes_results(run):
     out, data_root = run
     for name in ("metrics.json", "history.csv", "checkpoint.pt", "predictions.png", "curves.png"):
@@ -83,6 +84,7 @@ def no_figures(monkeypatch):
     monkeypatch.setattr("transconv.run.training.write_figures", lambda *args, **kwargs: [])
 
 
+@pytest.mark.slow
 def test_resume_keeps_the_finished_epoch(run, tmp_path, monkeypatch):
     no_figures(monkeypatch)
     out, data_root = run
@@ -110,6 +112,7 @@ def count_checkpoint_reads(monkeypatch):
     return reads
 
 
+@pytest.mark.slow
 def test_resume_and_predict_read_the_checkpoint_once(run, tmp_path, monkeypatch):
     no_figures(monkeypatch)
     out, data_root = run
@@ -141,6 +144,7 @@ def test_predict_never_replaces_a_file_unless_asked(run, capsys, tmp_path):
     assert mine.read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.slow
 def test_predict_writes_a_voc_palette_png(run, tmp_path):
     out, data_root = run
     image_path = sorted((data_root / "VOCdevkit" / "VOC2012" / "JPEGImages").glob("*.jpg"))[0]
@@ -168,6 +172,7 @@ def test_predict_writes_a_voc_palette_png(run, tmp_path):
     torch.testing.assert_close(written, predict(net, image, tile_size=(48, 64)))
 
 
+@pytest.mark.slow
 def test_fast_recipe_runs_on_cpu(run, tmp_path, monkeypatch):
     no_figures(monkeypatch)
     _, data_root = run
@@ -244,6 +249,7 @@ def test_synthetic_data_root_never_overwrites_a_users_files(capsys, tmp_path):
     assert sorted(p.name for p in (tmp_path / "mine").iterdir()) == ["JPEGImages"]
 
 
+@pytest.mark.slow
 def test_synthetic_data_is_reused_when_its_parameters_match(run, tmp_path):
     _, data_root = run
     image = sorted((data_root / "VOCdevkit" / "VOC2012" / "JPEGImages").glob("*.jpg"))[0]
@@ -363,6 +369,7 @@ def copy_run(run, target):
     return target
 
 
+@pytest.mark.slow
 def test_an_out_holding_a_run_is_refused_without_resume_or_overwrite(
     run, capsys, tmp_path, monkeypatch
 ):
@@ -418,6 +425,7 @@ def test_resume_refuses_changed_settings_listing_them(run, capsys, tmp_path):
     assert (out / "checkpoint.pt").read_bytes() == before
 
 
+@pytest.mark.slow
 def test_resume_takes_unspecified_settings_from_the_checkpoint(run, tmp_path, monkeypatch):
     no_figures(monkeypatch)
     _, data_root = run
@@ -458,6 +466,7 @@ def test_resume_takes_unspecified_settings_from_the_checkpoint(run, tmp_path, mo
     assert state["epoch"] == 2
 
 
+@pytest.mark.slow
 def test_partial_checkpoints_are_removed_at_start(run, capsys, tmp_path, monkeypatch):
     no_figures(monkeypatch)
     _, data_root = run
@@ -583,6 +592,7 @@ def test_predict_tile_that_cannot_fit(run, capsys, tmp_path):
     assert "tile_size=(100000, 100000)" in err and "must fit in memory" in err
 
 
+@pytest.mark.slow
 def test_sigterm_stops_cleanly_keeping_the_last_checkpoint(run, tmp_path):
     import os
     import signal
@@ -625,6 +635,7 @@ def test_resume_needs_more_epochs_than_done(run, capsys, tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_upsample_subpixel_is_recorded_and_predicts_like_transposed(run, tmp_path, monkeypatch):
     no_figures(monkeypatch)
     _, data_root = run
@@ -795,6 +806,7 @@ def test_predict_refuses_a_checkpoint_with_nan_weights(run, capsys, tmp_path):
     assert not (tmp_path / "y.png").exists()
 
 
+@pytest.mark.slow
 def test_resume_refuses_a_checkpoint_with_nan_weights_naming_it(run, capsys, tmp_path):
     _, data_root = run
     out = copy_run(run, tmp_path / "nan")
@@ -803,6 +815,7 @@ def test_resume_refuses_a_checkpoint_with_nan_weights_naming_it(run, capsys, tmp
     assert f"checkpoint {out / 'checkpoint.pt'} must hold finite weights" in err
 
 
+@pytest.mark.slow
 def test_resume_refuses_other_synthetic_data(run, capsys, tmp_path):
     _, data_root = run
     out = copy_run(run, tmp_path / "old")
@@ -839,6 +852,7 @@ def test_a_full_disk_while_saving_the_checkpoint_is_one_line(run, capsys, tmp_pa
     assert err.startswith(f"transconv: error: checkpoint {out / 'checkpoint.pt'} could not be")
 
 
+@pytest.mark.slow
 def test_sigterm_in_predict_exits_143(run, capsys, tmp_path, monkeypatch):
     import signal
     import time

@@ -417,6 +417,7 @@ def test_old_paths_of_the_loaders_warn_and_work() -> None:
 # --- benchmarks/loader_throughput.py ------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_loader_benchmark_smoke(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     import importlib.util
 

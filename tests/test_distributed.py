@@ -91,6 +91,7 @@ def env_for(rank=None, world_size=2, port=None):
     return env
 
 
+@pytest.mark.slow
 def test_torchrun_trains_on_two_cpu_processes(voc):
     out = voc / "run"
     cmd = [
@@ -116,6 +117,7 @@ def test_torchrun_trains_on_two_cpu_processes(voc):
     assert (out / "checkpoint.pt").is_file()
 
 
+@pytest.mark.slow
 def test_both_ranks_stop_on_a_nan_with_the_same_one_line_error(voc):
     """A NaN on one rank spreads to the others' weights through the gradient all-reduce one
     step later; every rank must raise at the same check and exit 1, none left waiting."""
@@ -198,6 +200,7 @@ def bn_net():
     return nn.Sequential(nn.Conv2d(3, 8, 1), nn.BatchNorm2d(8), nn.Conv2d(8, 21, 1))
 
 
+@pytest.mark.slow
 def test_ddp_evaluation_counts_each_crop_once_with_rank_0_buffers(voc, tmp_path):
     voc_dir = voc / "data" / "VOCdevkit" / "VOC2012"
     result = tmp_path / "result.pt"

@@ -127,6 +127,7 @@ def test_chinese_page_shows_chinese_labels(open_explorer, query: str) -> None:
             page.locator(".tce-step").inner_text().startswith("第 5 步 / 共 16 步：输出 (1, 0) = ")
         )
         assert "卷积把 7 映射为 4" in page.locator(".tce-roundtrip").inner_text()
+        assert "（即膨胀率）" in page.locator(".tce-gather-caption").inner_text()
     else:
         assert "散射" in text and "输出填充 1 在下边找回了本该被裁掉的 1 行" in text
     english = [phrase for phrase in english_phrases(page) if phrase in text]
@@ -144,7 +145,9 @@ def test_chinese_refusals(open_explorer) -> None:
         "`output_padding` 必须小于 `stride` 或 `dilation` 之一".replace("`", "")
         in error.inner_text()
     )
-    assert "膨胀不会让大小产生歧义" in error.inner_text()
+    assert "膨胀不会让大小产生歧义。步幅为 1、膨胀率为 2" in error.inner_text()
+    # the solver's rows show their setting in the page's own name for itself, 交互演示
+    assert page.locator('.tce-use[aria-label^="在交互演示中显示 kernel_size "]').count() > 0
     assert page.locator(".tce-fix").inner_text() == "改用最近的合法值：output_padding = 1（高）"
     page.click(".tce-fix")
     assert not error.is_visible()

@@ -119,6 +119,7 @@ def test_fused_follows_a_scaled_upstream_gradient():
     torch.testing.assert_close(logits.grad, 3.5 * expected)
 
 
+@pytest.mark.slow
 def test_fused_compiles_as_one_graph_and_matches_eager():
     logits, target = batch((2, 21, 8, 12), torch.bfloat16, torch.channels_last)
     eager, eager_grad = value_and_grad(fused_loss, logits, target, chunk_pixels=96)

@@ -46,6 +46,7 @@ def configs(draw):
     )
 
 
+@pytest.mark.slow
 @settings(max_examples=80)
 @given(cfg=configs(), sparse=st.booleans())
 def test_matrix_is_conv2d_and_transpose_is_conv_transpose2d(cfg, sparse):

@@ -64,6 +64,7 @@ def deconv_net() -> nn.Module:
 # --- fcn_resnet18 -------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("size", "cells"), [((320, 480), (10, 15)), ((321, 479), (11, 15))])
 def test_resnet_backbone_and_output_shape_for_voc_tiles(resnet_net32, size, cells):
     x = _image(*size).float()
@@ -150,6 +151,7 @@ def _up(score: torch.Tensor, factor: int, size: tuple[int, int]) -> torch.Tensor
     return F.conv_transpose2d(score, weight, stride=factor, padding=factor // 2, output_padding=pad)
 
 
+@pytest.mark.slow
 def test_vgg_8s_equals_hand_composed_skip_net(vgg_nets):
     # 56x88: pool3 7x11, pool4 3x5, pool5 1x2 -- every level is odd, so every output_padding is used
     net = _randomised(
@@ -204,12 +206,14 @@ def test_vgg_rejects_bad_fc_channels():
 # --- fcn_vgg16_deconv ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("size", [(64, 64), (32, 96), (33, 65), (100, 100), (5, 40)])
 def test_deconv_output_size_equals_input_size(deconv_net, size):
     with torch.no_grad():
         assert deconv_net(_image(*size)).shape == (1, C, *size)
 
 
+@pytest.mark.slow
 def test_deconv_odd_size_is_zero_padded_then_cropped(deconv_net):
     x = _image(33, 65)
     padded = torch.zeros(1, 3, 64, 96, dtype=torch.float64)
@@ -389,6 +393,7 @@ def test_build_model_unknown_name_lists_known_names():
 # --- upsample="subpixel" ------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("builder", "kwargs", "size"),
     [

@@ -185,6 +185,7 @@ def test_overlap_errors(call, error, message) -> None:
         call()
 
 
+@pytest.mark.slow
 def test_import_does_not_load_matplotlib() -> None:
     code = "import sys, transconv.overlap; print('matplotlib' in sys.modules)"
     result = subprocess.run(

@@ -105,6 +105,7 @@ def _operands(cfg):
     return x, w, b
 
 
+@pytest.mark.slow
 @settings(max_examples=200)
 @given(cfg=configs())
 def test_conv_transpose2d_matches_torch(cfg):

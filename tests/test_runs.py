@@ -15,6 +15,7 @@ from transconv.runs import (
     git_commit,
     jsonable,
     provenance,
+    published_results,
     summarize_runs,
     write_figures,
     write_history_csv,
@@ -161,3 +162,30 @@ def test_summarize_runs_names_the_file_and_field_of_a_bad_metrics_json(tmp_path,
 def test_summarize_runs_reads_a_null_data_description_as_unknown(tmp_path):
     published(tmp_path, json.dumps(GOOD).encode())
     assert summarize_runs(tmp_path)[0]["data"] is None
+
+
+def test_published_results_are_found_from_the_repository_root_or_where_the_environment_says(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.delenv("TRANSCONV_RESULTS", raising=False)
+    (tmp_path / "docs" / "results").mkdir(parents=True)
+    (tmp_path / "docs" / "results" / "metrics.json").write_text("{}")
+    monkeypatch.chdir(tmp_path)
+    assert published_results() == Path("docs/results")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.setenv("TRANSCONV_RESULTS", str(tmp_path / "docs" / "results"))
+    assert published_results() == tmp_path / "docs" / "results"
+    assert capsys.readouterr().out == ""
+
+
+def test_published_results_absent_print_where_they_were_looked_for_and_how_to_reach_them(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.delenv("TRANSCONV_RESULTS", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert published_results() is None
+    note = capsys.readouterr().out
+    assert str(tmp_path / "docs" / "results") in note
+    assert "clone" in note and "TRANSCONV_RESULTS" in note

@@ -74,6 +74,7 @@ def test_every_setting_reaches_the_target_in_torch() -> None:
             assert conv_transpose_output_size(n, **c) == target
 
 
+@pytest.mark.slow
 @given(n=st.integers(1, 12), target=st.integers(1, 60))
 def test_random_sizes_reach_the_target_in_torch(n: int, target: int) -> None:
     for c in solve_transposed_conv(n, target):

@@ -36,6 +36,7 @@ def layers(draw):
     return x, w, b, kwargs
 
 
+@pytest.mark.slow
 @settings(max_examples=80)
 @given(layers())
 def test_equals_conv_transpose2d_with_gradients(layer):

@@ -60,6 +60,7 @@ def test_tiles_average_their_logits():
     assert labels[0].tolist() == [1] * 20 + [0] * 4
 
 
+@pytest.mark.slow
 def test_predict_with_an_fcn_on_odd_sizes():
     from transconv.models import build_model
 
@@ -95,6 +96,7 @@ def test_tiles_cover_every_pixel(height, width, tile_h, tile_w, overlap):
     assert labels.shape == (height, width) and bool((labels == 1).all())
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None)
 @given(st.integers(1, 90), st.integers(1, 90), st.integers(4, 40), st.floats(0, 0.9))
 def test_tiled_equals_whole_for_random_sizes(height, width, tile, overlap):

@@ -68,6 +68,7 @@ def test_loss_shape_error():
 # ---------------------------------------------------------------- numerics
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("device", DEVICES)
 def test_bf16_autocast_loss_matches_fp32_within_2_percent(device):
     from transconv.models import build_model
@@ -121,6 +122,7 @@ def test_float16_autocast_is_refused():
 # ---------------------------------------------------------------- train / evaluate
 
 
+@pytest.mark.slow
 def test_train_history_and_learning():
     net = tiny_fcn()
     data = batches(4)
@@ -360,6 +362,7 @@ def pointwise_net(num_classes=21, seed=3):
     return net
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["d2l", "fast"])
 def test_evaluation_sees_the_same_crops_every_epoch(voc_dir, name):
     train_iter, test_iter = make_loaders(

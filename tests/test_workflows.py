@@ -154,6 +154,7 @@ def test_train_gpu_runs_the_cuda_tests_before_anything_else():
         assert tests < step_index(job, later), later
 
 
+@pytest.mark.slow
 def test_cuda_selection_covers_every_test_that_needs_cuda(tmp_path):
     """Every test skipped for want of a CUDA device is one the workflow's ``-k`` selects."""
     expression = re.search(

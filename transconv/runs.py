@@ -38,6 +38,7 @@ __all__ = [
     "git_commit",
     "jsonable",
     "provenance",
+    "published_results",
     "summarize_runs",
     "write_figures",
     "write_history_csv",
@@ -207,6 +208,51 @@ def write_metrics(
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(jsonable(metrics), indent=2) + "\n")
     return path
+
+
+#: Where the site's published runs live in the repository (relative to its root).
+PUBLISHED_RESULTS = "docs/results"
+
+
+def published_results(folder: str | os.PathLike | None = None) -> Path | None:
+    """The folder of the site's published runs, or None, with a printed note, where it is absent.
+
+    The published runs (``metrics.json``, ``predictions.png``, ``references.json``, the GPU
+    runs) are files of the repository, not of the package: a results page finds them when it
+    runs from the repository's root, as the site build does, and a notebook downloaded from the
+    site, run elsewhere, shows the note instead of failing.
+
+    Parameters
+    ----------
+    folder : str or os.PathLike, optional
+        Where to look; default ``$TRANSCONV_RESULTS`` if set, else ``docs/results`` under the
+        current directory.
+
+    Returns
+    -------
+    Path or None
+        ``folder`` when it holds a ``metrics.json``; else None, after printing where the
+        results were looked for and how to reach them.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     published_results(tmp) is None
+    transconv: no published results here (no metrics.json in ...
+    True
+    """
+    default = os.environ.get("TRANSCONV_RESULTS") or PUBLISHED_RESULTS
+    path = Path(default if folder is None else folder)
+    if (path / "metrics.json").is_file():
+        return path
+    print(
+        f"transconv: no published results here (no metrics.json in {path.resolve()}). They are "
+        f"files of the transconv repository ({PUBLISHED_RESULTS}/), not of the package: run "
+        f"this notebook from a clone's root, or set TRANSCONV_RESULTS to that folder. The "
+        f"cells that show them are skipped."
+    )
+    return None
 
 
 def summarize_runs(

@@ -303,7 +303,7 @@
     outputPaddingWhy: "为什么有这条规则：步幅为 s 的卷积会把 s 个相邻的输入大小映射到同一个输出大小（公式中的向下取整把它们合并了），" +
       "输出填充（output_padding）决定转置卷积还原成其中哪一个，所以有用的是小于 `stride` 的值。PyTorch 的检查是 " +
       "`output_padding < max(stride, dilation)`：从 `stride` 到 `dilation` − 1 的值也能通过，但它们不对应任何被合并的大小；" +
-      "膨胀不会让大小产生歧义。步幅为 1、膨胀为 2、输出填充为 1 且没有填充时，多出的一行全是零。",
+      "膨胀不会让大小产生歧义。步幅为 1、膨胀率为 2、输出填充为 1 且没有填充时，多出的一行全是零。",
     tooBig: "输出太大，这里画不下（{size} 个像素）；上面的公式仍然成立",
 
     animAria: "动画",
@@ -342,7 +342,7 @@
       "四周各填充 d·(k − 1) − p（{eh} 行、{ew} 列；为负时表示裁剪），下边和右边再加上输出填充，然后让翻转后的卷积核" +
       "（元素间隔为 d）在上面滑动。",
     gatherCaptionConv: "在输入四周填充零（上下各 {ph} 行，左右各 {pw} 列），让卷积核在上面滑动，每步纵向移动 {sh} 行、" +
-      "横向移动 {sw} 列；卷积核元素纵向相隔 {dh} 行、横向相隔 {dw} 列（膨胀）。每个输出像素是卷积核元素与其下像素的乘积之和。",
+      "横向移动 {sw} 列；卷积核元素纵向相隔 {dh} 行、横向相隔 {dw} 列（即膨胀率）。每个输出像素是卷积核元素与其下像素的乘积之和。",
     figZeros: "插零并填充后的输入",
     figPadded: "填充后的输入",
     figFlipped: "翻转后的卷积核",
@@ -381,7 +381,7 @@
       "还原它们：{list}。",
     rtConvAxisOne: "{axis}：卷积把 {n} 映射为 {m}；只有一个大小映射为 {m}：{list}。",
     rtTransposedAxis: "{axis}：同样设置的卷积把 {list} 映射为 {m}；这一层的输出填充 {op} 还原成 {n_out}。",
-    rtTransposedOff: "{axis}：同样设置的卷积把 {list} 映射为 {m}。输出填充 {op} 不小于步幅 {s}（PyTorch 接受它，因为它小于膨胀 " +
+    rtTransposedOff: "{axis}：同样设置的卷积把 {list} 映射为 {m}。输出填充 {op} 不小于步幅 {s}（PyTorch 接受它，因为它小于膨胀率 " +
       "{d}），所以输出 {n_out} 不是其中任何一个：卷积把 {n_out} 映射为 {back}，而不是 {m}。",
     rtToTransposed: "显示还原成 {n} 的转置卷积",
     rtToConv: "显示作用在这个 {size} 输出上的卷积",
@@ -398,8 +398,8 @@
       "（不超过 64），卷积核膨胀后的跨度 d·(k − 1) + 1 不超过它的两倍，每种取最小的填充。★ 标出 FCN 的规则，即对每个步幅 s，" +
       "<code>transconv.shapes.upsampling_params(s)</code> 给出的设置：k = 2s − s mod 2，p = ⌊s/2⌋，output_padding 为 0，" +
       "dilation 为 1（s 为偶数时 k = 2s，p = s/2；s 为奇数时 k = 2s − 1，p = (s − 1)/2）；它在 T = s·n 时出现。" +
-      "<em>均匀重叠</em>指离边界较远的每个输出像素得到相同个数的卷积核元素（膨胀为 1 时即 s 整除 k）；其余设置容易产生棋盘效应。" +
-      "最简单的排在前面；同样的搜索是 <code>transconv.shapes.solve_transposed_conv</code>。点击卷积核大小，可以在上面的探索器中" +
+      "<em>均匀重叠</em>指离边界较远的每个输出像素得到相同个数的卷积核元素（膨胀率为 1 时即 s 整除 k）；其余设置容易产生棋盘效应。" +
+      "最简单的排在前面；同样的搜索是 <code>transconv.shapes.solve_transposed_conv</code>。点击卷积核大小，可以在上面的交互演示中" +
       "显示该设置。",
     solverAria: "形状求解器",
     solveN: "输入大小",
@@ -413,11 +413,11 @@
     solveEvenCount: "其中 {shown} 种均匀重叠。",
     solveUnevenCount: "其中 {shown} 种不均匀重叠。",
     evenHead: "均匀重叠",
-    evenTitle: "离边界较远的每个输出像素得到相同个数的卷积核元素（膨胀为 1 时：stride 整除 kernel_size）",
+    evenTitle: "离边界较远的每个输出像素得到相同个数的卷积核元素（膨胀率为 1 时：stride 整除 kernel_size）",
     evenYes: "是",
     evenNo: "否",
     starTitle: "FCN 的规则：k = 2s − s mod 2，p = ⌊s/2⌋",
-    solveRowLabel: "在探索器中显示 kernel_size {k}、stride {s}、padding {p}、output_padding {op}、dilation {d}",
+    solveRowLabel: "在交互演示中显示 kernel_size {k}、stride {s}、padding {p}、output_padding {op}、dilation {d}",
     showMore: "显示更多（已显示 {count} 种中的 {shown} 种）",
 
     ariaInput: "输入，{rows} × {cols}",
