@@ -81,6 +81,14 @@ def test_every_built_page_is_in_the_nav(site_dir: Path) -> None:
         assert built == {path for _, path in PAGES}, f"pages of {edition} and the nav differ"
 
 
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _words(text: str) -> int:
+    """Words in an alt text: Latin words by spaces, and a Chinese word per two characters."""
+    return len(CJK.sub(" ", text).split()) + len(CJK.findall(text)) // 2
+
+
 @pytest.mark.parametrize("edition", ["", "zh/"], ids=["en", "zh"])
 @pytest.mark.parametrize(("title", "path"), PAGES, ids=[path or "home" for _, path in PAGES])
 def test_page_in_chromium(open_page, title: str, path: str, edition: str) -> None:
@@ -97,8 +105,10 @@ def test_page_in_chromium(open_page, title: str, path: str, edition: str) -> Non
             problems.append(f"{kind} in the visible text: …{' '.join(snippet.split())}…")
     problems += [f"image not decoded: {src}" for src in seen["broken"]]
     for src, alt in seen["alts"]:
-        if alt is None or PLACEHOLDER_ALT.match(alt.strip().lower()) or len(alt.split()) < 3:
+        if alt is None or PLACEHOLDER_ALT.match(alt.strip().lower()) or _words(alt) < 3:
             problems.append(f"figure without a describing alt text: {src} (alt={alt!r})")
+        elif edition == "zh/" and not path.startswith("api/") and not CJK.search(alt):
+            problems.append(f"alt text not in Chinese on the Chinese site: {src} (alt={alt!r})")
     index = PAGES.index((title, path))
     if index > 0 and not seen["prev"]:
         problems.append("no 'previous' link in the footer")
