@@ -514,6 +514,11 @@ assert grey_score["resize-conv"] < 1e-6
 assert grey_score["transposed conv"] > 10 * grey_score["sub-pixel + ICNR"]
 assert 0 < grey_score["transposed conv"] < start_score
 assert max(mse.values()) < 0.01  # all three learned the task
+assert max(mse.values()) < 2 * min(mse.values())  # "test errors of the same order"
+n_params = {k: sum(p.numel() for p in n.parameters()) for k, n in nets.items()}
+assert list(n_params.values()) == [10, 10, 40]  # the counts in the list of models
+board = 0.3 * (torch.tensor([[1.0, 0.0], [0.0, 1.0]]).repeat(6, 6) - 0.5)  # values +-0.15
+assert abs(checkerboard_score(board) - 0.3) < 1e-6  # "a checkerboard of amplitude a scores a"
 assert train_seconds < 10, train_seconds
 
 # %% [markdown]

@@ -149,6 +149,18 @@ for f in range(1, 65):
     assert abs(stamp_centre(f) - (f * 3 + (f - 1) / 2)) < 1e-9, f
 
 # %% [markdown]
+# Where a cell *looks* is another matter. ResNet-18's layers are padded "same" ($p = \lfloor k/2
+# \rfloor$), so a stride-2 layer centres output $i$ on input $2i$, and cell $i$'s receptive field
+# is centred on image row $32i$: the top edge of its block, not its centre. In the one-channel
+# copy above, cell 7's field is centred on row 224 while the upsampler centres its stamp on row
+# 239.5: every cell is painted 15.5 pixels below the middle of what it saw. The offset is the
+# same for every cell (the top-left crop keeps it so), and training has to absorb it.
+
+# %% tags=["remove-input"]
+field_centre = (rows.min() + rows.max()).item() / 2
+assert field_centre == 32 * 7 and stamp_centre(32, i=7, n=10) - field_centre == 15.5
+
+# %% [markdown]
 # ### Which upsamplers learn
 #
 # The weights start as bilinear interpolation, so the untrained network already upsamples
