@@ -404,7 +404,8 @@ with torch.device("meta"):
 # *convolution* is the usual way to halve a feature map ($2n \to n$); the transposed
 # convolution with the same parameters is its transpose (see the
 # [matrix view](../matrix_view/)), which maps $n$ back to $2n - 1$ or $2n$, and
-# `output_padding=1` picks $2n$. It is also the cheapest kernel with a centre tap: 9 weights per
+# `output_padding=1` picks $2n$. It is also the cheapest kernel with a centre tap whose stamps,
+# 2 pixels apart, reach every output pixel ($k = 1$ leaves every other one empty): 9 weights per
 # channel pair:
 
 # %%
@@ -419,6 +420,10 @@ for n in (5, 10, 15):
     assert conv_output_size(2 * n, 3, stride=2, padding=1) == n
     assert conv_transpose_output_size(n, 3, stride=2, padding=1) == 2 * n - 1
     assert conv_transpose_output_size(n, 3, stride=2, padding=1, output_padding=1) == 2 * n
+from transconv.overlap import overlap_counts
+
+# k = 1 leaves the odd output pixels empty; k = 3 reaches every one
+assert overlap_counts(6, 1, 2)[1::2].max() == 0 and overlap_counts(6, 3, 2).min() >= 1
 
 # %% [markdown]
 # But $3$ is not divisible by $2$: the [checkerboard](../checkerboard/) page's uneven overlap.
