@@ -143,7 +143,8 @@ animate_row(dict(input_size=5, kernel_size=3, padding=1),
 # (without padding it would give $2 \times 2$). Its
 # transposed convolution turns $3 \times 3$ back into $5 \times 5$ by inserting $s - 1 = 1$
 # zero between input pixels and sliding a stride-**1** kernel over the result — this is
-# why it is also called a *fractionally strided* convolution.
+# why it is also called a *fractionally strided* convolution (the other names are on
+# [Transposed convolution](../transposed_convolution/#two-other-names)).
 
 # %% tags=["remove-input"]
 inserted = zero_insert(torch.ones(3, 3), 3, stride=2, padding=1)
