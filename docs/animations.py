@@ -139,14 +139,17 @@ animate_row(dict(input_size=5, kernel_size=3, padding=1),
 # %% [markdown]
 # ## Strides
 #
-# A stride-2 convolution skips every other position: $5 \times 5 \to 3 \times 3$. Its
+# A stride-2 convolution with padding 1 skips every other position: $5 \times 5 \to 3 \times 3$
+# (without padding it would give $2 \times 2$). Its
 # transposed convolution turns $3 \times 3$ back into $5 \times 5$ by inserting $s - 1 = 1$
 # zero between input pixels and sliding a stride-**1** kernel over the result — this is
-# why it is also called a *fractionally strided* convolution.
+# why it is also called a *fractionally strided* convolution (the other names are on
+# [Transposed convolution](../transposed_convolution/#two-other-names)).
 
 # %% tags=["remove-input"]
 inserted = zero_insert(torch.ones(3, 3), 3, stride=2, padding=1)
 assert conv_output_size(5, 3, stride=2, padding=1) == 3
+assert conv_output_size(5, 3, stride=2) == 2
 assert inserted[1, 1:6].tolist() == [1, 0, 1, 0, 1]  # one zero between neighbours
 
 # %%

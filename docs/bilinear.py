@@ -254,6 +254,9 @@ sums = {}
 for f in (2, 3, 4, 8):
     sums[f] = bilinear_kernel(1, 1, upsampling_params(f)[0]).sum().item()
     assert abs(sums[f] - f**2) < 1e-4  # each input pixel fills f^2 outputs
+    with torch.no_grad():  # and the constant image does stay constant, away from the border
+        flat = bilinear_upsampler(1, f)(torch.ones(1, 1, 6, 6))[0, 0, f:-f, f:-f]
+    assert torch.allclose(flat, torch.ones_like(flat))
 sums
 
 # %% [markdown]

@@ -335,7 +335,8 @@ show(show_images(maps, list(outputs), cmap="magma", scale=2.6))
 # ## The sub-pixel view: one convolution per phase, then a shuffle
 #
 # The phases can be taken apart literally. Output pixel $o = t s + r$ of a stride-$s$
-# transposed convolution only ever receives the taps $j s + r$, so each of the $s^2$ output
+# transposed convolution only ever receives the taps $j s + r$ (with padding $p$, the taps
+# $j s + r'$ with $r' = (r + p) \bmod s$), so each of the $s^2$ output
 # phases $(r, q)$ is an ordinary stride-1 convolution of the input with its own
 # $\lceil k/s \rceil \times \lceil k/s \rceil$ kernel; a *pixel shuffle* interleaves the $s^2$
 # results into the $s\times$ larger grid (Shi et al. 2016, "Is the deconvolution layer the
@@ -353,6 +354,15 @@ for k, s, p, a in [(3, 2, 1, 1), (4, 2, 1, 0), (5, 3, 1, 0), (64, 32, 16, 0)]:
     torch.testing.assert_close(ours, F.conv_transpose2d(x, w, None, s, p, a))
     sub = subpixel_weight(w, s)
     print(f"k={k:>2} s={s:>2}: {s * s:>4} phase kernels per output channel, weight {sub.shape}")
+
+# %% tags=["remove-input"]
+for k, s, p in [(3, 2, 0), (3, 2, 1), (5, 3, 1), (8, 4, 2)]:  # tap j reaches only o = j - p mod s
+    for j in range(k):
+        tap = torch.zeros(1, 1, k, dtype=torch.float64)
+        tap[..., j] = 1
+        out = F.conv_transpose1d(torch.ones(1, 1, 6, dtype=torch.float64), tap, stride=s, padding=p)
+        reached = {o % s for o in out[0, 0].nonzero().flatten().tolist()}
+        assert reached == {(j - p) % s}, (k, s, p, j)
 
 # %% [markdown]
 # In this view the checkerboard is plain to see: on a constant image every phase kernel
@@ -514,6 +524,11 @@ assert grey_score["resize-conv"] < 1e-6
 assert grey_score["transposed conv"] > 10 * grey_score["sub-pixel + ICNR"]
 assert 0 < grey_score["transposed conv"] < start_score
 assert max(mse.values()) < 0.01  # all three learned the task
+assert max(mse.values()) < 2 * min(mse.values())  # "test errors of the same order"
+n_params = {k: sum(p.numel() for p in n.parameters()) for k, n in nets.items()}
+assert list(n_params.values()) == [10, 10, 40]  # the counts in the list of models
+board = 0.3 * (torch.tensor([[1.0, 0.0], [0.0, 1.0]]).repeat(6, 6) - 0.5)  # values +-0.15
+assert abs(checkerboard_score(board) - 0.3) < 1e-6  # "a checkerboard of amplitude a scores a"
 assert train_seconds < 10, train_seconds
 
 # %% [markdown]

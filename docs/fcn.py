@@ -149,6 +149,18 @@ for f in range(1, 65):
     assert abs(stamp_centre(f) - (f * 3 + (f - 1) / 2)) < 1e-9, f
 
 # %% [markdown]
+# Where a cell *looks* is another matter. ResNet-18's layers are padded "same" ($p = \lfloor k/2
+# \rfloor$), so a stride-2 layer centres output $i$ on input $2i$, and cell $i$'s receptive field
+# is centred on image row $32i$: the top edge of its block, not its centre. In the one-channel
+# copy above, cell 7's field is centred on row 224 while the upsampler centres its stamp on row
+# 239.5: every cell is painted 15.5 pixels below the middle of what it saw. The offset is the
+# same for every cell (the top-left crop keeps it so), and training has to absorb it.
+
+# %% tags=["remove-input"]
+field_centre = (rows.min() + rows.max()).item() / 2
+assert field_centre == 32 * 7 and stamp_centre(32, i=7, n=10) - field_centre == 15.5
+
+# %% [markdown]
 # ### Which upsamplers learn
 #
 # The weights start as bilinear interpolation, so the untrained network already upsamples
@@ -392,7 +404,8 @@ with torch.device("meta"):
 # *convolution* is the usual way to halve a feature map ($2n \to n$); the transposed
 # convolution with the same parameters is its transpose (see the
 # [matrix view](../matrix_view/)), which maps $n$ back to $2n - 1$ or $2n$, and
-# `output_padding=1` picks $2n$. It is also the cheapest kernel with a centre tap: 9 weights per
+# `output_padding=1` picks $2n$. It is also the cheapest kernel with a centre tap whose stamps,
+# 2 pixels apart, reach every output pixel ($k = 1$ leaves every other one empty): 9 weights per
 # channel pair:
 
 # %%
@@ -407,6 +420,10 @@ for n in (5, 10, 15):
     assert conv_output_size(2 * n, 3, stride=2, padding=1) == n
     assert conv_transpose_output_size(n, 3, stride=2, padding=1) == 2 * n - 1
     assert conv_transpose_output_size(n, 3, stride=2, padding=1, output_padding=1) == 2 * n
+from transconv.overlap import overlap_counts
+
+# k = 1 leaves the odd output pixels empty; k = 3 reaches every one
+assert overlap_counts(6, 1, 2)[1::2].max() == 0 and overlap_counts(6, 3, 2).min() >= 1
 
 # %% [markdown]
 # But $3$ is not divisible by $2$: the [checkerboard](../checkerboard/) page's uneven overlap.

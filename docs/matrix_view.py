@@ -166,6 +166,11 @@ taps_12 = C00[1 * 3 + 2].nonzero().flatten()
 assert taps_11.tolist() == [c + 6 * r for r in (1, 2, 3) for c in (1, 2, 3)]
 assert torch.equal(taps_12, taps_11 + 2)  # shifted by the stride
 assert (C != 0).sum(dim=1).max() <= kernel.shape[1] * 3 * 3  # at most C_in k^2 per row
+blocks = C.view(3, 9, 2, 36)  # (output channel, output pixel, input channel, input pixel)
+for o in range(3):  # "a grid of such blocks, one per (output, input) channel pair"
+    for i in range(2):
+        block = conv_matrix(6, kernel[o, i], stride=2, padding=1)
+        torch.testing.assert_close(blocks[o, :, i], block)
 
 # %% [markdown]
 # ## Why nobody computes it this way

@@ -429,9 +429,11 @@ o, answers
 keeps = []
 for k in range(1, 10):
     for p in range(k):
-        x = torch.zeros(1, 1, 12, 12)
-        y = F.conv_transpose2d(x, torch.zeros(1, 1, k, k), padding=p)
-        if y.shape[-1] == 12:
+        kept = []
+        for n in (k, 12, 25):  # several sizes: "every size", not one lucky one
+            y = F.conv_transpose2d(torch.zeros(1, 1, n, n), torch.zeros(1, 1, k, k), padding=p)
+            kept.append(y.shape[-1] == n)
+        if all(kept):
             keeps.append((k, p))
 # odd k and p = k // 2: exactly half padding
 assert keeps == [(k, k // 2) for k in range(1, 10, 2)]

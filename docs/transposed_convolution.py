@@ -261,7 +261,7 @@ print("with output_size:", tuple(nn.ConvTranspose2d(1, 1, 3, stride=2, padding=1
     down, output_size=(8, 8)).shape))
 
 # %% [markdown]
-# It must be smaller than the stride (PyTorch allows up to the dilation, too: the
+# It must be smaller than the stride (PyTorch also accepts values below the dilation: the
 # [shape arithmetic](../shape_arithmetic/#pytorchs-output_padding-rule) page explains why
 # that is looser than needed). One more is refused:
 

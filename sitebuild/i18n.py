@@ -132,9 +132,12 @@ yaml.SafeDumper.add_representer(
 
 
 def dump(path: Path, entries: dict[str, dict[str, str]], header: str) -> None:
-    """Write a catalogue: one entry per unit, multi-line texts as YAML literal blocks."""
+    """Write a catalogue: one entry per unit; translations and multi-line texts as ``|-`` blocks."""
     body = {
-        k: {name: _Literal(value) if "\n" in value else value for name, value in entry.items()}
+        k: {
+            name: _Literal(value) if "\n" in value or (name != "en" and value) else value
+            for name, value in entry.items()
+        }
         for k, entry in entries.items()
     }
     text = yaml.safe_dump(body, allow_unicode=True, sort_keys=False, width=1000)
