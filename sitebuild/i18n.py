@@ -28,6 +28,8 @@ import yaml
 
 #: Blocks of a ``.md`` page that are not prose: code fences, mkdocstrings directives, bare tags.
 _FENCE = re.compile(r"^\s*(```|~~~)")
+#: A number in running text (0.914, 98, 1e-3): what the same sentence may say differently.
+_NUMBER = re.compile(r"\d+(?:\.\d+)?(?:e[-+]?\d+)?")
 _NOT_PROSE = re.compile(r"^(:::|```|~~~)|^(\s*</?[a-zA-Z][^>]*>\s*)+$")
 
 
@@ -157,6 +159,13 @@ class Translator:
     >>> t = Translator("zh", {key("Hello"): {"en": "Hello", "zh": "你好"}})
     >>> t("Hello"), t("Bye"), t.missing, t.stale()
     ('你好', 'Bye', ['Bye'], [])
+
+    A text whose numbers alone changed (executed output) keeps its translation, renumbered:
+
+    >>> t = Translator("zh", {key("IoU 0.91 after 10 epochs"): {
+    ...     "en": "IoU 0.91 after 10 epochs", "zh": "10 轮后 IoU 为 0.91"}})
+    >>> t("IoU 0.94 after 10 epochs"), t.missing, t.stale()
+    ('10 轮后 IoU 为 0.94', [], [])
     """
 
     lang: str
@@ -171,11 +180,37 @@ class Translator:
         self.used.add(k)
         translation = (self.entries.get(k) or {}).get(self.lang) or ""
         if not translation.strip():
+            translation = self._renumbered(english)
+        if not translation.strip():
             self.missing.append(english)
             return english
         # keep the blank lines that separate this unit from the next one
         tail = english[len(english.rstrip("\n")) :]
         return join_cjk_lines(translation.rstrip("\n")) + tail
+
+    def _renumbered(self, english: str) -> str:
+        """The translation of a text that differs from a translated one only in its numbers.
+
+        Executed output (a figure's alt text quoting a loss, a score) can differ in its last
+        digits between machines; the words, and so the translation, stay the same. The entry
+        whose English has this text's shape gives its translation, each of its numbers replaced
+        by the one in the same place of this text; '' when no entry fits unambiguously.
+        """
+        shape, numbers = _NUMBER.sub("#", normalise(english)), _NUMBER.findall(english)
+        for k, entry in self.entries.items():
+            old, translation = entry.get("en", ""), entry.get(self.lang) or ""
+            if not translation.strip() or _NUMBER.sub("#", normalise(old)) != shape:
+                continue
+            mapping: dict[str, str] = {}
+            for before, after in zip(_NUMBER.findall(old), numbers, strict=True):
+                if mapping.setdefault(before, after) != after:
+                    break  # one number became two: which is which in the translation?
+            else:
+                changed = {b for b, a in mapping.items() if a != b}
+                if changed <= set(_NUMBER.findall(translation)):
+                    self.used.add(k)
+                    return _NUMBER.sub(lambda m, to=mapping: to.get(m[0], m[0]), translation)
+        return ""
 
     def stale(self) -> list[str]:
         """Keys of entries that translate no text the page has now."""
