@@ -1,12 +1,15 @@
 """mkdocs hook: a translated edition reuses the English build's API HTML (``sitebuild.api_reuse``).
 
 Listed under ``hooks:`` in ``mkdocs.yml``: the English build records, a translated one replays.
+It also keeps the theme's compiled templates in ``.cache/jinja/`` for the next build.
 """
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
+
+from jinja2 import FileSystemBytecodeCache
 
 sys.path.append(str(Path(__file__).resolve().parents[1]))  # sitebuild/ is not installed
 
@@ -40,3 +43,11 @@ def on_config(config):
 def on_post_build(config) -> None:
     if record is not None:
         record.save()
+
+
+def on_env(env, config, files):
+    """Keep the theme's compiled templates between builds (jinja checks each source's hash)."""
+    cache = Path(config.config_file_path).parent / ".cache" / "jinja"
+    cache.mkdir(parents=True, exist_ok=True)
+    env.bytecode_cache = FileSystemBytecodeCache(str(cache))
+    return env
