@@ -101,5 +101,5 @@ def test_warm_chinese_build_costs_a_fraction_of_the_english_one(tmp_path: Path) 
     chinese = ("-f", "mkdocs.zh.yml", "--site-dir", str(site / "zh"))
     _cpu_seconds(*english), _cpu_seconds(*chinese)  # warm every cache
     en, zh = _cpu_seconds(*english), _cpu_seconds(*chinese)
-    # measured 6.3 s and 2.7 s on a loaded 2-core machine (before the reuse: 8.2 s and 9.2 s)
+    # measured 5.7 s and 2.1 s on a loaded 2-core machine (before the reuse: 8.5 s and 7.8 s)
     assert zh <= 0.6 * en, f"warm builds took {en:.1f} s (en) and {zh:.1f} s (zh) of CPU"
