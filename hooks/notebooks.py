@@ -5,7 +5,7 @@
 - A translated edition (``theme.language`` other than ``en``, see ``mkdocs.zh.yml``) executes
   nothing: it renders the English build's runs with each Markdown cell, ``.md`` block, alt text
   and navigation title swapped for its translation in ``docs/i18n/<lang>/``. A missing or stale
-  translation is a warning (so ``--strict`` fails); Chinese search gets the glossary's terms.
+  translation is a warning (so ``--strict`` fails).
 - Every page's language switch (``extra.alternate``) goes to the same page in the other one.
 
 Listed under ``hooks:`` in ``mkdocs.yml``; ``python -m sitebuild`` does the same without MkDocs.
@@ -54,20 +54,7 @@ def on_config(config):
     state.markdown = {}
     logging.getLogger("sitebuild").handlers = logging.getLogger("mkdocs").handlers
     logging.getLogger("sitebuild").setLevel(logging.INFO)
-    _load_glossary_terms(Path(config.docs_dir) / "glossary.md")
     return config
-
-
-def _load_glossary_terms(glossary: Path) -> None:
-    """Let jieba, which Material's search cuts Chinese with, keep the glossary's terms whole."""
-    try:
-        import jieba
-    except ImportError:  # Material indexes Chinese unsegmented: search finds less
-        return
-    jieba.setLogLevel(logging.WARNING)
-    if glossary.is_file():
-        for term in i18n.glossary_terms(glossary.read_text(encoding="utf-8")):
-            jieba.add_word(term, freq=100_000)
 
 
 def on_files(files: Files, config) -> Files:
