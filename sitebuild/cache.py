@@ -20,8 +20,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-#: Bump when the entry layout changes: older entries are then ignored.
-FORMAT = 4
+#: Bump when the entry layout changes, or what the kernel adds to outputs
+#: (``kernel_prelude``): older entries are then ignored. 5: figures' phone variants.
+FORMAT = 5
 #: Recorded paths under the root are ignored inside these directories (build output, caches).
 IGNORED_PARTS = frozenset({"__pycache__", ".git", ".cache", ".venv", "site", ".hypothesis"})
 
