@@ -140,9 +140,20 @@ def smallest_text_px(fig) -> float | None:
 
 def panel_boxes(fig, renderer) -> list[list[float]]:
     """Pixel boxes ``[left, top, right, bottom]`` of what must not be cut apart: each axes
-    with its titles, labels and unclipped artists, and each figure-level artist."""
+    with its titles, labels, unclipped artists and colorbar, and each figure-level artist."""
+    from matplotlib.transforms import Bbox
+
     height = fig.bbox.height
-    extents = [ax.get_tightbbox(renderer) for ax in fig.get_axes() if ax.get_visible()]
+    extents = []
+    for ax in fig.get_axes():
+        if not ax.get_visible():
+            continue
+        extent = ax.get_tightbbox(renderer)
+        colorbar = getattr(ax, "_colorbar", None)  # a colorbar stays beside what it keys
+        parent = getattr(getattr(colorbar, "mappable", None), "axes", None)
+        if extent is not None and parent is not None and parent.get_visible():
+            extent = Bbox.union([extent, parent.get_tightbbox(renderer)])
+        extents.append(extent)
     for artist in (*fig.texts, *fig.legends, *fig.patches, *fig.lines, *fig.images):
         if artist.get_visible() and getattr(artist, "get_text", lambda: "x")().strip():
             extents.append(artist.get_window_extent(renderer))
@@ -198,16 +209,17 @@ def tiles(boxes: list[list[float]], margin: float = 4) -> list[list[list[int]]]:
 
     Examples
     --------
-    >>> tiles([[10, 10, 90, 90], [110, 10, 190, 90], [10, 110, 190, 120]], margin=2)
-    [[[8, 8, 92, 92], [108, 8, 192, 92]], [[8, 108, 192, 122]]]
+    >>> tiles([[10, 10, 90, 90], [110, 10, 190, 80], [10, 110, 190, 120]], margin=2)
+    [[[8, 8, 92, 92], [108, 8, 192, 82]], [[8, 108, 192, 122]]]
     """
     rows = []
     for band in _groups(merge_boxes(boxes, margin), 1, 3):
-        top, bottom = min(b[1] for b in band) - margin, max(b[3] for b in band) + margin
         row = []
         for column in _groups(band, 0, 2):
-            left, right = min(b[0] for b in column) - margin, max(b[2] for b in column) + margin
-            row.append([round(left), round(top), round(right), round(bottom)])
+            left, top, right, bottom = (f(b[i] for b in column) for f, i in zip(
+                (min, min, max, max), range(4), strict=True))  # fmt: skip
+            row.append([round(left - margin), round(top - margin),
+                        round(right + margin), round(bottom + margin)])  # fmt: skip
         rows.append(row)
     return rows
 
@@ -216,7 +228,8 @@ def reflow(
     rows: list[list[list[int]]], width: float, gap: int = 8
 ) -> list[tuple[list[int], int, int]]:
     """Where each tile goes when rows are wrapped at ``width``: ``(tile, x, y)`` in the new
-    image. A row of the figure starts a new row; a tile wider than ``width`` has one alone.
+    image. A row of the figure starts a new line; tiles on a line keep their vertical offsets;
+    a tile wider than ``width`` has a line of its own.
 
     Examples
     --------
@@ -225,58 +238,109 @@ def reflow(
     """
     placed, y = [], 0
     for row in rows:
-        x, line_height = 0, 0
+        lines: list[list[tuple[list[int], int]]] = [[]]
+        x = 0
         for tile in row:
-            w, h = tile[2] - tile[0], tile[3] - tile[1]
-            if x > 0 and x + w > width:
-                x, y, line_height = 0, y + line_height + gap, 0
-            placed.append((tile, x, y))
-            x, line_height = x + w + gap, max(line_height, h)
-        y += line_height + gap
+            if lines[-1] and x + tile[2] - tile[0] > width:
+                lines.append([])
+                x = 0
+            lines[-1].append((tile, x))
+            x += tile[2] - tile[0] + gap
+        for line in lines:
+            top = min(tile[1] for tile, _ in line)
+            placed += [(tile, x, y + tile[1] - top) for tile, x in line]
+            y += max(tile[3] - top for tile, _ in line) + gap
     return placed
+
+
+def _draw(fig):
+    """The figure drawn at its dpi (RGBA pixels), the boxes of its panels, the renderer."""
+    import numpy as np
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    original = fig.canvas
+    canvas = FigureCanvasAgg(fig)
+    try:
+        canvas.draw()
+        renderer = canvas.get_renderer()
+        return np.asarray(canvas.buffer_rgba()).copy(), panel_boxes(fig, renderer), renderer
+    finally:
+        fig.set_canvas(original)
+
+
+def _wrapped(text, width: float):
+    """A figure-level text (a suptitle) drawn alone, its lines wrapped to ``width`` px."""
+    import textwrap
+
+    from matplotlib.figure import Figure
+    from PIL import Image
+
+    words = text.get_text()
+    for chars in range(max(8, len(words)), 7, -4):
+        fig = Figure(dpi=text.figure.dpi)
+        fig.text(0, 0, textwrap.fill(words, chars), fontproperties=text.get_fontproperties(),
+                 color=text.get_color(), ha="center", multialignment="center")  # fmt: skip
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=fig.dpi, bbox_inches="tight", pad_inches=0.04)
+        image = Image.open(buffer).convert("RGBA")
+        if image.width <= width:
+            break
+    return image
 
 
 def phone_variant(fig) -> tuple[float | None, bytes | None]:
     """The figure's smallest text (px) and, when a phone needs one, its phone variant (PNG).
 
     A phone needs one when the figure, scaled down to ``PHONE_COLUMN_PX``, would show text
-    below ``MIN_TEXT_PX`` and re-flowing its panels makes it narrower.
+    below ``MIN_TEXT_PX`` and re-flowing its panels makes it narrower. A figure-level text
+    (a suptitle) too wide for the variant is drawn again with its lines wrapped.
     """
-    import numpy as np
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from PIL import Image
 
     text_px = smallest_text_px(fig)
-    original = fig.canvas
-    canvas = FigureCanvasAgg(fig)
-    try:
-        canvas.draw()
-        renderer = canvas.get_renderer()
-        boxes = panel_boxes(fig, renderer)
-        image = np.asarray(canvas.buffer_rgba()).copy()
-    finally:
-        fig.set_canvas(original)
+    image, boxes, renderer = _draw(fig)
     if not boxes:
         return text_px, None
-    rows = tiles(boxes)
-    left, right = min(t[0] for r in rows for t in r), max(t[2] for r in rows for t in r)
+    left, right = min(b[0] for b in boxes), max(b[2] for b in boxes)
     if right - left <= PHONE_COLUMN_PX or (
         text_px and text_px * PHONE_COLUMN_PX / (right - left) >= MIN_TEXT_PX
     ):
         return text_px, None  # fits, or may shrink to fit
     # text larger than needed lets the variant be wider, shown scaled down to the column
-    placed = reflow(rows, max(PHONE_COLUMN_PX, (text_px or 0) * PHONE_COLUMN_PX / MIN_TEXT_PX))
+    pad = 4
+    limit = max(PHONE_COLUMN_PX, (text_px or 0) * PHONE_COLUMN_PX / MIN_TEXT_PX) - 2 * pad
+    wide = [
+        t
+        for t in fig.texts
+        if t.get_visible()
+        and "$" not in t.get_text()
+        and t.get_window_extent(renderer).width > limit
+    ]
+    for text in wide:
+        text.set_visible(False)
+    try:
+        image, boxes, _ = _draw(fig) if wide else (image, boxes, renderer)
+    finally:
+        for text in wide:
+            text.set_visible(True)
+    source = Image.fromarray(image)
+    rows = tiles(boxes)
+    crops = {id(t): source.crop(tuple(t)) for row in rows for t in row}
+    for text in wide:  # each wrapped text a row of its own, where it stood
+        top = fig.bbox.height - text.get_window_extent(renderer).y1
+        crop = _wrapped(text, limit)
+        tile = [0, round(top), crop.width, round(top) + crop.height]
+        crops[id(tile)] = crop
+        rows.insert(sum(r[0][1] < top for r in rows), [tile])
+    placed = reflow(rows, limit)
     width = max(x + t[2] - t[0] for t, x, _ in placed)
     height = max(y + t[3] - t[1] for t, _, y in placed)
-    if width >= right - left:
-        return text_px, None  # one panel as wide as the figure: nothing to re-flow
-    pad = 4
+    if width > limit:
+        return text_px, None  # a panel alone is too wide: the figure scrolls, as drawn
     # on white, as `transconv.viz.show` draws the figure; crops past the canvas stay white
     out = Image.new("RGB", (width + 2 * pad, height + 2 * pad), "white")
-    source = Image.fromarray(image)
-    for (x0, y0, x1, y1), x, y in placed:
-        tile = source.crop((x0, y0, x1, y1))
-        out.paste(tile, (x + pad, y + pad), mask=tile)
+    for tile, x, y in placed:
+        out.paste(crops[id(tile)], (x + pad, y + pad), mask=crops[id(tile)])
     buffer = io.BytesIO()
     out.save(buffer, format="png", optimize=True)
     return text_px, buffer.getvalue()
