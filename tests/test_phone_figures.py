@@ -107,6 +107,16 @@ def test_tiles_never_cut_through_a_panel() -> None:
         assert inside, f"{box} is cut apart"
 
 
+def test_a_colorbar_stays_in_the_tile_of_its_axes() -> None:
+    fig = Figure(figsize=(9, 3), dpi=100)
+    left, right = fig.subplots(1, 2, gridspec_kw={"wspace": 0.8})
+    left.imshow([[0, 1], [2, 3]])
+    fig.colorbar(right.imshow([[0, 1], [2, 3]]), ax=right, pad=0.3)
+    _, boxes, _ = kernel_prelude._draw(fig)
+    (row,) = tiles(boxes)
+    assert len(row) == 2, f"the colorbar was cut away from its axes: {row}"
+
+
 def in_kernel(make) -> tuple[dict, dict]:
     """The display data and metadata the build's kernel publishes for what ``make`` returns."""
     from IPython.core.interactiveshell import InteractiveShell
