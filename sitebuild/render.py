@@ -8,8 +8,9 @@ keep their alt text (see ``kernel_prelude`` for how a figure gets there).
 On a phone (a column of ``PHONE_COLUMN_PX``) no figure's text may shrink below
 ``MIN_TEXT_PX``. A figure with a phone variant (its panels re-flowed by the kernel) becomes a
 ``<picture>`` whose ``<source>`` phones pick; one that would still have to shrink its text too
-far keeps its drawn size and scrolls in its box, under a line that says so. Every figure whose
-smallest text is known carries it, in pixels of its image, as ``data-text-px``.
+far keeps its drawn size and scrolls in its box, under a line that says so. A figure wider than
+a phone's column whose smallest text is known carries it, in pixels of its image, as
+``data-text-px``.
 
 Cell tags: ``remove-input``, ``remove-output`` and ``remove-cell`` drop a cell's code, its
 output or both; ``solution`` puts the cell, code and output, in a collapsed
@@ -189,7 +190,7 @@ class Renderer:
         ``<picture>`` and its smallest text as ``data-text-px``; and whether it must scroll
         on a phone."""
         text_px = output.get("metadata", {}).get(TEXT_PX_KEY)
-        if text_px:
+        if text_px and (width or 0) > PHONE_COLUMN_PX:  # a phone shows it scaled down
             img = img.replace("<img ", f'<img data-text-px="{text_px}" ', 1)
         phone = output.get("data", {}).get(PHONE_MIME)
         if not phone:
@@ -270,7 +271,7 @@ class Renderer:
             width,
         )
         if not scroll and not img.startswith("<picture"):
-            text_px = output.get("metadata", {}).get(TEXT_PX_KEY)
+            text_px = 'data-text-px="' in img and output["metadata"][TEXT_PX_KEY]
             attrs = f' data-text-px="{text_px}"' if text_px else ""
             alt = re.sub(r"([\\\[\]])", r"\\\1", alt)
             return f"![{alt}]({name}){{ .nb-figure{attrs} }}"
