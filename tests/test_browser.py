@@ -177,10 +177,10 @@ FIGURES_SHOWN = """() => {
   const right = box.right - parseFloat(style.paddingRight);
   return [...article.querySelectorAll("img")].map((img) => {
     const r = img.getBoundingClientRect();
+    const scrolls = (el) => ["auto", "scroll"].includes(getComputedStyle(el).overflowX)
+                            && el.scrollWidth > el.clientWidth + 1;
     let scroller = img.parentElement;
-    while (scroller !== article && scroller.scrollWidth <= scroller.clientWidth + 1) {
-      scroller = scroller.parentElement;
-    }
+    while (scroller !== article && !scrolls(scroller)) scroller = scroller.parentElement;
     const cue = scroller === article ? null : scroller.nextElementSibling;
     return {
       src: img.currentSrc.split("/").slice(-2).join("/"),
