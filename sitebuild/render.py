@@ -8,7 +8,7 @@ keep their alt text (see ``kernel_prelude`` for how a figure gets there).
 On a phone (a column of ``PHONE_COLUMN_PX``) no figure's text may shrink below
 ``MIN_TEXT_PX``. A figure with a phone variant (its panels re-flowed by the kernel) becomes a
 ``<picture>`` whose ``<source>`` phones pick; one that would still have to shrink its text too
-far keeps its drawn size and scrolls in its box, under a line that says so. A figure wider than
+far keeps its drawn size and scrolls in its box, below a line that says so. A figure wider than
 a phone's column whose smallest text is known carries it, in pixels of its image, as
 ``data-text-px``.
 
@@ -205,11 +205,12 @@ class Renderer:
         return f"<picture>{source}{img}</picture>", must_scroll(phone_width, text_px)
 
     def figure_box(self, markup: str, scroll: bool) -> str:
-        """HTML output holding a figure; one that must scroll on a phone says so under it."""
+        """HTML output holding a figure; one that must scroll on a phone says so above it
+        (a tall figure's foot may be a screen away)."""
         cls = "nb-output nb-html nb-scroll" if scroll else "nb-output nb-html"
         box = f'<div class="{cls}" markdown="0">\n{markup.strip()}\n</div>'
         if scroll:
-            box += f'\n\n<p class="nb-scroll-cue" markdown="0">{self.labels["scroll"]}</p>'
+            box = f'<p class="nb-scroll-cue" markdown="0">{self.labels["scroll"]}</p>\n\n{box}'
         return box
 
     def html(self, markup: str, output: dict | None = None) -> str:

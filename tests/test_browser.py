@@ -4,7 +4,7 @@ Each page: no console error, no failed request, no request to another host; Math
 every formula and no raw TeX or reST is left in the visible text; every image decoded; every
 figure has an alt text that describes it; previous/next links in the footer. Then search (an
 identifier and a Chinese term) and a light / dark / 390-px pass over a few pages. At 390 px,
-every page's figures: each fits the column or scrolls in its own box under a visible cue, only
+every page's figures: each fits the column or scrolls in its own box below a visible cue, only
 when shrinking it would have to, and no text in one is shown below 10 CSS px.
 """
 
@@ -181,7 +181,7 @@ FIGURES_SHOWN = """() => {
                             && el.scrollWidth > el.clientWidth + 1;
     let scroller = img.parentElement;
     while (scroller !== article && !scrolls(scroller)) scroller = scroller.parentElement;
-    const cue = scroller === article ? null : scroller.nextElementSibling;
+    const cue = scroller === article ? null : scroller.previousElementSibling;
     return {
       src: img.currentSrc.split("/").slice(-2).join("/"),
       natural: img.naturalWidth, shown: r.width, left: r.left, right: r.right,
