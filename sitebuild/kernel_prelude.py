@@ -288,17 +288,38 @@ def _wrapped(text, width: float):
     return image
 
 
+def _narrowed(fig, width: float) -> bytes | None:
+    """The figure drawn at most ``width`` px wide, its text as drawn and its axes narrower;
+    None for a figure with images (their cells and annotations would not shrink together)."""
+    if any(ax.get_images() or ax.collections for ax in fig.get_axes()):
+        return None
+    size = fig.get_size_inches().copy()
+    try:
+        for _ in range(4):  # the labels' width is fixed: shrink the axes until it all fits
+            buffer = io.BytesIO()
+            fig.savefig(buffer, format="png", dpi=fig.dpi, bbox_inches="tight", facecolor="white")
+            drawn = int.from_bytes(buffer.getvalue()[16:20], "big")
+            if drawn <= width:
+                return buffer.getvalue()
+            shrink = fig.get_size_inches()[0] - (drawn - width + 2) / fig.dpi
+            fig.set_size_inches(shrink, size[1], forward=False)
+    finally:
+        fig.set_size_inches(size, forward=False)
+    return None
+
+
 def phone_variant(fig) -> tuple[float | None, bytes | None]:
     """The figure's smallest text (px) and, when a phone needs one, its phone variant (PNG).
 
     A phone needs one when the figure, scaled down to ``PHONE_COLUMN_PX``, would show text
     below ``MIN_TEXT_PX`` and re-flowing its panels makes it narrower. A figure-level text
-    (a suptitle) too wide for the variant is drawn again with its lines wrapped.
+    (a suptitle) too wide for the variant is drawn again with its lines wrapped; a lone plot
+    too wide (lines, no image) is drawn again narrower.
     """
     from PIL import Image
 
-    text_px = smallest_text_px(fig)
     image, boxes, renderer = _draw(fig)
+    text_px = smallest_text_px(fig)  # after drawing: tick labels exist only once drawn
     if not boxes:
         return text_px, None
     left, right = min(b[0] for b in boxes), max(b[2] for b in boxes)
@@ -335,8 +356,8 @@ def phone_variant(fig) -> tuple[float | None, bytes | None]:
     placed = reflow(rows, limit)
     width = max(x + t[2] - t[0] for t, x, _ in placed)
     height = max(y + t[3] - t[1] for t, _, y in placed)
-    if width > limit:
-        return text_px, None  # a panel alone is too wide: the figure scrolls, as drawn
+    if width > limit:  # a panel alone is too wide: a plot can be drawn narrower
+        return text_px, _narrowed(fig, limit) if len(placed) == 1 else None
     # on white, as `transconv.viz.show` draws the figure; crops past the canvas stay white
     out = Image.new("RGB", (width + 2 * pad, height + 2 * pad), "white")
     for tile, x, y in placed:

@@ -39,11 +39,17 @@ def seven_panels() -> Figure:
     return viz.show_images([PHOTO] * 7, [f"method {i}" for i in range(7)], ncols=4, scale=2.6)
 
 
-def wide_single_axes() -> Figure:
-    fig = Figure(figsize=(9, 2), dpi=100)
+def wide_plot() -> Figure:
+    fig = Figure(figsize=(9, 2), dpi=100, layout="constrained")
     ax = fig.add_subplot()
     ax.plot(range(50))
     ax.set_title("one wide plot")
+    return fig
+
+
+def wide_heatmap() -> Figure:
+    fig = Figure(figsize=(9, 2), dpi=100)
+    fig.add_subplot().imshow(torch.rand(4, 30, generator=torch.Generator().manual_seed(0)))
     return fig
 
 
@@ -86,14 +92,22 @@ def test_the_phone_layout_keeps_every_panel() -> None:
 @pytest.mark.parametrize(
     "make",
     [
-        lambda: viz.plot_series([1, 2, 4], {"a": [1, 2, 3]}, xlabel="n", ylabel="b"),
-        wide_single_axes,
+        lambda: viz.show_images([PHOTO[:, :16, :16]], ["small"]),
+        wide_heatmap,
     ],
-    ids=["fits a phone", "one wide axes"],
+    ids=["fits a phone", "one wide image"],
 )
 def test_no_phone_layout_when_it_fits_or_has_nothing_to_reflow(make) -> None:
     text_px, phone = phone_variant(make())
     assert phone is None and text_px >= MIN_TEXT_PX
+
+
+def test_a_lone_wide_plot_is_drawn_narrower_with_its_text_as_drawn() -> None:
+    fig = wide_plot()
+    text_px, phone = phone_variant(fig)
+    width = png_size(phone)[0]
+    assert width < shown_width(fig) and text_px * min(1, PHONE_COLUMN_PX / width) >= MIN_TEXT_PX
+    assert tuple(fig.get_size_inches()) == (9, 2)  # the figure itself is left as it was
 
 
 def test_tiles_never_cut_through_a_panel() -> None:
