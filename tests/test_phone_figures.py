@@ -49,7 +49,7 @@ def wide_plot() -> Figure:
 
 def wide_heatmap() -> Figure:
     fig = Figure(figsize=(9, 2), dpi=100)
-    fig.add_subplot().imshow(torch.rand(4, 30, generator=torch.Generator().manual_seed(0)))
+    fig.add_subplot().imshow(torch.rand(4, 30, generator=torch.Generator().manual_seed(0)).numpy())
     return fig
 
 
