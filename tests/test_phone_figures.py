@@ -136,10 +136,14 @@ def in_kernel(make) -> tuple[dict, dict]:
     from IPython.core.interactiveshell import InteractiveShell
 
     shell = InteractiveShell.instance()
-    namespace: dict = {}
-    exec(compile(open(kernel_prelude.__file__).read(), kernel_prelude.__file__, "exec"), namespace)
-    namespace["show_figures"]()
-    return shell.display_formatter.format(make())
+    try:
+        namespace: dict = {}
+        source = open(kernel_prelude.__file__).read()
+        exec(compile(source, kernel_prelude.__file__, "exec"), namespace)
+        namespace["show_figures"]()
+        return shell.display_formatter.format(make())
+    finally:
+        InteractiveShell.clear_instance()  # later tests run outside IPython again
 
 
 @pytest.mark.parametrize(
