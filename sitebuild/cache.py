@@ -10,7 +10,8 @@ recorded *while it ran* by [`kernel_prelude`](kernel_prelude.py), not guessed fr
   (``Path.is_file()``, ``exists()``), and every directory it listed, e.g. ``docs/results/``.
   A file that was looked for and missing is recorded as missing, so it appearing later counts.
 
-Entries live in ``.cache/pages/``, one JSON file per page.
+Entries live in ``.cache/pages/``, one JSON file per page; an entry made by another
+``kernel_prelude`` (which decides what outputs hold) is ignored.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-#: Bump when the entry layout changes: older entries are then ignored.
-FORMAT = 4
+from sitebuild import kernel_prelude
+
 #: Recorded paths under the root are ignored inside these directories (build output, caches).
 IGNORED_PARTS = frozenset({"__pycache__", ".git", ".cache", ".venv", "site", ".hypothesis"})
 
@@ -35,6 +36,14 @@ def digest(data: bytes) -> str:
     'e3b0c44298fc1c14'
     """
     return hashlib.sha256(data).hexdigest()[:16]
+
+
+#: Bump when the entry layout changes: older entries are then ignored. 5: figures' phone
+#: variants (outputs the kernel adds).
+LAYOUT = 5
+#: What an entry must have been made with: this layout and this ``kernel_prelude`` (it decides
+#: what a page's outputs hold: an edit to it runs every page again).
+FORMAT = f"{LAYOUT}:{digest(Path(kernel_prelude.__file__).read_bytes())}"
 
 
 def fingerprint(path: Path) -> str | None:

@@ -5,6 +5,13 @@ printed output becomes ``text`` blocks, Markdown and HTML outputs pass through, 
 PNG outputs or ``<img src="data:...">`` inside HTML alike, become files beside the page that
 keep their alt text (see ``kernel_prelude`` for how a figure gets there).
 
+On a phone (a column of ``PHONE_COLUMN_PX``) no figure's text may shrink below
+``MIN_TEXT_PX``. A figure with a phone variant (its panels re-flowed by the kernel) becomes a
+``<picture>`` whose ``<source>`` phones pick; one that would still have to shrink its text too
+far keeps its drawn size and scrolls in its box, below a line that says so. A figure wider than
+a phone's column whose smallest text is known carries it, in pixels of its image, as
+``data-text-px``.
+
 Cell tags: ``remove-input``, ``remove-output`` and ``remove-cell`` drop a cell's code, its
 output or both; ``solution`` puts the cell, code and output, in a collapsed
 ``<details class="solution">`` (consecutive solution cells share one).
@@ -19,6 +26,8 @@ import re
 from collections.abc import Callable
 from pathlib import PurePosixPath
 
+from sitebuild.kernel_prelude import MIN_TEXT_PX, PHONE_COLUMN_PX, PHONE_MIME, TEXT_PX_KEY
+
 IMAGE_TYPES = {"image/png": "png", "image/jpeg": "jpg", "image/gif": "gif", "image/svg+xml": "svg"}
 #: Output types in the order a rich output is shown by (the first one it has wins).
 PREFERENCE = ("text/markdown", "text/html", *IMAGE_TYPES, "text/latex", "text/plain")
@@ -28,6 +37,9 @@ ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 SITE_LINK = re.compile(r"\]\(((?:\.\./)+[\w./-]*?)/?(#[\w-]+)?\)")
 DATA_URI = re.compile(r"""(src=["'])data:image/(png|gif|jpeg|svg\+xml);base64,([^"']+)(["'])""")
 IMG_ALT = re.compile(r'(<img\b[^>]*\balt=")([^"]*)(")')
+IMG_TAG = re.compile(r"<img\b[^>]*>")
+#: Phones: Material's breakpoint below which the text column is a single narrow one.
+PHONE_MEDIA = "(max-width: 44.9375em)"
 
 #: Words of the rendered page that are not in a page's source, per language.
 LABELS = {
@@ -35,11 +47,13 @@ LABELS = {
         "solution": "Solution",
         "download": "Download this page as a notebook (.ipynb)",
         "download_title": "Run this page in your own Jupyter",
+        "scroll": "Scroll sideways for the whole figure →",
     },
     "zh": {
         "solution": "解答",
         "download": "下载本页的 Jupyter 笔记本（.ipynb）",
         "download_title": "在你自己的 Jupyter 中运行本页",
+        "scroll": "左右滑动查看整幅图 →",
     },
 }
 
@@ -82,6 +96,35 @@ def alt_text(output: dict, mime: str) -> str:
     return " ".join(alt.split())
 
 
+def image_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height of a PNG or GIF from its header (None for other images).
+
+    Examples
+    --------
+    >>> image_size(b"GIF89a" + (300).to_bytes(2, "little") + (20).to_bytes(2, "little"))
+    (300, 20)
+    """
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    if data[:3] == b"GIF":
+        return int.from_bytes(data[6:8], "little"), int.from_bytes(data[8:10], "little")
+    return None
+
+
+def must_scroll(width: int, text_px: float | None) -> bool:
+    """Whether an image ``width`` px wide, smallest text ``text_px`` px (None: unknown), can't
+    shrink to a phone's column without text below ``MIN_TEXT_PX``.
+
+    Examples
+    --------
+    >>> must_scroll(300, None), must_scroll(600, 20.0), must_scroll(600, 11.0)
+    (False, False, True)
+    """
+    if width <= PHONE_COLUMN_PX:
+        return False
+    return text_px is None or text_px * PHONE_COLUMN_PX / width < MIN_TEXT_PX
+
+
 def _identity(text: str) -> str:
     return text
 
@@ -109,6 +152,7 @@ class Renderer:
         self.translate = translate
         self.labels = LABELS.get(lang, LABELS["en"])
         self.assets: dict[str, bytes] = {}
+        self.figures = 0
 
     def site_links(self, markdown: str) -> str:
         """Markdown with links to other pages' URLs pointed at their sources.
@@ -130,18 +174,55 @@ class Renderer:
 
         return SITE_LINK.sub(to_source, markdown)
 
-    def asset(self, data: bytes, extension: str) -> str:
-        """Store ``data`` as a file beside the page; return its docs-relative path."""
-        name = f"{self.stem}/figure-{len(self.assets) + 1:02d}.{extension}"
+    def asset(self, data: bytes, extension: str, variant: str = "") -> str:
+        """Store ``data`` as a file beside the page; return its docs-relative path.
+
+        A ``variant`` (``"phone"``) is another file of the figure stored last.
+        """
+        self.figures += not variant
+        suffix = f"-{variant}" if variant else ""
+        name = f"{self.stem}/figure-{self.figures:02d}{suffix}.{extension}"
         self.assets[name] = data
         return name
 
-    def html(self, markup: str) -> str:
-        """HTML output, its base64 images moved to files, their alt texts translated."""
+    def picture(self, img: str, output: dict, width: int | None) -> tuple[str, bool]:
+        """The ``<img>`` tag of the figure ``output`` holds, with its phone variant as a
+        ``<picture>`` and its smallest text as ``data-text-px``; and whether it must scroll
+        on a phone."""
+        text_px = output.get("metadata", {}).get(TEXT_PX_KEY)
+        if text_px and (width or 0) > PHONE_COLUMN_PX:  # a phone shows it scaled down
+            img = img.replace("<img ", f'<img data-text-px="{text_px}" ', 1)
+        phone = output.get("data", {}).get(PHONE_MIME)
+        if not phone:
+            return img, must_scroll(width or 0, text_px)
+        raw = base64.b64decode(phone)
+        phone_width, phone_height = image_size(raw) or (0, 0)
+        name = PurePosixPath(self.asset(raw, "png", variant="phone")).name
+        source = (
+            f'<source media="{PHONE_MEDIA}" srcset="{name}" '
+            f'width="{phone_width}" height="{phone_height}">'
+        )
+        return f"<picture>{source}{img}</picture>", must_scroll(phone_width, text_px)
+
+    def figure_box(self, markup: str, scroll: bool) -> str:
+        """HTML output holding a figure; one that must scroll on a phone says so above it
+        (a tall figure's foot may be a screen away)."""
+        cls = "nb-output nb-html nb-scroll" if scroll else "nb-output nb-html"
+        box = f'<div class="{cls}" markdown="0">\n{markup.strip()}\n</div>'
+        if scroll:
+            box = f'<p class="nb-scroll-cue" markdown="0">{self.labels["scroll"]}</p>\n\n{box}'
+        return box
+
+    def html(self, markup: str, output: dict | None = None) -> str:
+        """HTML output, its base64 images moved to files, their alt texts translated; a lone
+        image gets its phone variant and its text size from ``output`` (see ``picture``)."""
+        widths: list[int | None] = []
 
         def to_file(match: re.Match) -> str:
             kind = match.group(2)
-            name = self.asset(base64.b64decode(match.group(3)), IMAGE_TYPES[f"image/{kind}"])
+            data = base64.b64decode(match.group(3))
+            widths.append((image_size(data) or (None,))[0])
+            name = self.asset(data, IMAGE_TYPES[f"image/{kind}"])
             return f"{match.group(1)}{PurePosixPath(name).name}{match.group(4)}"
 
         def translated_alt(match: re.Match) -> str:
@@ -149,7 +230,17 @@ class Renderer:
             return f"{match.group(1)}{html.escape(alt, quote=True)}{match.group(3)}"
 
         markup = IMG_ALT.sub(translated_alt, DATA_URI.sub(to_file, markup))
-        return f'<div class="nb-output nb-html" markdown="0">\n{markup.strip()}\n</div>'
+        if len(widths) != 1:
+            scroll = any(must_scroll(w or 0, None) for w in widths)
+            return self.figure_box(markup, scroll)
+        scroll = False
+
+        def to_picture(match: re.Match) -> str:
+            nonlocal scroll
+            tag, scroll = self.picture(match.group(0), output or {}, widths[0])
+            return tag
+
+        return self.figure_box(IMG_TAG.sub(to_picture, markup, count=1), scroll)
 
     def rich(self, output: dict) -> str:
         data = output.get("data", {})
@@ -160,14 +251,32 @@ class Renderer:
         if mime in ("text/markdown", "text/latex"):
             return text_of(value).strip()
         if mime == "text/html":
-            return self.html(text_of(value))
+            return self.html(text_of(value), output)
         if mime in IMAGE_TYPES:
-            raw = text_of(value).encode() if mime == "image/svg+xml" else base64.b64decode(value)
-            name = self.asset(raw, IMAGE_TYPES[mime])
-            alt = alt_text(output, mime)
-            alt = re.sub(r"([\\\[\]])", r"\\\1", self.translate(alt) if alt else alt)
-            return f"![{alt}]({name}){{ .nb-figure }}"
+            return self.image(output, mime)
         return fence(ANSI.sub("", text_of(value)), "{ .text .nb-output .no-copy }")
+
+    def image(self, output: dict, mime: str) -> str:
+        """An image output: Markdown ``![alt](file)``, or a ``<picture>`` for phones."""
+        value = output["data"][mime]
+        raw = text_of(value).encode() if mime == "image/svg+xml" else base64.b64decode(value)
+        name = self.asset(raw, IMAGE_TYPES[mime])
+        alt = alt_text(output, mime)
+        alt = self.translate(alt) if alt else alt
+        width = (image_size(raw) or (None,))[0]
+        size = f' width="{width}"' if width else ""
+        img, scroll = self.picture(
+            f'<img src="{PurePosixPath(name).name}" alt="{html.escape(alt, quote=True)}" '
+            f'class="nb-figure"{size}>',
+            output,
+            width,
+        )
+        if not scroll and not img.startswith("<picture"):
+            text_px = 'data-text-px="' in img and output["metadata"][TEXT_PX_KEY]
+            attrs = f' data-text-px="{text_px}"' if text_px else ""
+            alt = re.sub(r"([\\\[\]])", r"\\\1", alt)
+            return f"![{alt}]({name}){{ .nb-figure{attrs} }}"
+        return self.figure_box(img, scroll)
 
     def outputs(self, outputs: list) -> list[str]:
         blocks, streams = [], {}

@@ -3,7 +3,9 @@
 Each page: no console error, no failed request, no request to another host; MathJax typeset
 every formula and no raw TeX or reST is left in the visible text; every image decoded; every
 figure has an alt text that describes it; previous/next links in the footer. Then search (an
-identifier and a Chinese term) and a light / dark / 390-px pass over a few pages.
+identifier and a Chinese term) and a light / dark / 390-px pass over a few pages. At 390 px,
+every page's figures: each fits the column or scrolls in its own box below a visible cue, only
+when shrinking it would have to, and no text in one is shown below 10 CSS px.
 """
 
 from __future__ import annotations
@@ -174,3 +176,55 @@ def test_dark_and_phone_width(open_page, path: str) -> None:
     )
     assert widths[0] <= widths[1], f"/{path} is {widths[0]} px wide on a 390-px screen"
     phone.assert_clean()
+
+
+# Every figure of the article at the current width: where it is, how large, whether a box
+# scrolls it and says so; data-text-px is its smallest text in pixels of the image shown.
+FIGURES_SHOWN = """() => {
+  const article = document.querySelector("article.md-content__inner");
+  const style = getComputedStyle(article), box = article.getBoundingClientRect();
+  const left = box.left + parseFloat(style.paddingLeft);
+  const right = box.right - parseFloat(style.paddingRight);
+  return [...article.querySelectorAll("img")].map((img) => {
+    const r = img.getBoundingClientRect();
+    const scrolls = (el) => ["auto", "scroll"].includes(getComputedStyle(el).overflowX)
+                            && el.scrollWidth > el.clientWidth + 1;
+    let scroller = img.parentElement;
+    while (scroller !== article && !scrolls(scroller)) scroller = scroller.parentElement;
+    const cue = scroller === article ? null : scroller.previousElementSibling;
+    return {
+      src: img.currentSrc.split("/").slice(-2).join("/"),
+      natural: img.naturalWidth, shown: r.width, left: r.left, right: r.right,
+      column: [left, right], scrolls: scroller !== article,
+      cue: !!cue && cue.matches(".nb-scroll-cue") && cue.checkVisibility()
+           && cue.innerText.trim().length > 0,
+      textPx: img.dataset.textPx ? Number(img.dataset.textPx) : null,
+    };
+  });
+}"""
+PHONE_PX = 390
+MIN_TEXT_PX = 10
+
+
+@pytest.mark.parametrize("path", [p for _, p in PAGES], ids=[p or "home" for _, p in PAGES])
+def test_figures_on_a_phone(open_page, path: str) -> None:
+    visit = open_page(path, width=PHONE_PX)
+    inspect(visit)
+    problems = []
+    for fig in visit.page.evaluate(FIGURES_SHOWN):
+        name, (left, right) = fig["src"], fig["column"]
+        scale = fig["shown"] / fig["natural"]
+        if fig["scrolls"]:
+            if not fig["cue"]:
+                problems.append(f"{name} scrolls sideways with nothing saying so")
+            if fig["textPx"] and fig["textPx"] * (right - left) / fig["natural"] >= MIN_TEXT_PX:
+                problems.append(f"{name} scrolls though it could shrink to the column")
+        elif fig["left"] < left - 1 or fig["right"] > right + 1:
+            problems.append(f"{name} spans {fig['left']:.0f}-{fig['right']:.0f} px, column "
+                            f"{left:.0f}-{right:.0f}")  # fmt: skip
+        if fig["textPx"] is not None and fig["textPx"] * scale < MIN_TEXT_PX:
+            problems.append(f"{name} shows text at {fig['textPx'] * scale:.1f} px")
+        if fig["textPx"] is None and scale < 0.99:
+            problems.append(f"{name} (text size unknown) is scaled down to {scale:.0%}")
+    assert not problems, f"/{path} at {PHONE_PX} px:\n" + "\n".join(problems)
+    visit.assert_clean()

@@ -91,11 +91,14 @@ class ShownImage:
         The ``<img ...>`` element, image data inline.
     alt_text : str
         The alt text inside it.
+    figure : Figure, optional
+        The figure drawn, when it is one (a site build draws a phone layout of it).
     """
 
-    def __init__(self, html: str, alt_text: str) -> None:
+    def __init__(self, html: str, alt_text: str, figure: Figure | None = None) -> None:
         self.html = html
         self.alt_text = alt_text
+        self.figure = figure
 
     def _repr_html_(self) -> str:
         return self.html
@@ -280,4 +283,4 @@ def show(obj: Figure | Gif | bytes, alt: str | None = None) -> ShownImage:
     obj.savefig(buffer, format="png", dpi=obj.dpi, bbox_inches="tight", facecolor="white")
     png = buffer.getvalue()
     width = int.from_bytes(png[16:20], "big")  # IHDR: width, then height, big-endian
-    return ShownImage(_img_tag("image/png", png, text, width), text)
+    return ShownImage(_img_tag("image/png", png, text, width), text, obj)
