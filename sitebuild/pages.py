@@ -8,10 +8,11 @@ for a translation, which reuses the English run).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path, PurePosixPath
 
-import transconv
 from sitebuild import i18n, notebook
 from sitebuild.cache import PageCache
 from sitebuild.execute import run_or_reuse
@@ -70,8 +71,21 @@ class Site:
         renderer = Renderer(stem, sources, translate=translator or (lambda s: s), lang=self.lang)
         markdown = renderer.markdown(entry.notebook, download)
         files: dict[str, bytes | str] = dict(renderer.assets)
-        files[download] = notebook.downloadable(source, transconv.__version__)
+        files[download] = notebook.downloadable(source, self.version())
         return RenderedPage(page, markdown, files, ran, translator)
+
+    def version(self) -> str:
+        """The documented package's version, which a page's notebook pins when it installs it.
+
+        The project's own ``pyproject.toml`` says it (the site documents the tree it is built
+        from); without one, the installed ``transconv``'s metadata.
+        """
+        pyproject = self.root / "pyproject.toml"
+        if pyproject.is_file():  # as transconv/__init__.py reads it (tomllib needs 3.11)
+            found = re.search(r'^version = "([^"]+)"$', pyproject.read_text(), re.MULTILINE)
+            if found:
+                return found[1]
+        return metadata.version("transconv")
 
     def units(self, page: str) -> list[str]:
         """The texts of ``page`` to translate, in page order (from its cached run)."""
