@@ -35,10 +35,9 @@ loss, non-finite logits or a failing system (a full disk), 130/143 after Ctrl-C/
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +50,7 @@ from transconv.run import (
     RunStopped,
     predict_file,
     resolve_device,
+    sigterm_handler,
     train_run,
 )
 from transconv.train import NonFiniteLossError
@@ -215,22 +215,13 @@ class _Terminated(KeyboardInterrupt):
     signal_name = "SIGTERM"
 
 
-@contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
+def _sigterm_as_interrupt() -> AbstractContextManager[None]:
     """SIGTERM (a scheduler, torchrun, `kill`) stops like Ctrl-C: a clean one-line stop."""
 
     def handler(signum: int, frame: Any) -> None:
         raise _Terminated()
 
-    try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread: leave signals alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    return sigterm_handler(handler)
 
 
 def _fail(err: BaseException, code: int) -> None:

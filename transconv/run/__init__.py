@@ -22,7 +22,14 @@ Examples
 from transconv.run.config import NUM_CLASSES, RunConfig, checkpoint_settings, settle
 from transconv.run.files import RUN_FILES, OutInUseError, lock_out
 from transconv.run.predicting import NonFiniteLogitsError, check_label_out, predict_file
-from transconv.run.training import RunResult, RunStopped, prepare_data, resolve_device, train_run
+from transconv.run.training import (
+    RunResult,
+    RunStopped,
+    prepare_data,
+    resolve_device,
+    sigterm_handler,
+    train_run,
+)
 
 __all__ = [
     "NUM_CLASSES",
@@ -38,6 +45,7 @@ __all__ = [
     "predict_file",
     "prepare_data",
     "resolve_device",
+    "sigterm_handler",
     "settle",
     "train_run",
 ]

@@ -86,10 +86,13 @@ def resolve_device(name: str) -> torch.device:
 
 
 @contextmanager
-def _default_sigterm() -> Iterator[None]:
-    """SIGTERM kills outright while in C++ code that never returns to Python (a rendezvous)."""
+def sigterm_handler(handler: Any) -> Iterator[None]:
+    """SIGTERM handled by ``handler`` inside the block, the previous handler restored after.
+
+    Outside the main thread Python cannot set a handler, and signals are left alone.
+    """
     try:
-        previous = signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        previous = signal.signal(signal.SIGTERM, handler)
     except ValueError:  # not the main thread
         yield
         return
@@ -375,7 +378,8 @@ def train_run(config: RunConfig) -> RunResult:
         After Ctrl-C or SIGTERM (``code`` 130 or 143), saying what the folder holds.
     """
     device = resolve_device(config.device)
-    with _default_sigterm():
+    # SIGTERM kills outright while in C++ code that never returns to Python (a rendezvous)
+    with sigterm_handler(signal.SIG_DFL):
         rank, world_size, local_rank = setup_distributed(device.type)
     if device.type == "cuda" and world_size > 1:
         device = torch.device("cuda", local_rank)
