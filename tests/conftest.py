@@ -38,7 +38,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         fixtures = getattr(item, "fixturenames", ())
         trains = item.nodeid.startswith("tests/test_cli.py") and "run" in fixtures  # one epoch
-        if "site_dir" in fixtures or trains:
+        benchmarks = item.nodeid.startswith("tests/test_benchmarks.py") and "smoke" in fixtures
+        if "site_dir" in fixtures or trains or benchmarks:
             item.add_marker(pytest.mark.slow)
     if browser_available():
         return
